@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""One entry point for the course: set up, open, test, regenerate exercises.
+
+Needs only Python 3.11 and pip. Every command first makes sure the course's own
+virtual environment (``.venv`` beside this file) exists and matches the pinned
+lock file; that step is skipped in well under a second when nothing changed.
+
+    python course.py open        # set up, then JupyterLab at index.ipynb
+    python course.py test        # set up, then every test (unit, property, notebooks)
+    python course.py exercises   # regenerate exercises/ from solutions/
+    python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
+    python course.py setup       # only the set-up step
+    python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
+
+Extra arguments after ``test`` go to pytest, e.g. ``python course.py test tests/test_prox.py -x``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements-lock.txt"
+REQUIREMENTS = ROOT / "requirements.in"
+ENVIRONMENT = ROOT / "environment.yml"
+STAMP = VENV / "course-setup.sha256"
+LOG = VENV / "course-setup.log"
+
+
+def venv_bin(name: str) -> Path:
+    folder = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / folder / f"{name}{suffix}"
+
+
+def say(message: str) -> None:
+    print(f"[course] {message}", flush=True)
+
+
+def setup_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def run_logged(command: list[str], log) -> None:
+    """Run a command with its output in the set-up log; on failure show the log's tail."""
+    log.write(f"\n$ {' '.join(command)}\n")
+    log.flush()
+    result = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        log.flush()
+        tail = LOG.read_text(errors="replace").splitlines()[-40:]
+        print("\n".join(tail), file=sys.stderr)
+        sys.exit(f"[course] set-up failed: {' '.join(command)} exited with {result.returncode}; "
+                 f"full log in {LOG.relative_to(ROOT)}")
+
+
+def setup() -> None:
+    """Create .venv and install the pinned environment, unless it is already current."""
+    if sys.version_info[:2] < (3, 11):
+        sys.exit(f"[course] Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    python = venv_bin("python")
+    if not python.exists():
+        say(f"creating the virtual environment in {VENV.relative_to(ROOT)}/")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = setup_fingerprint()
+    if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
+        return
+    say("installing the pinned course environment (first run: a few minutes)")
+    with open(LOG, "w") as log:
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+        run_logged(pip + ["-r", str(LOCK)], log)
+        # course_lib itself, editable, built with the setuptools pinned in the lock
+        run_logged(pip + ["--no-deps", "--no-build-isolation", "-e", str(ROOT)], log)
+    STAMP.write_text(fingerprint + "\n")
+    say("environment ready")
+
+
+def in_venv(args: list[str]) -> int:
+    return subprocess.call([str(venv_bin("python"))] + args, cwd=ROOT)
+
+
+def cmd_open(args: list[str]) -> int:
+    setup()
+    say("opening JupyterLab at index.ipynb (Ctrl+C to stop)")
+    return in_venv(["-m", "jupyterlab", "index.ipynb"] + args)
+
+
+def cmd_test(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "pytest"] + args)
+
+
+def cmd_exercises(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "course_lib.nbtools", "generate"] + args)
+
+
+def cmd_execute(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "course_lib.nbtools", "execute"] + args)
+
+
+def cmd_setup(args: list[str]) -> int:
+    setup()
+    return 0
+
+
+def pinned_lines(freeze: str) -> list[str]:
+    """The lock's lines from ``pip freeze --all``: without pip and course-lib, torch as ==2.13.0."""
+    lines = []
+    for line in freeze.splitlines():
+        name = line.split("==")[0].strip().lower().replace("_", "-")
+        if not line or line.startswith(("#", "-e ")) or " @ " in line or name in ("pip", "course-lib"):
+            continue
+        if name == "torch":
+            line = "torch==" + line.split("==")[1].split("+")[0]
+        lines.append(line)
+    return sorted(lines, key=str.lower)
+
+
+def cmd_lock(args: list[str]) -> int:
+    """Resolve requirements.in in a scratch environment; write the lock and environment.yml."""
+    with tempfile.TemporaryDirectory() as scratch:
+        venv.EnvBuilder(with_pip=True).create(scratch)
+        python = str(Path(scratch) / ("Scripts" if os.name == "nt" else "bin") / "python")
+        subprocess.run([python, "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True)
+        freeze = subprocess.run([python, "-m", "pip", "freeze", "--all"], check=True,
+                                capture_output=True, text=True).stdout
+    pins = pinned_lines(freeze)
+    header = ("# The pinned course environment, resolved from requirements.in by `python course.py lock`.\n"
+              "# environment.yml lists the same pins for conda users; a test checks that they agree.\n")
+    LOCK.write_text(header + "\n".join(pins) + "\n")
+    ENVIRONMENT.write_text(
+        "# conda env create -f environment.yml && conda activate mbdl-course && pip install --no-deps -e .\n"
+        "# Generated by `python course.py lock` from requirements-lock.txt; keep the two in agreement.\n"
+        "name: mbdl-course\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+        + "".join(f"      - {pin}\n" for pin in pins))
+    say(f"wrote {LOCK.name} ({len(pins)} pins) and {ENVIRONMENT.name}")
+    return 0
+
+
+COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises,
+            "execute": cmd_execute, "setup": cmd_setup, "lock": cmd_lock}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

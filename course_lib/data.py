@@ -1,0 +1,134 @@
+"""Seeded data for the course: sparse and piecewise-constant signals, Gaussian matrices,
+scikit-image's bundled test images, and noise by standard deviation or SNR.
+
+Nothing is downloaded. Every random function takes ``seed`` (an int or a ``torch.Generator``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .utils import as_generator, check_tensor
+
+__all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
+           "add_noise", "noise_sigma_for_snr"]
+
+#: Grayscale-able images bundled with scikit-image (no download needed).
+TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
+               "cell", "clock", "coffee", "chelsea", "shepp_logan_phantom", "microaneurysms")
+
+
+def _positive_int(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
+
+
+def sparse_signals(n_samples: int, n: int, p: float = 0.1, seed=0, dtype=torch.float32,
+                   device=None) -> torch.Tensor:
+    r"""Bernoulli-Gaussian sparse vectors ``(n_samples, n)``: :math:`x_i = b_i g_i`,
+    :math:`b_i \sim \mathrm{Bernoulli}(p)`, :math:`g_i \sim \mathcal N(0, 1)`.
+
+    The standard synthetic model of the LISTA literature (p = 0.1).
+    """
+    _positive_int(n_samples, "n_samples", "sparse_signals")
+    _positive_int(n, "n", "sparse_signals")
+    if not 0 <= p <= 1:
+        raise ValueError(f"p is {p}; sparse_signals expects a probability in [0, 1]")
+    gen = as_generator(seed)
+    support = torch.rand(n_samples, n, generator=gen, dtype=torch.float64) < p
+    values = torch.randn(n_samples, n, generator=gen, dtype=torch.float64)
+    return (support * values).to(dtype=dtype, device=device)
+
+
+def piecewise_constant(n_samples: int, n: int, n_jumps: int = 4, seed=0, dtype=torch.float32,
+                       device=None) -> torch.Tensor:
+    """Piecewise-constant signals ``(n_samples, n)`` with ``n_jumps`` jumps at random places
+    and levels drawn uniformly from [-1, 1]."""
+    _positive_int(n_samples, "n_samples", "piecewise_constant")
+    _positive_int(n, "n", "piecewise_constant")
+    if not 0 <= n_jumps < n:
+        raise ValueError(f"n_jumps is {n_jumps}; piecewise_constant expects 0 <= n_jumps < n = {n}")
+    gen = as_generator(seed)
+    out = torch.empty(n_samples, n, dtype=torch.float64)
+    for i in range(n_samples):
+        jumps = torch.randperm(n - 1, generator=gen)[:n_jumps].sort().values + 1
+        levels = 2 * torch.rand(n_jumps + 1, generator=gen, dtype=torch.float64) - 1
+        segment = torch.zeros(n, dtype=torch.long)
+        segment[jumps] = 1
+        out[i] = levels[torch.cumsum(segment, 0)]
+    return out.to(dtype=dtype, device=device)
+
+
+def gaussian_matrix(m: int, n: int, seed=0, normalize_columns: bool = True, dtype=torch.float32,
+                    device=None) -> torch.Tensor:
+    r"""An ``(m, n)`` matrix with i.i.d. :math:`\mathcal N(0, 1/m)` entries, columns scaled to unit norm
+    by default (the sparse-coding benchmark's dictionary)."""
+    _positive_int(m, "m", "gaussian_matrix")
+    _positive_int(n, "n", "gaussian_matrix")
+    A = torch.randn(m, n, generator=as_generator(seed), dtype=torch.float64) / math.sqrt(m)
+    if normalize_columns:
+        A = A / A.norm(dim=0, keepdim=True)
+    return A.to(dtype=dtype, device=device)
+
+
+def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32, device=None) -> torch.Tensor:
+    """A grayscale test image in [0, 1] from scikit-image's bundled set, shape ``(size, size)``.
+
+    The image is cropped to its central square and resized (anti-aliased) to ``size``;
+    ``size=None`` keeps the central square at full resolution. Names: :data:`TEST_IMAGES`.
+    """
+    import numpy as np
+    import skimage.data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    if name not in TEST_IMAGES:
+        raise ValueError(f"unknown test image {name!r}; choose one of {', '.join(TEST_IMAGES)}")
+    image = getattr(skimage.data, name)()
+    if image.ndim == 3:
+        image = rgb2gray(image[..., :3])
+    image = image.astype(np.float64)
+    if image.max() > 1:
+        image = image / 255.0
+    h, w = image.shape
+    s = min(h, w)
+    image = image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    if size is not None:
+        _positive_int(size, "size", "test_image")
+        image = resize(image, (size, size), anti_aliasing=True)
+    return torch.from_numpy(np.clip(image, 0, 1)).to(dtype=dtype, device=device)
+
+
+def noise_sigma_for_snr(y: torch.Tensor, snr_db: float) -> float:
+    r"""The noise standard deviation σ that gives ``y`` an SNR of ``snr_db``:
+    :math:`\mathrm{SNR} = 10\log_{10}(\overline{|y|^2}/\sigma^2)`."""
+    check_tensor(y, "y", "noise_sigma_for_snr")
+    power = (y.abs() ** 2).mean().item()
+    if power == 0:
+        raise ValueError("y is all zeros; an SNR relative to it is undefined")
+    return math.sqrt(power / 10 ** (snr_db / 10))
+
+
+def add_noise(y: torch.Tensor, sigma: float | None = None, snr_db: float | None = None, seed=0) -> torch.Tensor:
+    r"""``y`` plus white Gaussian noise of standard deviation ``sigma``, or at a given ``snr_db``.
+
+    Exactly one of ``sigma`` and ``snr_db`` is given. Complex ``y`` gets complex noise with
+    :math:`\mathbb E|n_i|^2 = \sigma^2`. The noise is drawn on the CPU from ``seed`` so that
+    it is the same on every device.
+    """
+    check_tensor(y, "y", "add_noise")
+    if (sigma is None) == (snr_db is None):
+        raise ValueError("add_noise expects exactly one of sigma= and snr_db=")
+    if sigma is None:
+        sigma = noise_sigma_for_snr(y, snr_db)
+    if not sigma >= 0:
+        raise ValueError(f"sigma is {sigma}; add_noise expects sigma >= 0")
+    gen = as_generator(seed)
+    if y.is_complex():
+        real_dtype = y.real.dtype
+        noise = torch.complex(torch.randn(y.shape, generator=gen, dtype=real_dtype),
+                              torch.randn(y.shape, generator=gen, dtype=real_dtype)) / math.sqrt(2)
+    else:
+        noise = torch.randn(y.shape, generator=gen, dtype=y.dtype)
+    return y + sigma * noise.to(y.device)

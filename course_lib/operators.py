@@ -1,0 +1,483 @@
+r"""Linear forward operators :math:`A` with their adjoints :math:`A^*`.
+
+The common thread of the course is :math:`y = A x + n`. Every operator here is a
+:class:`LinearOperator` with the vocabulary of deepinv: ``A(x)`` (also ``A.A(x)``),
+``A.A_adjoint(y)``, ``A.A_adjoint_A(x)``, ``A.norm()`` (power iteration) and
+``A.adjointness_test()``. Operators compose (``A @ B``), scale (``2.0 * A``), add (``A + B``)
+and transpose (``A.T``).
+
+Tensors are batch-first: an operator with ``in_shape = (n,)`` accepts any ``(..., n)``.
+The dtype and device of the result follow the input. The adjoint is taken with respect to
+the real inner product :math:`\langle u, v\rangle = \mathrm{Re}\sum_i \bar u_i v_i`.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+import torch.nn.functional as F
+
+from .utils import as_generator, check_tensor
+
+__all__ = [
+    "LinearOperator", "Identity", "MatrixOperator", "Convolution1D", "Convolution2D",
+    "Inpainting", "SubsampledFourier", "IntegrationOperator",
+    "gaussian_kernel", "random_cartesian_mask", "inner",
+]
+
+
+def inner(u: torch.Tensor, v: torch.Tensor) -> float:
+    r"""Real inner product :math:`\mathrm{Re}\sum_i \bar u_i v_i` over all entries."""
+    u, v = u.reshape(-1), v.reshape(-1)
+    if u.is_complex() or v.is_complex():
+        common = torch.promote_types(torch.promote_types(u.dtype, v.dtype), torch.complex64)
+        return torch.vdot(u.to(common), v.to(common)).real.item()
+    return torch.dot(u, v).item()
+
+
+class LinearOperator:
+    """A linear map from signals of shape ``in_shape`` to measurements of shape ``out_shape``.
+
+    Subclasses implement ``_forward`` and ``_adjoint`` on already-validated tensors.
+    """
+
+    #: whether the domain (range) holds complex signals; the dot-test then draws complex x (y)
+    complex_domain = False
+    complex_range = False
+
+    def __init__(self, in_shape, out_shape):
+        self.in_shape = tuple(int(s) for s in in_shape)
+        self.out_shape = tuple(int(s) for s in out_shape)
+
+    # -- the three verbs -------------------------------------------------------------------
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the operator: ``x`` of shape ``(..., *in_shape)`` to ``(..., *out_shape)``."""
+        check_tensor(x, "x", repr(self), self.in_shape)
+        return self._forward(x)
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """Apply the adjoint: ``y`` of shape ``(..., *out_shape)`` to ``(..., *in_shape)``."""
+        check_tensor(y, "y", f"{self!r}.A_adjoint", self.out_shape)
+        return self._adjoint(y)
+
+    def A_adjoint_A(self, x: torch.Tensor) -> torch.Tensor:
+        """The normal operator :math:`A^*A x`."""
+        return self.A_adjoint(self.A(x))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.A(x)
+
+    def _forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _adjoint(self, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- algebra ---------------------------------------------------------------------------
+    @property
+    def T(self) -> "LinearOperator":
+        """The adjoint operator :math:`A^*` as an operator of its own."""
+        return _Adjoint(self)
+
+    def __matmul__(self, other):
+        if not isinstance(other, LinearOperator):
+            raise TypeError(f"A @ B composes two LinearOperators; got {type(other).__name__}. "
+                            "To apply an operator to a tensor write A(x).")
+        return _Composed(self, other)
+
+    def __mul__(self, scalar):
+        return _Scaled(self, scalar)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other):
+        return _Sum(self, other)
+
+    def __neg__(self):
+        return _Scaled(self, -1.0)
+
+    def __sub__(self, other):
+        return _Sum(self, -other)
+
+    # -- analysis --------------------------------------------------------------------------
+    def to_matrix(self, dtype=torch.float64, device=None) -> torch.Tensor:
+        """The matrix of the operator, shape ``(prod(out_shape), prod(in_shape))``.
+
+        Built by applying the operator to the canonical basis: for small problems only.
+        """
+        n = math.prod(self.in_shape)
+        basis = torch.eye(n, dtype=dtype, device=device).reshape(n, *self.in_shape)
+        return self.A(basis).reshape(n, -1).T.contiguous()
+
+    def norm(self, n_iter: int = 500, tol: float = 1e-9, seed=0, dtype=torch.float64,
+             device=None) -> float:
+        r"""Operator norm :math:`\|A\|_2 = \sigma_{\max}(A)` by power iteration on :math:`A^*A`.
+
+        Stops when the Rayleigh quotient changes by less than ``tol`` (relative). The Lipschitz
+        constant of :math:`\nabla \tfrac12\|Ax-y\|^2` is ``A.norm() ** 2``.
+        """
+        x = torch.randn((1, *self.in_shape), generator=as_generator(seed), dtype=dtype).to(device)
+        x = x / x.norm()
+        eigenvalue = 0.0
+        for _ in range(n_iter):
+            z = self.A_adjoint_A(x)
+            new = inner(x, z)  # Rayleigh quotient <x, A*A x> with ||x|| = 1
+            x = z / z.norm()
+            if abs(new - eigenvalue) <= tol * abs(new):
+                eigenvalue = new
+                break
+            eigenvalue = new
+        return math.sqrt(max(eigenvalue, 0.0))
+
+    def adjointness_test(self, seed=0, dtype=torch.float64, device=None) -> float:
+        r"""Relative error of the dot-product test :math:`\langle Ax, y\rangle = \langle x, A^*y\rangle`.
+
+        ``x`` and ``y`` are random; a correct adjoint gives an error at rounding level
+        (about 1e-15 in float64).
+        """
+        gen = as_generator(seed)
+        x_dtype = (torch.complex128 if dtype == torch.float64 else torch.complex64) if self.complex_domain else dtype
+        x = torch.randn((2, *self.in_shape), generator=gen, dtype=x_dtype).to(device)
+        Ax = self.A(x)
+        y = torch.randn(Ax.shape, generator=gen, dtype=Ax.dtype).to(device)
+        ATy = self.A_adjoint(y)
+        lhs, rhs = inner(Ax, y), inner(x, ATy)
+        scale = Ax.norm().item() * y.norm().item() + 1e-300
+        return abs(lhs - rhs) / scale
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(in_shape={self.in_shape}, out_shape={self.out_shape})"
+
+
+class _Adjoint(LinearOperator):
+    def __init__(self, op: LinearOperator):
+        super().__init__(op.out_shape, op.in_shape)
+        self.op = op
+        self.complex_domain, self.complex_range = op.complex_range, op.complex_domain
+
+    def _forward(self, x):
+        return self.op._adjoint(x)
+
+    def _adjoint(self, y):
+        return self.op._forward(y)
+
+    @property
+    def T(self):
+        return self.op
+
+    def __repr__(self):
+        return f"{self.op!r}.T"
+
+
+class _Composed(LinearOperator):
+    def __init__(self, outer: LinearOperator, inner_op: LinearOperator):
+        if inner_op.out_shape != outer.in_shape:
+            raise ValueError(f"cannot compose {outer!r} @ {inner_op!r}: the right operator's out_shape "
+                             f"{inner_op.out_shape} must equal the left operator's in_shape {outer.in_shape}")
+        super().__init__(inner_op.in_shape, outer.out_shape)
+        self.outer, self.inner = outer, inner_op
+        self.complex_domain, self.complex_range = inner_op.complex_domain, outer.complex_range
+
+    def _forward(self, x):
+        return self.outer._forward(self.inner._forward(x))
+
+    def _adjoint(self, y):
+        return self.inner._adjoint(self.outer._adjoint(y))
+
+    def __repr__(self):
+        return f"({self.outer!r} @ {self.inner!r})"
+
+
+class _Scaled(LinearOperator):
+    def __init__(self, op: LinearOperator, scalar):
+        if isinstance(scalar, bool) or not isinstance(scalar, numbers.Real):
+            raise TypeError(f"an operator can be scaled by a real number; got {type(scalar).__name__}")
+        super().__init__(op.in_shape, op.out_shape)
+        self.op, self.scalar = op, float(scalar)
+        self.complex_domain, self.complex_range = op.complex_domain, op.complex_range
+
+    def _forward(self, x):
+        return self.scalar * self.op._forward(x)
+
+    def _adjoint(self, y):
+        return self.scalar * self.op._adjoint(y)
+
+    def __repr__(self):
+        return f"{self.scalar:g} * {self.op!r}"
+
+
+class _Sum(LinearOperator):
+    def __init__(self, first: LinearOperator, second: LinearOperator):
+        if not isinstance(second, LinearOperator):
+            raise TypeError(f"A + B adds two LinearOperators; got {type(second).__name__}")
+        if (first.in_shape, first.out_shape) != (second.in_shape, second.out_shape):
+            raise ValueError(f"cannot add {first!r} and {second!r}: their in_shape and out_shape must match")
+        super().__init__(first.in_shape, first.out_shape)
+        self.first, self.second = first, second
+        self.complex_domain, self.complex_range = first.complex_domain, first.complex_range
+
+    def _forward(self, x):
+        return self.first._forward(x) + self.second._forward(x)
+
+    def _adjoint(self, y):
+        return self.first._adjoint(y) + self.second._adjoint(y)
+
+    def __repr__(self):
+        return f"({self.first!r} + {self.second!r})"
+
+
+def _like(param: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """An operator's parameter in the dtype and on the device of the input (no copy if equal)."""
+    return param.to(device=x.device, dtype=x.dtype)
+
+
+class Identity(LinearOperator):
+    """The identity :math:`A = I` on signals of shape ``shape`` (denoising: y = x + n)."""
+
+    def __init__(self, shape):
+        super().__init__(shape, shape)
+
+    def _forward(self, x):
+        return x
+
+    def _adjoint(self, y):
+        return y
+
+    def __repr__(self):
+        return f"Identity(shape={self.in_shape})"
+
+
+class MatrixOperator(LinearOperator):
+    r"""A dense matrix :math:`A \in \mathbb{R}^{m\times n}` acting on ``(..., n)``: ``A(x) = x @ A.T``.
+
+    Examples
+    --------
+    >>> A = MatrixOperator(torch.tensor([[1.0, 2.0], [0.0, 1.0], [1.0, 0.0]]))
+    >>> A(torch.tensor([1.0, 1.0]))
+    tensor([3., 1., 1.])
+    """
+
+    def __init__(self, matrix: torch.Tensor):
+        check_tensor(matrix, "matrix", "MatrixOperator")
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix has shape {tuple(matrix.shape)}; MatrixOperator expects a 2-D (m, n) tensor")
+        super().__init__((matrix.shape[1],), (matrix.shape[0],))
+        self.matrix = matrix
+
+    def _forward(self, x):
+        return x @ _like(self.matrix, x).mT
+
+    def _adjoint(self, y):
+        return y @ _like(self.matrix, y).conj()
+
+    def __repr__(self):
+        m, n = self.matrix.shape
+        return f"MatrixOperator({m}x{n})"
+
+
+def _check_kernel(kernel, ndim: int, shape, owner: str):
+    check_tensor(kernel, "kernel", owner, allow_complex=False)
+    if kernel.ndim != ndim or any(k % 2 == 0 for k in kernel.shape):
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; {owner} expects a {ndim}-D kernel "
+                         "with odd sizes (so that it has a centre)")
+    if any(k > s for k, s in zip(kernel.shape, shape)):
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; {owner} needs it no larger than the signal {tuple(shape)}")
+
+
+_PADDING = {"circular": "circular", "zeros": "constant"}
+
+
+class _Convolution(LinearOperator):
+    """Shared code of the 1-D and 2-D convolutions: 'same'-size output, odd kernel."""
+
+    ndim = 0
+    conv = None
+
+    def __init__(self, kernel, shape, padding: str):
+        owner = f"{type(self).__name__}"
+        if padding not in _PADDING:
+            raise ValueError(f"padding is {padding!r}; {owner} expects 'circular' or 'zeros'")
+        shape = tuple(int(s) for s in shape)
+        _check_kernel(kernel, self.ndim, shape, owner)
+        super().__init__(shape, shape)
+        self.kernel, self.padding = kernel, padding
+
+    def _apply(self, x, weight):
+        batch = x.shape[: x.ndim - self.ndim]
+        x = x.reshape(-1, 1, *self.in_shape)
+        pad = [k // 2 for k in reversed(weight.shape) for _ in range(2)]
+        x = F.pad(x, pad, mode=_PADDING[self.padding])
+        out = type(self).conv(x, weight.reshape(1, 1, *weight.shape).to(x))
+        return out.reshape(*batch, *self.out_shape)
+
+    def _forward(self, x):
+        # torch's conv is a correlation; flipping the kernel makes it a true convolution k * x
+        return self._apply(x, torch.flip(self.kernel, dims=tuple(range(self.ndim))))
+
+    def _adjoint(self, y):
+        # the adjoint of convolving with k is correlating with k (same padding, odd kernel)
+        return self._apply(y, self.kernel)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(kernel {tuple(self.kernel.shape)}, shape={self.in_shape}, "
+                f"padding={self.padding!r})")
+
+
+class Convolution1D(_Convolution):
+    r"""Convolution :math:`(k * x)_i = \sum_j k_j x_{i-j}` of signals ``(..., n)`` with an odd kernel.
+
+    The output has the input's length; ``padding`` is ``'circular'`` (periodic signal) or
+    ``'zeros'``.
+    """
+
+    ndim = 1
+    conv = staticmethod(F.conv1d)
+
+    def __init__(self, kernel: torch.Tensor, n: int, padding: str = "circular"):
+        super().__init__(kernel, (n,), padding)
+
+
+class Convolution2D(_Convolution):
+    """2-D convolution (a blur) of images ``(..., H, W)`` with an odd ``(kh, kw)`` kernel.
+
+    Same-size output; ``padding`` is ``'circular'`` or ``'zeros'``. See :func:`gaussian_kernel`.
+    """
+
+    ndim = 2
+    conv = staticmethod(F.conv2d)
+
+    def __init__(self, kernel: torch.Tensor, shape, padding: str = "circular"):
+        super().__init__(kernel, shape, padding)
+
+
+def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2,
+                    dtype=torch.float32) -> torch.Tensor:
+    """A normalised Gaussian blur kernel (sums to 1), odd ``size`` (default about 6 sigma)."""
+    if sigma <= 0:
+        raise ValueError(f"sigma is {sigma}; a Gaussian kernel needs sigma > 0")
+    size = size or 2 * math.ceil(3 * sigma) + 1
+    if size % 2 == 0:
+        raise ValueError(f"size is {size}; the kernel size must be odd")
+    t = torch.arange(size, dtype=torch.float64) - size // 2
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    kernel = g
+    for _ in range(ndim - 1):
+        kernel = kernel[..., None] * g
+    return (kernel / kernel.sum()).to(dtype)
+
+
+class Inpainting(LinearOperator):
+    """Keep the pixels where ``mask`` is 1 and zero the others: :math:`A x = m \\odot x` (self-adjoint)."""
+
+    def __init__(self, mask: torch.Tensor):
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask is a {type(mask).__name__}; Inpainting expects a torch.Tensor of 0/1")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask has values other than 0 and 1; Inpainting expects a 0/1 (or bool) mask")
+        super().__init__(mask.shape, mask.shape)
+        self.mask = mask.to(torch.float32)
+
+    def _forward(self, x):
+        return x * self.mask.to(device=x.device, dtype=x.real.dtype)
+
+    _adjoint = _forward
+
+    def __repr__(self):
+        return f"Inpainting(shape={self.in_shape}, {int(self.mask.sum())} of {self.mask.numel()} kept)"
+
+
+class SubsampledFourier(LinearOperator):
+    r"""MRI-like sampling: :math:`A x = M \odot \mathcal{F} x` with the unitary 2-D FFT.
+
+    ``mask`` (shape ``(H, W)``, 0/1) marks the sampled frequencies (unshifted FFT layout; see
+    :func:`random_cartesian_mask`). With ``real=True`` (default) images are real and the adjoint
+    returns :math:`\mathrm{Re}(\mathcal{F}^{-1}(M\odot y))`; with ``real=False`` images are complex.
+    """
+
+    def __init__(self, mask: torch.Tensor, real: bool = True):
+        if not isinstance(mask, torch.Tensor) or mask.ndim != 2:
+            raise ValueError("SubsampledFourier expects a 2-D 0/1 mask tensor of shape (H, W)")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask has values other than 0 and 1; SubsampledFourier expects a 0/1 mask")
+        super().__init__(mask.shape, mask.shape)
+        self.mask, self.real = mask.to(torch.float32), real
+        self.complex_domain, self.complex_range = not real, True
+
+    def _forward(self, x):
+        if self.real and x.is_complex():
+            raise TypeError("x is complex; SubsampledFourier(real=True) expects real images "
+                            "(use real=False for complex images)")
+        k = torch.fft.fft2(x, norm="ortho")
+        return k * self.mask.to(device=x.device, dtype=k.real.dtype)
+
+    def _adjoint(self, y):
+        if not y.is_complex():
+            y = y.to(torch.complex128 if y.dtype == torch.float64 else torch.complex64)
+        x = torch.fft.ifft2(y * self.mask.to(device=y.device, dtype=y.real.dtype), norm="ortho")
+        return x.real if self.real else x
+
+    @property
+    def acceleration(self) -> float:
+        """Number of pixels over number of sampled frequencies."""
+        return self.mask.numel() / max(1.0, float(self.mask.sum()))
+
+    def __repr__(self):
+        return f"SubsampledFourier(shape={self.in_shape}, acceleration {self.acceleration:.1f}x)"
+
+
+def random_cartesian_mask(shape, acceleration: float = 4.0, center_fraction: float = 0.08,
+                          seed=0) -> torch.Tensor:
+    """A 0/1 mask of fully sampled k-space columns: the centre band plus random others.
+
+    Returned in the unshifted FFT layout expected by :class:`SubsampledFourier`.
+    """
+    H, W = (int(s) for s in shape)
+    if acceleration < 1:
+        raise ValueError(f"acceleration is {acceleration}; it must be >= 1")
+    n_center = max(1, round(center_fraction * W))
+    n_keep = max(n_center, round(W / acceleration))
+    columns = torch.zeros(W, dtype=torch.bool)
+    start = (W - n_center) // 2
+    columns[start:start + n_center] = True
+    others = torch.nonzero(~columns).flatten()
+    pick = others[torch.randperm(len(others), generator=as_generator(seed))[: n_keep - n_center]]
+    columns[pick] = True
+    mask = columns.expand(H, W).to(torch.float32)
+    return torch.fft.ifftshift(mask, dim=-1)
+
+
+class IntegrationOperator(LinearOperator):
+    r"""The integration operator :math:`(Ax)(t) = \int_0^t x(s)\,ds` on :math:`L^2[0,1]`, ``n`` points.
+
+    Discretised with the rectangle rule on the grid :math:`t_i = (i + \tfrac12)/n`:
+    :math:`(Ax)_i = h \sum_{j \le i} x_j`, :math:`h = 1/n`, i.e. ``h * cumsum(x)``; the adjoint
+    is ``h`` times the reversed cumulative sum, :math:`(A^*y)_j = h \sum_{i \ge j} y_i`.
+    Its singular values are known in closed form (:meth:`singular_values`) and decay like
+    :math:`1/k`: the inverse problem is ill-posed. :math:`\|A\| \to 2/\pi` as n grows.
+    """
+
+    def __init__(self, n: int):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"n is {n!r}; IntegrationOperator expects a positive integer number of points")
+        super().__init__((n,), (n,))
+        self.n, self.h = int(n), 1.0 / n
+
+    @property
+    def grid(self) -> torch.Tensor:
+        """The points :math:`t_i = (i + 1/2)/n` in float64."""
+        return (torch.arange(self.n, dtype=torch.float64) + 0.5) / self.n
+
+    def _forward(self, x):
+        return self.h * torch.cumsum(x, dim=-1)
+
+    def _adjoint(self, y):
+        return self.h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), dim=-1), dims=(-1,))
+
+    def singular_values(self, dtype=torch.float64) -> torch.Tensor:
+        r"""Closed form :math:`\sigma_k = h / (2\sin\frac{(2k-1)\pi}{2(2n+1)})`, k = 1..n, descending."""
+        k = torch.arange(1, self.n + 1, dtype=torch.float64)
+        return (self.h / (2 * torch.sin((2 * k - 1) * math.pi / (2 * (2 * self.n + 1))))).to(dtype)
+
+    def __repr__(self):
+        return f"IntegrationOperator(n={self.n})"

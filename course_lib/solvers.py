@@ -1,0 +1,274 @@
+r"""Solvers for :math:`\hat x = \arg\min_x \tfrac12\|Ax - y\|^2 + \alpha R(x)`.
+
+* :func:`gradient_descent` / :func:`landweber`: :math:`R = \tfrac12\|x\|^2` (or none), gradient steps.
+* :func:`tikhonov`: the closed form :math:`(A^*A + \alpha I)^{-1}A^*y`.
+* :func:`ista`, :func:`fista`: :math:`R = \|x\|_1` by proximal gradient (Beck & Teboulle 2009).
+* :func:`discrepancy_principle`, :func:`l_curve`: choosing :math:`\alpha`.
+
+Every iterative solver returns ``(x, history)``: ``history.objective[k]`` is the objective at
+:math:`x_k` (k = 0 is the start), ``history.error[k]`` the relative error
+:math:`\|x_k - x^\dagger\|/\|x^\dagger\|` when ``x_true`` is given. Objectives are averaged over
+the batch. ``callback(k, x)`` is called after iteration k; returning ``True`` stops the solver.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .operators import LinearOperator
+from .prox import soft_threshold, soft_threshold_nonnegative
+from .utils import batch_size, check_tensor
+
+__all__ = ["History", "gradient_descent", "landweber", "tikhonov", "ista", "fista",
+           "discrepancy_principle", "l_curve"]
+
+
+@dataclass
+class History:
+    """What an iterative solver recorded, one entry per iterate :math:`x_0, x_1, \\dots`."""
+
+    objective: list = field(default_factory=list)
+    error: list = field(default_factory=list)
+
+    def record(self, objective: float, x: torch.Tensor, x_true) -> None:
+        self.objective.append(objective)
+        if x_true is not None:
+            self.error.append(((x - x_true).norm() / x_true.norm()).item())
+
+
+def _check_problem(A, y, x0, x_true, n_iter, owner):
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; {owner} expects a course_lib LinearOperator "
+                        "(wrap a matrix with MatrixOperator(matrix))")
+    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape)
+    batch = y.shape[: y.ndim - len(A.out_shape)]
+    for name, t in (("x0", x0), ("x_true", x_true)):
+        if t is not None:
+            check_tensor(t, name, f"{owner} with {A!r}", A.in_shape)
+            if t.shape[: t.ndim - len(A.in_shape)] != batch:
+                raise ValueError(f"{name} has shape {tuple(t.shape)}; {owner} expects the batch "
+                                 f"dimensions of y, {tuple(batch)}, followed by {A.in_shape}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
+        raise ValueError(f"n_iter is {n_iter!r}; {owner} expects a non-negative integer")
+
+
+def _start(A, y, x0):
+    """x0, or zeros in the domain of A with y's batch shape (real when A's domain is real)."""
+    if x0 is not None:
+        return x0.clone()
+    return torch.zeros_like(A.A_adjoint(y))
+
+
+def _step(A, y, step, extra=0.0):
+    """Default step 1/L with L = ||A||^2 (+ extra), measured by power iteration."""
+    if step is None:
+        dtype = y.real.dtype if y.is_complex() else y.dtype
+        return 1.0 / (A.norm(dtype=torch.float64 if dtype == torch.float64 else torch.float32,
+                             device=y.device) ** 2 + extra)
+    if not step > 0:
+        raise ValueError(f"step is {step}; it must be positive (at most 1/||A||^2 for convergence)")
+    return float(step)
+
+
+def _check_weight(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name} is {value!r}; {owner} expects a number >= 0")
+
+
+def _sq(t: torch.Tensor) -> torch.Tensor:
+    return t.real.square().sum() + t.imag.square().sum() if t.is_complex() else t.square().sum()
+
+
+def gradient_descent(A: LinearOperator, y: torch.Tensor, alpha: float = 0.0, n_iter: int = 100,
+                     step: float | None = None, x0=None, x_true=None, callback=None):
+    r"""Gradient descent on :math:`\tfrac12\|Ax - y\|^2 + \tfrac{\alpha}{2}\|x\|^2`.
+
+    :math:`x_{k+1} = x_k - \tau\,(A^*(Ax_k - y) + \alpha x_k)`, default :math:`\tau = 1/(\|A\|^2+\alpha)`.
+    With :math:`\alpha = 0` this is the Landweber iteration, whose iteration count
+    regularises (early stopping); with :math:`\alpha > 0` it converges to :func:`tikhonov`.
+
+    Returns
+    -------
+    x : Tensor
+        The last iterate.
+    history : History
+        Objective (and relative error to ``x_true``) at every iterate.
+    """
+    _check_problem(A, y, x0, x_true, n_iter, "gradient_descent")
+    _check_weight(alpha, "alpha", "gradient_descent")
+    tau = _step(A, y, step, alpha)
+    x, history = _start(A, y, x0), History()
+    batch = batch_size(y, A.out_shape)
+    for k in range(n_iter + 1):
+        residual = A(x) - y
+        history.record(((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
+        if k == n_iter:
+            break
+        x = x - tau * (A.A_adjoint(residual) + alpha * x)
+        if callback is not None and callback(k, x) is True:
+            residual = A(x) - y
+            history.record(((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
+            break
+    return x, history
+
+
+def landweber(A: LinearOperator, y: torch.Tensor, n_iter: int = 100, step: float | None = None,
+              x0=None, x_true=None, callback=None):
+    r"""The Landweber iteration :math:`x_{k+1} = x_k - \tau A^*(Ax_k - y)`: :func:`gradient_descent` with :math:`\alpha=0`."""
+    return gradient_descent(A, y, 0.0, n_iter, step, x0, x_true, callback)
+
+
+def tikhonov(A: LinearOperator, y: torch.Tensor, alpha: float) -> torch.Tensor:
+    r"""Tikhonov's closed form :math:`x_\alpha = (A^*A + \alpha I)^{-1} A^* y`.
+
+    Solves the normal equations with the operator's matrix (``A.to_matrix()``), so it is for
+    problems with up to a few thousand unknowns; use :func:`gradient_descent` beyond that.
+    ``y`` may be a batch ``(..., *out_shape)``.
+    """
+    check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape)
+    _check_weight(alpha, "alpha", "tikhonov")
+    n = math.prod(A.in_shape)
+    if n > 4096:
+        raise ValueError(f"{A!r} has {n} unknowns; tikhonov builds the {n}x{n} normal matrix, which is "
+                         "too large: use gradient_descent(A, y, alpha) instead")
+    complex_domain = A.complex_domain
+    dtype = y.dtype if (y.is_complex() and complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
+    if complex_domain and not dtype.is_complex:
+        dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    M = A.to_matrix(dtype=dtype, device=y.device)
+    normal = M.mH @ M
+    if not complex_domain and normal.is_complex():
+        normal = normal.real
+    normal = normal + alpha * torch.eye(n, dtype=normal.dtype, device=y.device)
+    rhs = A.A_adjoint(y).reshape(-1, n).to(normal.dtype)
+    if alpha == 0 and torch.linalg.matrix_rank(normal) < n:
+        raise ValueError("alpha = 0 and A*A is singular: the unregularised problem has no unique solution; "
+                         "use alpha > 0")
+    x = torch.linalg.solve(normal, rhs.T).T
+    return x.reshape(*y.shape[: y.ndim - len(A.out_shape)], *A.in_shape)
+
+
+def _lasso_objective(residual, x, lam, batch):
+    return ((0.5 * _sq(residual) + lam * x.abs().sum()) / batch).item()
+
+
+def ista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, step: float | None = None,
+         x0=None, x_true=None, callback=None, nonnegative: bool = False):
+    r"""ISTA for the LASSO :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda\|x\|_1`.
+
+    .. math:: x_{k+1} = S_{\tau\lambda}\big(x_k - \tau A^*(Ax_k - y)\big),\qquad \tau = 1/\|A\|^2
+
+    The objective gap decays like :math:`O(1/k)`. With ``nonnegative=True`` the prox is
+    :math:`\mathrm{ReLU}(\cdot - \tau\lambda)` (constraint :math:`x \ge 0`). Each iteration costs one
+    product with :math:`A` and one with :math:`A^*`; the recorded objective reuses them.
+
+    Examples
+    --------
+    >>> A = MatrixOperator(torch.eye(3))
+    >>> x, history = ista(A, torch.tensor([3.0, 0.5, -2.0]), lam=1.0, n_iter=5, step=1.0)
+    >>> x
+    tensor([ 2.,  0., -1.])
+    """
+    _check_problem(A, y, x0, x_true, n_iter, "ista")
+    _check_weight(lam, "lam", "ista")
+    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
+    step = _step(A, y, step)
+    x, history = _start(A, y, x0), History()
+    batch = batch_size(y, A.out_shape)
+    Ax = A(x)
+    for k in range(n_iter):
+        history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+        x = prox(x - step * A.A_adjoint(Ax - y), step * lam)
+        Ax = A(x)
+        if callback is not None and callback(k, x) is True:
+            break
+    history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+    return x, history
+
+
+def fista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, step: float | None = None,
+          x0=None, x_true=None, callback=None, nonnegative: bool = False):
+    r"""FISTA (Beck & Teboulle 2009): ISTA with Nesterov momentum, objective gap :math:`O(1/k^2)`.
+
+    .. math::
+        x_{k+1} = S_{\tau\lambda}\big(z_k - \tau A^*(Az_k - y)\big),\quad
+        t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad
+        z_{k+1} = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k)
+
+    Two operator products per iteration: :math:`Az_{k+1}` follows from :math:`Ax_{k+1}` and
+    :math:`Ax_k` by linearity.
+    """
+    _check_problem(A, y, x0, x_true, n_iter, "fista")
+    _check_weight(lam, "lam", "fista")
+    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
+    step = _step(A, y, step)
+    x, history = _start(A, y, x0), History()
+    batch = batch_size(y, A.out_shape)
+    Ax = A(x)
+    z, Az, t = x, Ax, 1.0
+    for k in range(n_iter):
+        history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+        x_new = prox(z - step * A.A_adjoint(Az - y), step * lam)
+        Ax_new = A(x_new)
+        t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        beta = (t - 1) / t_new
+        z, Az = x_new + beta * (x_new - x), Ax_new + beta * (Ax_new - Ax)
+        x, Ax, t = x_new, Ax_new, t_new
+        if callback is not None and callback(k, x) is True:
+            break
+    history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+    return x, history
+
+
+def _norm(t: torch.Tensor) -> float:
+    return math.sqrt(_sq(t).item())
+
+
+def discrepancy_principle(A: LinearOperator, y: torch.Tensor, noise_norm: float, alphas,
+                          tau: float = 1.0):
+    r"""Morozov's discrepancy principle: the largest :math:`\alpha` with :math:`\|Ax_\alpha - y\| \le \tau\delta`.
+
+    ``noise_norm`` is :math:`\delta = \|n\|` (for white noise of level σ, about σ√m).
+    Tikhonov solutions are computed in closed form for every α in ``alphas``.
+
+    Returns
+    -------
+    alpha : float
+        The chosen α (the smallest α of the grid, with a warning, if none satisfies the rule).
+    residuals : Tensor
+        :math:`\|Ax_\alpha - y\|` for every α of the grid, in the grid's order.
+    """
+    if not noise_norm > 0:
+        raise ValueError(f"noise_norm is {noise_norm}; the discrepancy principle needs the noise level delta > 0")
+    alphas = [float(a) for a in alphas]
+    residuals = torch.tensor([_norm(A(tikhonov(A, y, a)) - y) for a in alphas], dtype=torch.float64)
+    admissible = [a for a, r in zip(alphas, residuals.tolist()) if r <= tau * noise_norm]
+    if not admissible:
+        import warnings
+        warnings.warn("no alpha in the grid meets ||A x - y|| <= tau * delta; returning the smallest alpha")
+        return min(alphas), residuals
+    return max(admissible), residuals
+
+
+def l_curve(A: LinearOperator, y: torch.Tensor, alphas):
+    r"""The L-curve of Tikhonov regularisation: :math:`\|Ax_\alpha - y\|` and :math:`\|x_\alpha\|` over ``alphas``.
+
+    Plotted on log-log axes, it shows the trade-off that every choice of α makes: as α grows
+    the residual grows and the solution norm shrinks (both monotonically). Its "corner" is a
+    classic heuristic for α; on mildly ill-posed problems such as integration the corner is
+    often not pronounced, which is why the course chooses α by :func:`discrepancy_principle`.
+
+    Returns
+    -------
+    residual_norms, solution_norms : Tensor
+        float64 tensors in the order of ``alphas``.
+    """
+    alphas = [float(a) for a in alphas]
+    if len(alphas) < 2:
+        raise ValueError(f"l_curve needs at least 2 alphas (a log grid); got {len(alphas)}")
+    solutions = [tikhonov(A, y, a) for a in alphas]
+    residual_norms = torch.tensor([_norm(A(x) - y) for x in solutions], dtype=torch.float64)
+    solution_norms = torch.tensor([_norm(x) for x in solutions], dtype=torch.float64)
+    return residual_norms, solution_norms

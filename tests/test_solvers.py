@@ -1,0 +1,189 @@
+"""Solvers: optimality conditions, independent references (SciPy, NumPy), rates, errors."""
+import math
+
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from course_lib.data import gaussian_matrix, sparse_signals
+from course_lib.operators import IntegrationOperator, MatrixOperator, SubsampledFourier, random_cartesian_mask
+from course_lib.solvers import (discrepancy_principle, fista, gradient_descent, ista, l_curve, landweber,
+                                tikhonov)
+
+
+def lasso_problem(m=20, n=40, seed=0, noise=0.01):
+    g = torch.Generator().manual_seed(seed)
+    A = MatrixOperator(torch.randn(m, n, generator=g, dtype=torch.float64) / math.sqrt(m))
+    x = sparse_signals(1, n, 0.15, seed=seed + 1, dtype=torch.float64)[0]
+    y = A(x) + noise * torch.randn(m, generator=g, dtype=torch.float64)
+    return A, x, y
+
+
+def assert_lasso_optimal(A, x, y, lam, tol):
+    """0 in A*(Ax - y) + lam * d||x||_1 (the deepinv-style optimality check)."""
+    grad = A.A_adjoint(A(x) - y)
+    active = x.abs() > 1e-10
+    assert torch.allclose(grad[active], -lam * torch.sign(x[active]), atol=tol)
+    assert torch.all(grad[~active].abs() <= lam + tol)
+
+
+def scipy_lasso(A, y, lam):
+    """Independent reference: L-BFGS-B on x = u - v with u, v >= 0."""
+    M, yv = A.matrix.numpy(), y.numpy()
+    n = M.shape[1]
+
+    def f(w):
+        u, v = w[:n], w[n:]
+        r = M @ (u - v) - yv
+        g = M.T @ r
+        return 0.5 * r @ r + lam * w.sum(), np.concatenate([g + lam, -g + lam])
+
+    res = scipy.optimize.minimize(f, np.zeros(2 * n), jac=True, method="L-BFGS-B",
+                                  bounds=[(0, None)] * (2 * n), options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-12})
+    return torch.from_numpy(res.x[:n] - res.x[n:]), res.fun
+
+
+@pytest.mark.parametrize("solver, n_iter", [(ista, 20000), (fista, 3000)])
+def test_lasso_solution_is_optimal_and_matches_scipy(solver, n_iter):
+    A, _, y = lasso_problem()
+    lam = 0.05
+    x, history = solver(A, y, lam, n_iter=n_iter)
+    assert_lasso_optimal(A, x, y, lam, tol=1e-6)
+    x_ref, f_ref = scipy_lasso(A, y, lam)
+    assert history.objective[-1] == pytest.approx(f_ref, rel=1e-7)
+    assert torch.allclose(x, x_ref, atol=1e-4)
+
+
+@given(st.integers(0, 10_000), st.integers(3, 15), st.floats(0.01, 0.5))
+def test_fista_reaches_lasso_optimality(seed, m, lam):
+    A, _, y = lasso_problem(m=m, n=2 * m, seed=seed)
+    x, history = fista(A, y, lam, n_iter=4000)
+    assert_lasso_optimal(A, x, y, lam, tol=1e-5)
+    # ISTA is monotone: the objective never increases
+    _, h_ista = ista(A, y, lam, n_iter=50)
+    assert all(b <= a + 1e-12 for a, b in zip(h_ista.objective, h_ista.objective[1:]))
+
+
+def test_fista_objective_below_ista_at_equal_iterations():
+    """On an ill-conditioned convex problem FISTA is ahead at every checkpoint, with O(1/k^2) vs O(1/k)."""
+    A = MatrixOperator(IntegrationOperator(100).to_matrix())
+    x_true = torch.zeros(100, dtype=torch.float64)
+    x_true[[20, 50, 70]] = torch.tensor([1.0, -2.0, 1.5], dtype=torch.float64)
+    y = A(x_true)
+    lam = 1e-4
+    _, h_ref = fista(A, y, lam, n_iter=20000)
+    f_star = h_ref.objective[-1]
+    _, h_i = ista(A, y, lam, n_iter=400)
+    _, h_f = fista(A, y, lam, n_iter=400)
+    for k in (25, 50, 100, 200, 400):
+        assert h_f.objective[k] - f_star < h_i.objective[k] - f_star
+    # FISTA's guarantee: F(x_k) - F* <= 2 L ||x0 - x*||^2 / (k+1)^2
+    L = A.norm() ** 2
+    x_star, _ = fista(A, y, lam, n_iter=20000)
+    for k in (10, 100, 400):
+        assert h_f.objective[k] - f_star <= 2 * L * x_star.norm().item() ** 2 / (k + 1) ** 2 + 1e-12
+
+
+def test_ista_step_matches_the_board_formula():
+    A, _, y = lasso_problem()
+    step, lam = 0.1, 0.05
+    x, _ = ista(A, y, lam, n_iter=1, step=step)
+    z = -step * A.A_adjoint(-y)
+    assert torch.allclose(x, torch.sign(z) * torch.clamp(z.abs() - step * lam, min=0))
+
+
+def test_tikhonov_matches_numpy_least_squares():
+    A = IntegrationOperator(50)
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(3, 50, generator=g, dtype=torch.float64)
+    alpha = 1e-3
+    x = tikhonov(A, y, alpha)
+    M = A.to_matrix().numpy()
+    stacked = np.vstack([M, math.sqrt(alpha) * np.eye(50)])
+    for i in range(3):
+        ref = np.linalg.lstsq(stacked, np.concatenate([y[i].numpy(), np.zeros(50)]), rcond=None)[0]
+        assert np.allclose(x[i].numpy(), ref, atol=1e-10)
+
+
+def test_gradient_descent_converges_to_tikhonov_and_landweber_to_least_squares():
+    A = IntegrationOperator(30)
+    y = A(torch.linspace(-1, 1, 30, dtype=torch.float64))
+    x_gd, h = gradient_descent(A, y, alpha=1e-2, n_iter=3000)
+    assert torch.allclose(x_gd, tikhonov(A, y, 1e-2), atol=1e-8)
+    assert all(b <= a + 1e-15 for a, b in zip(h.objective, h.objective[1:]))
+    x_lw, h_lw = landweber(A, y, n_iter=5)
+    tau = 1 / A.norm() ** 2
+    x = torch.zeros_like(y)
+    for _ in range(5):
+        x = x - tau * A.A_adjoint(A(x) - y)
+    assert torch.allclose(x_lw, x)
+    assert len(h_lw.objective) == 6
+
+
+def test_history_error_callback_and_batch():
+    A = MatrixOperator(gaussian_matrix(30, 60, seed=0, dtype=torch.float64))
+    x_true = sparse_signals(8, 60, 0.1, seed=1, dtype=torch.float64)
+    y = A(x_true)
+    seen = []
+    x, h = fista(A, y, 0.01, n_iter=300, x_true=x_true, callback=lambda k, x: seen.append(k))
+    assert x.shape == x_true.shape and len(h.objective) == len(h.error) == 301 and seen == list(range(300))
+    assert h.error[-1] < 0.2 * h.error[0]
+    x, h = ista(A, y, 0.01, n_iter=50, callback=lambda k, x: k == 9)
+    assert len(h.objective) == 11  # stopped after iteration 9
+    # batch objective is the mean of per-sample objectives
+    _, h_one = ista(A, y[:1], 0.01, n_iter=0)
+    _, h_all = ista(A, y[:1].expand(4, 30).clone(), 0.01, n_iter=0)
+    assert h_one.objective[0] == pytest.approx(h_all.objective[0])
+
+
+def test_ista_on_fourier_measurements_returns_real_images():
+    F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=2, seed=0))
+    x_true = torch.zeros(16, 16)
+    x_true[4, 5], x_true[10, 12] = 1.0, -1.0
+    x, h = fista(F, F(x_true), 0.01, n_iter=200)
+    assert not x.is_complex() and x.shape == (16, 16)
+    assert (x - x_true).norm() < 0.1 * x_true.norm()
+
+
+def test_discrepancy_principle_and_l_curve():
+    A = IntegrationOperator(100)
+    x_true = torch.sin(2 * math.pi * A.grid)
+    g = torch.Generator().manual_seed(0)
+    noise = 1e-3 * torch.randn(100, generator=g, dtype=torch.float64)
+    y = A(x_true) + noise
+    alphas = torch.logspace(-9, 0, 37).tolist()
+    alpha, residuals = discrepancy_principle(A, y, noise.norm().item(), alphas)
+    i = alphas.index(alpha)
+    assert residuals[i] <= noise.norm() < residuals[i + 1]
+    assert torch.all(residuals[1:] >= residuals[:-1] - 1e-12)  # residual grows with alpha
+    err = lambda a: (tikhonov(A, y, a) - x_true).norm() / x_true.norm()
+    assert err(alpha) < 0.1
+    assert err(alpha) < 0.5 * err(alphas[0]) and err(alpha) < 0.1 * err(alphas[-1])
+    rho, eta = l_curve(A, y, alphas)
+    assert torch.all(rho[1:] >= rho[:-1] - 1e-12) and torch.all(eta[1:] <= eta[:-1] + 1e-12)
+    assert torch.allclose(rho, residuals)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda A, y: ista(A.matrix, y, 0.1), TypeError, "LinearOperator"),
+    (lambda A, y: ista(A, y[:5], 0.1), ValueError, r"y has shape \(5,\)"),
+    (lambda A, y: ista(A, y, -0.1), ValueError, "lam is -0.1"),
+    (lambda A, y: fista(A, y, 0.1, n_iter=-1), ValueError, "non-negative integer"),
+    (lambda A, y: fista(A, y, 0.1, step=0.0), ValueError, "step is 0.0"),
+    (lambda A, y: fista(A, y, 0.1, x0=torch.zeros(3, 40)), ValueError, "batch dimensions of y"),
+    (lambda A, y: tikhonov(A, y, -1.0), ValueError, "alpha is -1.0"),
+    (lambda A, y: discrepancy_principle(A, y, 0.0, [1.0]), ValueError, "delta > 0"),
+    (lambda A, y: l_curve(A, y, [1.0]), ValueError, "at least 2"),
+])
+def test_bad_inputs_say_what_was_expected(call, error, message):
+    A, _, y = lasso_problem()
+    with pytest.raises(error, match=message):
+        call(A, y)
+
+
+def test_tikhonov_refuses_large_problems():
+    with pytest.raises(ValueError, match="gradient_descent"):
+        tikhonov(IntegrationOperator(5000), torch.zeros(5000), 1.0)
