@@ -1,0 +1,150 @@
+"""Feedback checks for the exercises: each one tells the student what was wrong, not just *that*.
+
+A check either prints a short success line or raises :class:`CheckFailed` (an AssertionError)
+whose message names the input, what came back, what was expected and the rule behind it.
+A ``NotImplementedError`` from an unfinished exercise is passed through untouched, so the
+student sees which function still needs writing.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["CheckFailed", "check_tensor_result", "check_close", "check_adjoint", "check_soft_threshold",
+           "check_ista", "check_fista", "passed"]
+
+
+class CheckFailed(AssertionError):
+    """A failed exercise check; the message is the feedback."""
+
+
+def passed(message: str) -> None:
+    print(f"✔ {message}")
+
+
+def _fmt(t) -> str:
+    if isinstance(t, torch.Tensor):
+        t = t.detach().cpu()
+        if t.numel() <= 8:
+            return "tensor(" + str([round(v, 4) for v in t.reshape(-1).tolist()]) + (
+                f", shape {tuple(t.shape)})" if t.ndim != 1 else ")")
+        return f"tensor of shape {tuple(t.shape)}"
+    return repr(t)
+
+
+def check_tensor_result(result, call: str, shape=None, dtype=None) -> torch.Tensor:
+    """``result`` must be a tensor (of ``shape`` and ``dtype`` when given)."""
+    if not isinstance(result, torch.Tensor):
+        raise CheckFailed(f"{call} returned {type(result).__name__} ({result!r:.60}); expected a torch.Tensor"
+                          + (". Did you forget the `return` statement?" if result is None else ""))
+    if shape is not None and tuple(result.shape) != tuple(shape):
+        raise CheckFailed(f"{call} returned a tensor of shape {tuple(result.shape)}; expected {tuple(shape)} "
+                          "(the output must have the shape of the input)")
+    if dtype is not None and result.dtype != dtype:
+        raise CheckFailed(f"{call} returned dtype {result.dtype}; expected {dtype} (keep the input's dtype)")
+    return result
+
+
+def check_close(actual, expected, call: str, rule: str = "", atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    """``actual`` must equal ``expected`` to tolerance; the message shows both and the ``rule``."""
+    actual = check_tensor_result(actual, call, shape=expected.shape)
+    if not torch.allclose(actual.to(expected), expected, atol=atol, rtol=rtol):
+        worst = (actual.to(expected) - expected).abs().max().item()
+        raise CheckFailed(f"{call} returned {_fmt(actual)}; expected {_fmt(expected)} "
+                          f"(largest difference {worst:.3g})" + (f". {rule[:1].upper()}{rule[1:]}" if rule else ""))
+
+
+def check_adjoint(forward, adjoint, in_shape, what: str = "adjoint", trials: int = 3, tol: float = 1e-10) -> None:
+    r"""Dot-product test :math:`\langle Ax, y\rangle = \langle x, A^*y\rangle` on random float64 inputs.
+
+    ``forward`` and ``adjoint`` are functions of tensors of shape ``(batch, *in_shape)`` /
+    ``(batch, *out_shape)``.
+    """
+    g = torch.Generator().manual_seed(1234)
+    for trial in range(trials):
+        x = torch.randn((2, *in_shape), generator=g, dtype=torch.float64)
+        Ax = forward(x)
+        y = torch.randn(Ax.shape, generator=g, dtype=torch.float64)
+        ATy = check_tensor_result(adjoint(y), f"{what}(y) for y of shape {tuple(y.shape)}", shape=x.shape)
+        lhs, rhs = (Ax * y).sum().item(), (x * ATy).sum().item()
+        rel = abs(lhs - rhs) / (Ax.norm().item() * y.norm().item() + 1e-300)
+        if not rel < tol:
+            raise CheckFailed(f"dot-product test failed: <A x, y> = {lhs:.6g} but <x, {what}(y)> = {rhs:.6g} "
+                              f"(relative error {rel:.2e}) for random x, y. The adjoint must satisfy "
+                              "<A x, y> = <x, A* y> for every x and y; check the direction of your sums/indices.")
+    passed(f"{what} passes the dot-product test <Ax, y> = <x, A*y> ({trials} random pairs, float64)")
+
+
+def check_soft_threshold(soft_threshold) -> None:
+    """Cases that each test one rule of :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x| - \\lambda, 0)`."""
+    T = lambda *v: torch.tensor(v, dtype=torch.float64)
+    cases = [
+        (T(0.5), 1.0, T(0.0), "entries with |x| <= λ must become 0"),
+        (T(-0.5), 1.0, T(0.0), "entries with |x| <= λ must become 0, negative ones too"),
+        (T(1.0), 1.0, T(0.0), "|x| = λ is on the boundary and must give 0"),
+        (T(3.0), 1.0, T(2.0), "entries with x > λ must move towards 0 by λ: x - λ"),
+        (T(-3.0), 1.0, T(-2.0), "entries with x < -λ must move towards 0 by λ: x + λ (the sign is kept)"),
+        (T(-2.0, -0.5, 0.0, 0.5, 2.0), 0.0, T(-2.0, -0.5, 0.0, 0.5, 2.0), "λ = 0 must leave x unchanged"),
+        (T(-2.0, -0.5, 0.0, 0.5, 2.0), 1.0, T(-1.0, 0.0, 0.0, 0.0, 1.0), "apply the rule entrywise"),
+    ]
+    for x, lam, expected, rule in cases:
+        call = f"soft_threshold({_fmt(x)}, lam={lam})"
+        check_close(soft_threshold(x.clone(), lam), expected, call, rule, atol=1e-12)
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    out = check_tensor_result(soft_threshold(x, 0.3), "soft_threshold(x of shape (4, 6), lam=0.3)",
+                              shape=(4, 6), dtype=torch.float32)
+    if not torch.all(out.abs() <= x.abs() + 1e-7):
+        raise CheckFailed("soft_threshold must never increase |x|: it shrinks every entry towards 0")
+    passed(f"soft_threshold passes {len(cases) + 1} checks (zeroing, shrinking, signs, λ = 0, shapes)")
+
+
+def _lasso_problem(seed=0, m=15, n=30):
+    g = torch.Generator().manual_seed(seed)
+    from .operators import MatrixOperator
+    M = torch.randn(m, n, generator=g, dtype=torch.float64) / math.sqrt(m)
+    x = torch.zeros(n, dtype=torch.float64)
+    x[torch.randperm(n, generator=g)[:3]] = torch.randn(3, generator=g, dtype=torch.float64)
+    A = MatrixOperator(M)
+    y = A(x) + 0.01 * torch.randn(m, generator=g, dtype=torch.float64)
+    return A, y, 1.0 / A.norm() ** 2
+
+
+def _check_solver(student, reference, name: str, rate_text: str) -> None:
+    A, y, step = _lasso_problem()
+    lam, n_iter = 0.05, 30
+    call = f"{name}(A, y, lam={lam}, n_iter={n_iter}, step={step:.4f})"
+    result = student(A, y, lam, n_iter, step)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailed(f"{call} returned {type(result).__name__}; expected a pair (x, objective)")
+    x, objective = result
+    x_ref, history = reference(A, y, lam, n_iter=n_iter, step=step)
+    check_tensor_result(x, f"{call}[0]", shape=x_ref.shape)
+    objective = [float(v) for v in objective]
+    if len(objective) != n_iter + 1:
+        raise CheckFailed(f"{call} returned {len(objective)} objective values; expected n_iter + 1 = {n_iter + 1} "
+                          "(the objective at x_0, x_1, ..., x_n_iter)")
+    if abs(objective[0] - history.objective[0]) > 1e-8 * max(1.0, abs(history.objective[0])):
+        raise CheckFailed(f"{call}: objective[0] = {objective[0]:.6g}, expected {history.objective[0]:.6g}. "
+                          "Start from x_0 = 0 and use F(x) = 0.5 * ||A x - y||^2 + lam * ||x||_1.")
+    for k, (mine, ref) in enumerate(zip(objective, history.objective)):
+        if abs(mine - ref) > 1e-6 * max(1.0, abs(ref)):
+            raise CheckFailed(f"{call}: objective[{k}] = {mine:.8g}, expected {ref:.8g}; the iterates first differ at "
+                              f"iteration {k}. {rate_text}")
+    check_close(x, x_ref, f"{call}[0]", "the final iterate differs although the objectives agree", atol=1e-6)
+    passed(f"{name} matches the reference on a 15x30 LASSO problem for {n_iter} iterations")
+
+
+def check_ista(ista) -> None:
+    """Student's ``ista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.ista`."""
+    from .solvers import ista as reference
+    _check_solver(ista, reference, "ista",
+                  "One ISTA step is x = soft_threshold(x - step * A.A_adjoint(A(x) - y), step * lam).")
+
+
+def check_fista(fista) -> None:
+    """Student's ``fista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.fista`."""
+    from .solvers import fista as reference
+    _check_solver(fista, reference, "fista",
+                  "FISTA takes the gradient step at the extrapolated point z, starts with t = 1 and "
+                  "z = x_0, and sets z = x_new + (t - 1) / t_new * (x_new - x).")
