@@ -1,0 +1,54 @@
+"""The exercise checks accept right answers and explain wrong ones."""
+import math
+
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib.checks import CheckFailed, check_adjoint, check_fista, check_ista, check_soft_threshold
+
+
+def as_pair(solver):
+    return lambda A, y, lam, n_iter, step: (lambda r: (r[0], r[1].objective))(solver(A, y, lam, n_iter=n_iter, step=step))
+
+
+def test_correct_implementations_pass(capsys):
+    check_soft_threshold(cl.soft_threshold)
+    check_ista(as_pair(cl.ista))
+    check_fista(as_pair(cl.fista))
+    A = cl.IntegrationOperator(10)
+    check_adjoint(A.A, A.A_adjoint, (10,), "A_adjoint")
+    assert capsys.readouterr().out.count("✔") == 4
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda x, lam: x, r"soft_threshold\(tensor\(\[0.5\]\), lam=1.0\) returned tensor\(\[0.5\]\).*\|x\| <= λ must become 0"),
+    (lambda x, lam: torch.clamp(x.abs() - lam, min=0), "sign is kept"),
+    (lambda x, lam: None, "forget the `return`"),
+    (lambda x, lam: (torch.sign(x) * torch.clamp(x.abs() - lam, min=0)).sum(), "shape"),
+    (lambda x, lam: torch.sign(x) * torch.clamp(x.abs() - lam, min=0).double() + 0 * x.double(), "dtype"),
+])
+def test_wrong_soft_threshold_gets_specific_feedback(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_soft_threshold(wrong)
+
+
+def test_wrong_adjoint_fails_the_dot_test():
+    with pytest.raises(CheckFailed, match="dot-product test failed"):
+        check_adjoint(lambda x: torch.cumsum(x, -1), lambda y: torch.cumsum(y, -1), (6,), "adjoint")
+
+
+def test_wrong_solvers_are_located():
+    with pytest.raises(CheckFailed, match=r"objective\[\d+\].*first differ"):
+        check_ista(as_pair(cl.fista))
+    with pytest.raises(CheckFailed, match="n_iter \\+ 1"):
+        check_ista(lambda A, y, lam, n, s: (lambda r: (r[0], r[1].objective[1:]))(cl.ista(A, y, lam, n_iter=n, step=s)))
+    with pytest.raises(CheckFailed, match="pair"):
+        check_fista(lambda A, y, lam, n, s: cl.fista(A, y, lam, n_iter=n, step=s)[0])
+
+
+def test_unfinished_exercise_passes_through():
+    def stub(x, lam):
+        raise NotImplementedError("write me")
+    with pytest.raises(NotImplementedError):
+        check_soft_threshold(stub)
