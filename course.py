@@ -92,6 +92,8 @@ def in_venv(args: list[str]) -> int:
 def cmd_open(args: list[str]) -> int:
     setup()
     say("opening JupyterLab at index.ipynb (Ctrl+C to stop)")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
+        args = ["--allow-root"] + args  # containers and CI often run as root; JupyterLab refuses without it
     return in_venv(["-m", "jupyterlab", "index.ipynb"] + args)
 
 
