@@ -150,6 +150,14 @@ def tikhonov(A: LinearOperator, y: torch.Tensor, alpha: float) -> torch.Tensor:
     return x.reshape(*y.shape[: y.ndim - len(A.out_shape)], *A.in_shape)
 
 
+def _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, owner):
+    """Checks and start of ISTA/FISTA: (prox, step, x_0, empty history, batch size)."""
+    _check_problem(A, y, x0, x_true, n_iter, owner)
+    _check_weight(lam, "lam", owner)
+    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
+    return prox, _step(A, y, step), _start(A, y, x0), History(), batch_size(y, A.out_shape)
+
+
 def _lasso_objective(residual, x, lam, batch):
     return ((0.5 * _sq(residual) + lam * x.abs().sum()) / batch).item()
 
@@ -171,12 +179,7 @@ def ista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, step
     >>> x
     tensor([ 2.,  0., -1.])
     """
-    _check_problem(A, y, x0, x_true, n_iter, "ista")
-    _check_weight(lam, "lam", "ista")
-    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
-    step = _step(A, y, step)
-    x, history = _start(A, y, x0), History()
-    batch = batch_size(y, A.out_shape)
+    prox, step, x, history, batch = _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, "ista")
     Ax = A(x)
     for k in range(n_iter):
         history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
@@ -200,12 +203,7 @@ def fista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, ste
     Two operator products per iteration: :math:`Az_{k+1}` follows from :math:`Ax_{k+1}` and
     :math:`Ax_k` by linearity.
     """
-    _check_problem(A, y, x0, x_true, n_iter, "fista")
-    _check_weight(lam, "lam", "fista")
-    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
-    step = _step(A, y, step)
-    x, history = _start(A, y, x0), History()
-    batch = batch_size(y, A.out_shape)
+    prox, step, x, history, batch = _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, "fista")
     Ax = A(x)
     z, Az, t = x, Ax, 1.0
     for k in range(n_iter):

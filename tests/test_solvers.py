@@ -187,3 +187,16 @@ def test_bad_inputs_say_what_was_expected(call, error, message):
 def test_tikhonov_refuses_large_problems():
     with pytest.raises(ValueError, match="gradient_descent"):
         tikhonov(IntegrationOperator(5000), torch.zeros(5000), 1.0)
+
+
+def test_nonnegative_lasso_kkt():
+    """nonnegative=True solves min 1/2||Ax-y||^2 + lam||x||_1 s.t. x >= 0: g_i = -lam where x_i > 0, g_i >= -lam where x_i = 0."""
+    A, _, y = lasso_problem(seed=4)
+    lam = 0.02
+    for solver in (ista, fista):
+        x, _ = solver(A, y, lam, n_iter=20000 if solver is ista else 3000, nonnegative=True)
+        assert torch.all(x >= 0)
+        grad = A.A_adjoint(A(x) - y)
+        active = x > 1e-10
+        assert torch.allclose(grad[active], torch.full_like(grad[active], -lam), atol=1e-6)
+        assert torch.all(grad[~active] >= -lam - 1e-6)
