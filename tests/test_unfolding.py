@@ -1,0 +1,135 @@
+"""Unfolded networks: untrained = the algorithm they unfold, analytic weight, support selection, training."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from course_lib.data import gaussian_matrix, sparse_signals
+from course_lib.operators import MatrixOperator
+from course_lib.solvers import ista
+from course_lib.training import train
+from course_lib.unfolding import (ALISTA, LISTA, LISTA_CP, analytic_weight, support_fractions,
+                                  support_selection_threshold)
+
+M, N, T, LAM = 20, 40, 6, 0.05
+
+
+@pytest.fixture(scope="module")
+def problem():
+    A = gaussian_matrix(M, N, seed=0, dtype=torch.float64)
+    x = sparse_signals(7, N, 0.1, seed=1, dtype=torch.float64)
+    y = x @ A.T
+    L = torch.linalg.matrix_norm(A, ord=2).item() ** 2
+    iterates = []
+    ista(MatrixOperator(A), y, LAM, n_iter=T, step=1 / L, callback=lambda k, xk: iterates.append(xk))
+    return A, x, y, L, iterates
+
+
+@pytest.mark.parametrize("make", [
+    lambda A, L: LISTA(A, T, LAM),
+    lambda A, L: LISTA(A, T, LAM, tied=True),
+    lambda A, L: LISTA_CP(A, T, LAM),
+    lambda A, L: ALISTA(A, T, LAM, W=A, support_selection=False, step=1 / L),
+], ids=["LISTA", "LISTA-tied", "LISTA-CP", "ALISTA(W=A)"])
+def test_untrained_layer_k_is_ista_iterate_k(problem, make):
+    A, _, y, L, iterates = problem
+    with torch.no_grad():
+        outputs = make(A, L)(y, all_layers=True)
+    assert len(outputs) == T + 1 and torch.equal(outputs[0], torch.zeros_like(outputs[0]))
+    for k in range(1, T + 1):
+        assert torch.allclose(outputs[k], iterates[k - 1], atol=1e-12), f"layer {k}"
+
+
+def test_analytic_weight_solves_its_problem(problem):
+    """min ||A^T w||^2 s.t. a_i^T w = 1, checked column by column against the KKT system in NumPy."""
+    A = problem[0]
+    W = analytic_weight(A)
+    assert torch.allclose((W * A).sum(0), torch.ones(N, dtype=torch.float64))
+    An = A.numpy()
+    for i in (0, 7, N - 1):
+        kkt = np.block([[2 * An @ An.T, An[:, i:i + 1]], [An[:, i:i + 1].T, np.zeros((1, 1))]])
+        rhs = np.r_[np.zeros(M), 1.0]
+        w = np.linalg.solve(kkt, rhs)[:M]
+        assert np.allclose(W[:, i].numpy(), w)
+    # less coherent than the normalised dictionary itself
+    off = lambda G: (G - torch.diag(torch.diag(G))).norm()
+    assert off(W.T @ A) < off(A.T @ A)
+
+
+@given(arrays(np.float64, (3, 25), elements=st.floats(-5, 5)), st.floats(0, 2), st.sampled_from([0.0, 0.04, 0.2, 0.5]))
+def test_support_selection_threshold(v, theta, fraction):
+    v = torch.from_numpy(v)
+    th = torch.tensor(theta, dtype=torch.float64)
+    out = support_selection_threshold(v, th, fraction)
+    soft = torch.sign(v) * torch.clamp(v.abs() - theta, min=0)
+    n_keep = int(fraction * 25)
+    if n_keep == 0:
+        assert torch.allclose(out, soft)
+        return
+    kth = torch.topk(v.abs(), n_keep, dim=-1).values[:, -1:]
+    trusted = (v.abs() >= kth) & (v.abs() > theta)
+    assert torch.allclose(out[trusted], v[trusted]) and torch.allclose(out[~trusted], soft[~trusted])
+
+
+def test_support_fraction_schedule():
+    assert support_fractions(16)[:3] == pytest.approx([0.012, 0.024, 0.036])
+    assert support_fractions(16)[-1] == pytest.approx(0.13)
+
+
+def test_gradients_reach_every_parameter(problem):
+    A, x, y, _, _ = problem
+    for net in (LISTA(A, 3, LAM), LISTA_CP(A, 3, LAM, support_selection=True), ALISTA(A, 3, LAM)):
+        ((net(y) - x) ** 2).mean().backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_alista_learns_only_2T_numbers(problem):
+    assert sum(p.numel() for p in ALISTA(problem[0], T, LAM).parameters()) == 2 * T
+
+
+def test_short_training_reduces_the_loss_and_is_seeded():
+    A = gaussian_matrix(M, N, seed=0)
+    x_val = sparse_signals(200, N, 0.1, seed=9)
+    val = (x_val @ A.T, x_val)
+
+    def batch(g):
+        x = sparse_signals(64, N, 0.1, seed=g)
+        return x @ A.T, x
+
+    def run():
+        net = ALISTA(A, 5, LAM)
+        with torch.no_grad():
+            before = torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
+        history = train(net, batch, n_steps=60, lr=0.01, validation=val, eval_every=20, progress=False)
+        with torch.no_grad():
+            after = torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
+        return before, after, history
+
+    before, after, h1 = run()
+    assert after < 0.7 * before
+    assert h1.best_step > 0 and len(h1.loss) == 60 and h1.val_steps == [20, 40, 60]
+    assert run()[2].loss == h1.loss  # same seed, same run
+
+
+def test_patience_stops_training():
+    A = gaussian_matrix(M, N, seed=0)
+    net = ALISTA(A, 2, LAM)
+    x = sparse_signals(50, N, 0.1, seed=3)
+    h = train(net, lambda g: (x @ A.T, x), n_steps=500, lr=1e-9, validation=(x @ A.T, x), eval_every=1,
+              patience=3, progress=False, cosine=False)
+    assert h.stopped_early and len(h.loss) < 500
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda A: LISTA(A, 3)(torch.zeros(2, M + 1)), ValueError, rf"y has shape \(2, {M + 1}\); LISTA\(m={M}, n={N}\) expects \(\.\.\., {M}\)"),
+    (lambda A: LISTA(A[0], 3), ValueError, "2-D"),
+    (lambda A: ALISTA(A, 0), ValueError, "n_layers is 0"),
+    (lambda A: ALISTA(A, 3, W=A[:, :5]), ValueError, "shape of A"),
+    (lambda A: LISTA_CP(A.long(), 3), TypeError, "floating-point"),
+    (lambda A: train(ALISTA(A, 2), lambda g: None, n_steps=0), ValueError, "n_steps"),
+])
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call(gaussian_matrix(M, N, seed=0))
