@@ -12,7 +12,8 @@ import torch
 from .utils import as_generator, check_tensor
 
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
-           "add_noise", "noise_sigma_for_snr"]
+           "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
+           "random_ellipses"]
 
 #: Grayscale-able images bundled with scikit-image (no download needed).
 TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
@@ -132,3 +133,94 @@ def add_noise(y: torch.Tensor, sigma: float | None = None, snr_db: float | None 
     else:
         noise = torch.randn(y.shape, generator=gen, dtype=y.dtype)
     return y + sigma * noise.to(y.device)
+
+
+def sparse_images(n_samples: int, shape, p: float = 0.01, seed=0, low: float = 0.5, high: float = 1.5,
+                  dtype=torch.float32, device=None) -> torch.Tensor:
+    """Point emitters: ``(n_samples, *shape)`` images, each pixel lit with probability ``p`` at an
+    intensity uniform in [low, high] (non-negative, sparse): fluorescent molecules or neurons."""
+    _positive_int(n_samples, "n_samples", "sparse_images")
+    if not 0 <= p <= 1:
+        raise ValueError(f"p is {p}; sparse_images expects a probability in [0, 1]")
+    gen = as_generator(seed)
+    shape = tuple(int(v) for v in shape)
+    lit = torch.rand(n_samples, *shape, generator=gen, dtype=torch.float64) < p
+    values = low + (high - low) * torch.rand(n_samples, *shape, generator=gen, dtype=torch.float64)
+    return (lit * values).to(dtype=dtype, device=device)
+
+
+def light_field_psfs(n_views: int = 5, n_depths: int = 4, size: int = 9, sigma: float = 0.7,
+                     max_shift: float = 3.0, dtype=torch.float32) -> torch.Tensor:
+    """Point-spread functions ``(n_views, n_depths, size, size)`` of a toy light-field microscope.
+
+    View v sees depth plane d as a Gaussian spot shifted sideways by ``u_v * s_d`` pixels
+    (parallax: u_v in [-1, 1] across views, s_d in [-max_shift, max_shift] across depths) and
+    widened away from the focal plane (defocus). Each PSF sums to 1. With several views the
+    depth of a point becomes identifiable from its shifts, as in a real light field.
+    """
+    _positive_int(n_views, "n_views", "light_field_psfs")
+    _positive_int(n_depths, "n_depths", "light_field_psfs")
+    if size % 2 == 0:
+        raise ValueError(f"size is {size}; light_field_psfs expects an odd size")
+    u = torch.linspace(-1, 1, n_views, dtype=torch.float64) if n_views > 1 else torch.zeros(1, dtype=torch.float64)
+    depth = torch.linspace(-1, 1, n_depths, dtype=torch.float64) if n_depths > 1 else torch.zeros(1, dtype=torch.float64)
+    r = torch.arange(size, dtype=torch.float64) - size // 2
+    psfs = torch.empty(n_views, n_depths, size, size, dtype=torch.float64)
+    for v in range(n_views):
+        for d in range(n_depths):
+            width = sigma * (1 + 0.6 * abs(depth[d].item()))
+            shift = u[v].item() * depth[d].item() * max_shift
+            g = torch.exp(-0.5 * (r[:, None] / width) ** 2 - 0.5 * ((r[None, :] - shift) / width) ** 2)
+            psfs[v, d] = g / g.sum()
+    return psfs.to(dtype)
+
+
+def rpca_video(n_frames: int = 20, shape=(32, 32), rank: int = 2, n_bubbles: int = 6, seed=0,
+               bubble_intensity: float = 1.0, dtype=torch.float32):
+    """A synthetic ultrasound-like video ``(n_frames, H, W)`` as the pair ``(tissue, bubbles)``.
+
+    *Tissue* is low rank: ``rank`` smooth spatial patterns, each modulated slowly in time (strong,
+    like clutter). *Bubbles* are sparse: ``n_bubbles`` single-pixel points, each moving along a
+    straight line at its own speed (weak, like microbubbles in blood). The data are their sum.
+    """
+    import torch.nn.functional as F
+
+    _positive_int(n_frames, "n_frames", "rpca_video")
+    gen = as_generator(seed)
+    H, W = (int(v) for v in shape)
+    t = torch.linspace(0, 1, n_frames, dtype=torch.float64)
+    coarse = torch.randn(rank, 1, max(2, H // 8), max(2, W // 8), generator=gen, dtype=torch.float64)
+    patterns = F.interpolate(coarse, size=(H, W), mode="bicubic", align_corners=True)[:, 0]
+    freqs = 0.5 + torch.rand(rank, generator=gen, dtype=torch.float64)
+    phases = 2 * math.pi * torch.rand(rank, generator=gen, dtype=torch.float64)
+    temporal = 2 + torch.cos(2 * math.pi * freqs[:, None] * t[None, :] + phases[:, None])  # (rank, frames)
+    tissue = torch.einsum("rhw,rt->thw", patterns, temporal)
+    bubbles = torch.zeros(n_frames, H, W, dtype=torch.float64)
+    start = torch.rand(n_bubbles, 2, generator=gen, dtype=torch.float64) * torch.tensor([H - 1, W - 1])
+    velocity = (torch.rand(n_bubbles, 2, generator=gen, dtype=torch.float64) - 0.5) * 2.0  # pixels per frame
+    for f in range(n_frames):
+        pos = torch.round(start + f * velocity).long()
+        pos[:, 0] %= H
+        pos[:, 1] %= W
+        bubbles[f, pos[:, 0], pos[:, 1]] = bubble_intensity
+    return tissue.to(dtype), bubbles.to(dtype)
+
+
+def random_ellipses(n_samples: int, size: int = 64, n_ellipses: int = 6, seed=0, dtype=torch.float32,
+                    device=None) -> torch.Tensor:
+    """Random phantoms ``(n_samples, size, size)`` in [0, 1]: sums of ellipses of random centre,
+    axes, angle and intensity, clipped. Unlimited training images, no download."""
+    _positive_int(n_samples, "n_samples", "random_ellipses")
+    _positive_int(size, "size", "random_ellipses")
+    gen = as_generator(seed)
+    r = torch.linspace(-1, 1, size, dtype=torch.float64)
+    yy, xx = torch.meshgrid(r, r, indexing="ij")
+    images = torch.zeros(n_samples, size, size, dtype=torch.float64)
+    for i in range(n_samples):
+        p = torch.rand(n_ellipses, 6, generator=gen, dtype=torch.float64)
+        for cx, cy, a, b, angle, value in p.tolist():
+            cx, cy, a, b = 1.4 * cx - 0.7, 1.4 * cy - 0.7, 0.1 + 0.4 * a, 0.1 + 0.4 * b
+            c, s_ = math.cos(math.pi * angle), math.sin(math.pi * angle)
+            u, v = c * (xx - cx) + s_ * (yy - cy), -s_ * (xx - cx) + c * (yy - cy)
+            images[i] += (0.2 + 0.8 * value) * (((u / a) ** 2 + (v / b) ** 2) <= 1)
+    return images.clamp(0, 1).to(dtype=dtype, device=device)

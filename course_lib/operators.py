@@ -22,7 +22,8 @@ from .utils import as_generator, check_tensor
 
 __all__ = [
     "LinearOperator", "Identity", "MatrixOperator", "Convolution1D", "Convolution2D",
-    "Inpainting", "SubsampledFourier", "IntegrationOperator",
+    "Inpainting", "SubsampledFourier", "IntegrationOperator", "AveragePooling2D",
+    "MultiChannelConvolution2D",
     "gaussian_kernel", "random_cartesian_mask", "inner",
 ]
 
@@ -349,6 +350,76 @@ class Convolution2D(_Convolution):
 
     def __init__(self, kernel: torch.Tensor, shape, padding: str = "circular"):
         super().__init__(kernel, shape, padding)
+
+
+class MultiChannelConvolution2D(LinearOperator):
+    r"""A bank of 2-D convolutions: :math:`y_c = \sum_d k_{c,d} * x_d`, from ``(..., D, H, W)`` to ``(..., C, H, W)``.
+
+    ``kernels`` has shape ``(C, D, kh, kw)`` with odd sizes. A light-field camera is one: each of C
+    views sees each of D depth planes through its own point-spread function (see
+    :func:`course_lib.data.light_field_psfs`). The adjoint correlates with the transposed bank.
+    """
+
+    def __init__(self, kernels: torch.Tensor, shape, padding: str = "circular"):
+        check_tensor(kernels, "kernels", "MultiChannelConvolution2D", allow_complex=False)
+        if kernels.ndim != 4 or kernels.shape[2] % 2 == 0 or kernels.shape[3] % 2 == 0:
+            raise ValueError(f"kernels has shape {tuple(kernels.shape)}; MultiChannelConvolution2D expects "
+                             "(C, D, kh, kw) with odd kh, kw")
+        if padding not in _PADDING:
+            raise ValueError(f"padding is {padding!r}; MultiChannelConvolution2D expects 'circular' or 'zeros'")
+        H, W = (int(v) for v in shape)
+        C, D = kernels.shape[:2]
+        super().__init__((D, H, W), (C, H, W))
+        self.kernels, self.padding = kernels, padding
+
+    def _apply(self, x, weight, channels_in, channels_out):
+        batch = x.shape[: x.ndim - 3]
+        H, W = self.in_shape[1:]
+        x = x.reshape(-1, channels_in, H, W)
+        kh, kw = weight.shape[2:]
+        x = F.pad(x, [kw // 2, kw // 2, kh // 2, kh // 2], mode=_PADDING[self.padding])
+        return F.conv2d(x, weight.to(x)).reshape(*batch, channels_out, H, W)
+
+    def _forward(self, x):
+        C, D = self.kernels.shape[:2]
+        return self._apply(x, torch.flip(self.kernels, dims=(2, 3)), D, C)
+
+    def _adjoint(self, y):
+        C, D = self.kernels.shape[:2]
+        return self._apply(y, self.kernels.transpose(0, 1), C, D)
+
+    def __repr__(self):
+        C, D, kh, kw = self.kernels.shape
+        return f"MultiChannelConvolution2D({D} planes -> {C} images, kernels {kh}x{kw}, shape={self.in_shape[1:]})"
+
+
+class AveragePooling2D(LinearOperator):
+    """Coarse camera pixels: the mean over ``factor x factor`` blocks, ``(..., H, W)`` to ``(..., H/f, W/f)``.
+
+    Composed with a blur, ``AveragePooling2D(shape, f) @ Convolution2D(psf, shape)`` is the
+    forward model of super-resolution microscopy. The adjoint spreads each value over its block
+    divided by ``factor**2``.
+    """
+
+    def __init__(self, shape, factor: int):
+        H, W = (int(v) for v in shape)
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1 or H % factor or W % factor:
+            raise ValueError(f"factor is {factor!r}; AveragePooling2D expects a positive integer dividing the "
+                             f"image shape {(H, W)}")
+        super().__init__((H, W), (H // factor, W // factor))
+        self.factor = factor
+
+    def _forward(self, x):
+        batch = x.shape[: x.ndim - 2]
+        out = F.avg_pool2d(x.reshape(-1, 1, *self.in_shape), self.factor)
+        return out.reshape(*batch, *self.out_shape)
+
+    def _adjoint(self, y):
+        f = self.factor
+        return y.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1) / (f * f)
+
+    def __repr__(self):
+        return f"AveragePooling2D(shape={self.in_shape}, factor={self.factor})"
 
 
 def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2,

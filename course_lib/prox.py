@@ -10,7 +10,7 @@ import torch
 from .utils import check_tensor
 
 __all__ = ["soft_threshold", "soft_threshold_nonnegative", "project_nonnegative", "project_box",
-           "prox_squared_l2"]
+           "prox_squared_l2", "singular_value_threshold"]
 
 
 def _check_threshold(lam, name: str, owner: str):
@@ -74,3 +74,22 @@ def prox_squared_l2(x: torch.Tensor, lam) -> torch.Tensor:
     check_tensor(x, "x", "prox_squared_l2")
     _check_threshold(lam, "lam", "prox_squared_l2")
     return x / (1 + lam)
+
+
+def singular_value_threshold(M: torch.Tensor, lam) -> torch.Tensor:
+    r"""Singular value thresholding :math:`\mathrm{SVT}_\lambda(M) = U\,S_\lambda(\Sigma)\,V^\top`, the prox of :math:`\lambda\|M\|_*`.
+
+    Acts on the last two dimensions (a batch of matrices is fine). The nuclear norm is the
+    convex surrogate of the rank: SVT is to low rank what soft-thresholding is to sparsity.
+    """
+    check_tensor(M, "M", "singular_value_threshold", allow_complex=False)
+    if M.ndim < 2:
+        raise ValueError(f"M has shape {tuple(M.shape)}; singular_value_threshold expects (..., rows, cols)")
+    if isinstance(lam, torch.Tensor):
+        lam = lam.clamp(min=0)
+    else:
+        _check_threshold(lam, "lam", "singular_value_threshold")
+    U, s, Vh = torch.linalg.svd(M, full_matrices=False)
+    if isinstance(lam, torch.Tensor):
+        lam = lam.to(s)[..., None] if lam.ndim else lam.to(s)
+    return (U * torch.clamp(s - lam, min=0).unsqueeze(-2)) @ Vh

@@ -14,16 +14,29 @@ Sparse coding, :math:`y = Ax + n` with sparse :math:`x` and ISTA
   selection (LISTA-CPSS).
 * :class:`ALISTA` (Liu, Chen, Wang, Yin 2019): the weight :math:`W` is computed analytically
   (:func:`analytic_weight`); only a step :math:`\gamma_k` and a threshold :math:`\theta_k` per layer are learned.
+
+Imaging, with a known operator ``A`` from :mod:`course_lib.operators`:
+
+* :class:`ConvLISTA`: learned convolutional ISTA (van Sloun et al. 2019), e.g. super-resolution localisation.
+* :class:`NonnegativeUnfoldedISTA`: :math:`x_{k+1} = \mathrm{ReLU}(x_k - \tau_k H^\top(Hx_k - y) - \lambda_k)`,
+  light-field microscopy (Verinaz et al. 2023).
+* :class:`UnfoldedRPCA`: low-rank + sparse with convolutions, CORONA (Cohen et al. 2019).
+* :class:`NeuralProximalGradient`: a gradient step on the known model, a small CNN as the prox.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+import torch.nn.functional as F
+
+from .operators import LinearOperator, MultiChannelConvolution2D
+from .prox import singular_value_threshold
 from .utils import check_tensor
 
 __all__ = ["LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
-           "support_fractions"]
+           "support_fractions", "ConvLISTA", "NonnegativeUnfoldedISTA", "UnfoldedRPCA",
+           "NeuralProximalGradient"]
 
 
 def _check_dictionary(A, owner):
@@ -67,32 +80,49 @@ def support_fractions(n_layers: int, step: float = 0.012, maximum: float = 0.13)
     return [min((k + 1) * step, maximum) for k in range(n_layers)]
 
 
-class _Unfolded(nn.Module):
+class _UnfoldedNetwork(nn.Module):
     """Shared plumbing: input checks, x_0 = 0, the per-layer loop, all-layer outputs."""
 
-    def __init__(self, A, n_layers, owner):
-        super().__init__()
-        A = _check_dictionary(A, owner)
-        _check_layers(n_layers, owner)
-        self.register_buffer("A", A.clone())
-        self.n_layers, self.m, self.n = n_layers, A.shape[0], A.shape[1]
-        self._owner = owner
+    allow_complex = False
 
-    def layer(self, k: int, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def __init__(self, n_layers, y_shape, x_shape, owner):
+        super().__init__()
+        _check_layers(n_layers, owner)
+        self.n_layers, self.y_shape, self.x_shape, self._owner = n_layers, tuple(y_shape), tuple(x_shape), owner
+
+    def layer(self, k: int, x, y):  # pragma: no cover
         raise NotImplementedError
 
+    def initial(self, y: torch.Tensor):
+        real = y.real.dtype if y.is_complex() else y.dtype
+        return torch.zeros(*y.shape[: y.ndim - len(self.y_shape)], *self.x_shape, dtype=real, device=y.device)
+
     def forward(self, y: torch.Tensor, all_layers: bool = False, n_layers: int | None = None):
-        check_tensor(y, "y", f"{self._owner}(m={self.m}, n={self.n})", (self.m,), allow_complex=False)
-        y = y.to(self.A.dtype)
-        x = torch.zeros(*y.shape[:-1], self.n, dtype=y.dtype, device=y.device)
+        check_tensor(y, "y", f"{self._owner}({self.extra_repr()})", self.y_shape, allow_complex=self.allow_complex)
+        x = self.initial(y)
         outputs = [x]
         for k in range(self.n_layers if n_layers is None else n_layers):
             x = self.layer(k, x, y)
             outputs.append(x)
         return outputs if all_layers else x
 
+
+class _Unfolded(_UnfoldedNetwork):
+    """Unfolded sparse coding with a dictionary matrix A (m, n)."""
+
+    def __init__(self, A, n_layers, owner):
+        A = _check_dictionary(A, owner)
+        super().__init__(n_layers, (A.shape[0],), (A.shape[1],), owner)
+        self.register_buffer("A", A.clone())
+        self.m, self.n = A.shape
+
+    def forward(self, y: torch.Tensor, all_layers: bool = False, n_layers: int | None = None):
+        if isinstance(y, torch.Tensor) and y.is_floating_point():
+            y = y.to(self.A.dtype)
+        return super().forward(y, all_layers, n_layers)
+
     def extra_repr(self) -> str:
-        return f"m={self.m}, n={self.n}, n_layers={self.n_layers}"
+        return f"m={self.m}, n={self.n}"
 
 
 class LISTA(_Unfolded):
@@ -176,3 +206,181 @@ class ALISTA(_Unfolded):
     def layer(self, k, x, y):
         v = x - self.gamma[k] * ((x @ self.A.T - y) @ self.W)
         return support_selection_threshold(v, self.theta[k], self.fractions[k])
+
+
+def _check_operator(A, owner, ndim=None):
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; {owner} expects a course_lib LinearOperator")
+    if ndim is not None and len(A.in_shape) != ndim:
+        raise ValueError(f"{A!r} acts on signals of shape {A.in_shape}; {owner} expects {ndim}-D signals")
+    return A
+
+
+def _delta_kernel(size: int, scale: float, dims: int = 2) -> torch.Tensor:
+    kernel = torch.zeros((size,) * dims)
+    kernel[(size // 2,) * dims] = scale
+    return kernel
+
+
+class ConvLISTA(_UnfoldedNetwork):
+    r"""Learned convolutional ISTA for images: :math:`x_{k+1} = \eta_{\theta_k}\big(x_k + W_k \ast A^*(y - Ax_k)\big)`.
+
+    ``A`` is the known forward model on images ``(H, W)`` (e.g. blur then coarse pixels for
+    super-resolution localisation); :math:`W_k` is a learned ``kernel_size``-square filter per
+    layer that reshapes the gradient, :math:`\theta_k` a learned threshold. Initialised at ISTA
+    (:math:`W_k = \tau\delta`, :math:`\theta_k = \tau\lambda`, :math:`\tau = 1/\|A\|^2`); with
+    ``nonnegative=True`` :math:`\eta` is :math:`\mathrm{ReLU}(\cdot - \theta)` (emitters are bright).
+    About 10 layers replace hundreds of ISTA iterations (van Sloun et al., Proc. IEEE 2019).
+    """
+
+    def __init__(self, A: LinearOperator, n_layers: int = 10, lam: float = 0.01, kernel_size: int = 5,
+                 nonnegative: bool = True, step: float | None = None):
+        A = _check_operator(A, "ConvLISTA", ndim=2)
+        super().__init__(n_layers, A.out_shape, A.in_shape, "ConvLISTA")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size is {kernel_size}; ConvLISTA expects an odd size")
+        self.op, self.nonnegative = A, nonnegative
+        tau = step if step is not None else 1.0 / A.norm() ** 2
+        self.W = nn.Parameter(torch.stack([_delta_kernel(kernel_size, tau) for _ in range(n_layers)]))
+        self.theta = nn.Parameter(torch.full((n_layers,), tau * lam))
+
+    def layer(self, k, x, y):
+        g = self.op.A_adjoint(y - self.op(x))
+        batch = g.shape[:-2]
+        g = g.reshape(-1, 1, *self.x_shape)
+        size = self.W.shape[-1]
+        g = F.conv2d(F.pad(g, [size // 2] * 4, mode="circular"), self.W[k][None, None].to(g))
+        v = x + g.reshape(*batch, *self.x_shape)
+        theta = self.theta[k].clamp(min=0).to(v)
+        return torch.relu(v - theta) if self.nonnegative else soft(v, theta)
+
+    def extra_repr(self):
+        return f"A={self.op!r}"
+
+
+class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
+    r"""Non-negative unfolded ISTA: :math:`x_{k+1} = \mathrm{ReLU}\big(x_k + \tau_k G_k^\top(y - Hx_k) - \lambda_k\big)`.
+
+    ``H`` is a known :class:`~course_lib.operators.MultiChannelConvolution2D` (e.g. a light field:
+    views of a stack of depth planes). Learned per layer: a step :math:`\tau_k`, a threshold per
+    depth plane :math:`\lambda_k`, and the adjoint filter bank :math:`G_k` (initialised at ``H``'s
+    own kernels). Untrained, layer k is iteration k of
+    :math:`x \mapsto \mathrm{ReLU}(x - \tau H^\top(Hx - y) - \tau\lambda)` (Verinaz et al. 2023):
+    with few layers and few training pairs it matches many iterations.
+    """
+
+    def __init__(self, H: MultiChannelConvolution2D, n_layers: int = 5, lam: float = 0.01, step: float | None = None):
+        if not isinstance(H, MultiChannelConvolution2D):
+            raise TypeError(f"H is a {type(H).__name__}; NonnegativeUnfoldedISTA expects a MultiChannelConvolution2D")
+        super().__init__(n_layers, H.out_shape, H.in_shape, "NonnegativeUnfoldedISTA")
+        self.op = H
+        tau = step if step is not None else 1.0 / H.norm() ** 2
+        depths = H.in_shape[0]
+        self.tau = nn.Parameter(torch.full((n_layers,), tau))
+        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), tau * lam))
+        self.G = nn.Parameter(H.kernels.detach().float().clone().expand(n_layers, *H.kernels.shape).clone())
+
+    def layer(self, k, x, y):
+        residual = y - self.op(x)
+        adjoint = MultiChannelConvolution2D(self.G[k].to(residual), self.op.in_shape[1:], self.op.padding)
+        return torch.relu(x + self.tau[k].to(x) * adjoint.A_adjoint(residual) - self.lam[k].clamp(min=0).to(x))
+
+    def extra_repr(self):
+        return f"H={self.op!r}"
+
+
+class UnfoldedRPCA(nn.Module):
+    r"""Unfolded robust PCA (CORONA, Cohen et al. 2019) for a video ``D = L + S`` of shape ``(..., T, H, W)``.
+
+    .. math::
+        L_{k+1} = \mathrm{SVT}_{a_k}\big(P^1_k \ast L_k + P^2_k \ast S_k + P^3_k \ast D\big),\quad
+        S_{k+1} = S_{b_k}\big(P^4_k \ast L_k + P^5_k \ast S_k + P^6_k \ast D\big),
+
+    with learned 3-D (time x space) convolutions :math:`P^i_k` and thresholds; SVT acts on the
+    Casorati matrix (pixels x frames). Initialised at :func:`course_lib.solvers.robust_pca` with
+    step 1/2 and no momentum: :math:`P^{1,3,5,6} = \tfrac12\delta`, :math:`P^{2,4} = -\tfrac12\delta`,
+    :math:`a = \lambda_L/2`, :math:`b = \lambda_S/2`. Returns ``(L, S)`` (or all layers' pairs).
+    """
+
+    def __init__(self, n_layers: int = 10, lam_low_rank: float = 1.0, lam_sparse: float = 0.1,
+                 kernel_size=(3, 5, 5)):
+        super().__init__()
+        _check_layers(n_layers, "UnfoldedRPCA")
+        kt, kh, kw = kernel_size
+        if kt % 2 == 0 or kh % 2 == 0 or kw % 2 == 0:
+            raise ValueError(f"kernel_size is {kernel_size}; UnfoldedRPCA expects odd sizes")
+        signs = torch.tensor([0.5, -0.5, 0.5, -0.5, 0.5, 0.5])  # P1..P6 at ISTA
+        centre = torch.zeros(6, *kernel_size)
+        centre[:, kt // 2, kh // 2, kw // 2] = signs
+        self.P = nn.Parameter(centre.expand(n_layers, 6, *kernel_size).clone())
+        self.a = nn.Parameter(torch.full((n_layers,), lam_low_rank / 2))
+        self.b = nn.Parameter(torch.full((n_layers,), lam_sparse / 2))
+        self.n_layers, self.kernel_size = n_layers, tuple(kernel_size)
+
+    def _mix(self, weights, L, S, D):
+        stacked = torch.stack([L, S, D], dim=1)                  # (B, 3, T, H, W)
+        pad = [p // 2 for p in reversed(self.kernel_size) for _ in range(2)]
+        return F.conv3d(F.pad(stacked, pad), weights[None].to(stacked))[:, 0]
+
+    def forward(self, D: torch.Tensor, all_layers: bool = False):
+        check_tensor(D, "D", "UnfoldedRPCA", allow_complex=False)
+        if D.ndim < 3:
+            raise ValueError(f"D has shape {tuple(D.shape)}; UnfoldedRPCA expects a video (..., T, H, W)")
+        batch, (T, H, W) = D.shape[:-3], D.shape[-3:]
+        D = D.reshape(-1, T, H, W)
+        L, S = torch.zeros_like(D), torch.zeros_like(D)
+        outputs = [(L, S)]
+        for k in range(self.n_layers):
+            P = self.P[k]
+            L_in, S_in = self._mix(P[0:3], L, S, D), self._mix(P[3:6], L, S, D)
+            casorati = L_in.reshape(-1, T, H * W).transpose(1, 2)            # (B, pixels, frames)
+            L = singular_value_threshold(casorati, self.a[k].clamp(min=0)).transpose(1, 2).reshape(-1, T, H, W)
+            S = soft(S_in, self.b[k].to(S_in))
+            outputs.append((L, S))
+        shape = lambda t: t.reshape(*batch, T, H, W)
+        outputs = [(shape(L_), shape(S_)) for L_, S_ in outputs]
+        return outputs if all_layers else outputs[-1]
+
+
+class _ResidualProx(nn.Module):
+    """x + CNN(x): three 3x3 convolutions; the last starts at zero, so the prox starts as the identity."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(channels, 1, 3, padding=1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
+class NeuralProximalGradient(_UnfoldedNetwork):
+    r"""Neural proximal gradient descent: :math:`x_{k+1} = R_k\big(x_k - \tau_k A^*(Ax_k - y)\big)`.
+
+    Known model ``A`` (e.g. :class:`~course_lib.operators.SubsampledFourier`), learned prior: each
+    :math:`R_k` is a small residual CNN, :math:`R_k(v) = v + \mathrm{CNN}_k(v)`. The CNNs start at
+    zero, so the untrained network is gradient descent (Landweber) with step
+    :math:`\tau = 1/\|A\|^2`; training learns the prox (Mardani et al. 2018).
+    """
+
+    allow_complex = True
+
+    def __init__(self, A: LinearOperator, n_layers: int = 5, channels: int = 16, step: float | None = None):
+        A = _check_operator(A, "NeuralProximalGradient", ndim=2)
+        super().__init__(n_layers, A.out_shape, A.in_shape, "NeuralProximalGradient")
+        self.op = A
+        tau = step if step is not None else 1.0 / A.norm() ** 2
+        self.tau = nn.Parameter(torch.full((n_layers,), tau))
+        self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)])
+
+    def layer(self, k, x, y):
+        v = x - self.tau[k].to(x) * self.op.A_adjoint(self.op(x) - y)
+        batch = v.shape[:-2]
+        v = self.prox[k](v.reshape(-1, 1, *self.x_shape).to(self.tau.dtype))
+        return v.reshape(*batch, *self.x_shape)
+
+    def extra_repr(self):
+        return f"A={self.op!r}"

@@ -94,3 +94,17 @@ def test_noise_by_sigma_and_snr():
     assert z.abs().square().mean().item() == pytest.approx(1.0, rel=0.02)
     with pytest.raises(ValueError, match="exactly one"):
         add_noise(y)
+
+
+def test_imaging_data_generators():
+    from course_lib.data import light_field_psfs, random_ellipses, rpca_video, sparse_images
+    psfs = light_field_psfs(5, 4, 9)
+    assert psfs.shape == (5, 4, 9, 9) and torch.allclose(psfs.sum((2, 3)), torch.ones(5, 4))
+    assert not torch.allclose(psfs[0, 0], psfs[-1, 0])  # views see a depth plane at different shifts
+    tissue, bubbles = rpca_video(15, (16, 16), rank=2, n_bubbles=5, seed=0, dtype=torch.float64)
+    assert torch.linalg.matrix_rank(tissue.reshape(15, -1)) == 2
+    assert 0 < int((bubbles != 0).sum()) <= 5 * 15
+    ims = random_ellipses(4, 32, seed=0)
+    assert ims.shape == (4, 32, 32) and 0 <= ims.min() and ims.max() <= 1 and ims.std() > 0.05
+    e = sparse_images(100, (10, 10), 0.05, seed=0)
+    assert (e > 0).float().mean().item() == pytest.approx(0.05, abs=0.01) and e.min() >= 0

@@ -8,9 +8,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.operators import (Convolution1D, Convolution2D, Identity, Inpainting, IntegrationOperator,
-                                  LinearOperator, MatrixOperator, SubsampledFourier, gaussian_kernel, inner,
-                                  random_cartesian_mask)
+from course_lib.operators import (AveragePooling2D, Convolution1D, Convolution2D, Identity, Inpainting,
+                                  IntegrationOperator, LinearOperator, MatrixOperator, MultiChannelConvolution2D,
+                                  SubsampledFourier, gaussian_kernel, inner, random_cartesian_mask)
 
 seeds = st.integers(0, 2**31 - 1)
 
@@ -24,7 +24,7 @@ def operators(draw):
     """Every kind of operator, with random sizes and parameters, and some compositions."""
     g = torch.Generator().manual_seed(draw(seeds))
     kind = draw(st.sampled_from(["matrix", "conv1d", "conv2d", "inpaint", "fourier", "fourier_c",
-                                 "integration", "identity", "algebra"]))
+                                 "integration", "identity", "multichannel", "pooling", "algebra"]))
     n, m = draw(st.integers(1, 12)), draw(st.integers(1, 12))
     if kind == "matrix":
         return MatrixOperator(torch.randn(m, n, generator=g, dtype=torch.float64))
@@ -44,6 +44,13 @@ def operators(draw):
         return IntegrationOperator(n)
     if kind == "identity":
         return Identity((n, m))
+    if kind == "multichannel":
+        c, d, kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(odd(0, 1)), draw(odd(0, 1))
+        return MultiChannelConvolution2D(torch.randn(c, d, kh, kw, generator=g), (draw(st.integers(kh, 7)), draw(st.integers(kw, 7))),
+                                         draw(st.sampled_from(["circular", "zeros"])))
+    if kind == "pooling":
+        f = draw(st.integers(1, 3))
+        return AveragePooling2D((f * draw(st.integers(1, 4)), f * draw(st.integers(1, 4))), f)
     A = IntegrationOperator(n)
     B = MatrixOperator(torch.randn(n, n, generator=g, dtype=torch.float64))
     return draw(st.sampled_from([A @ B, 2.5 * A - B, A.T @ B.T, (A + B).T]))
@@ -168,3 +175,18 @@ def test_bad_construction_errors():
     with pytest.raises(ValueError, match="2-D"):
         MatrixOperator(torch.ones(3))
     assert isinstance(IntegrationOperator(3).T, LinearOperator)
+
+
+def test_multichannel_convolution_matches_scipy_and_pooling_averages():
+    g = torch.Generator().manual_seed(1)
+    K, x = torch.randn(3, 2, 5, 3, generator=g, dtype=torch.float64), torch.randn(2, 8, 9, generator=g, dtype=torch.float64)
+    y = MultiChannelConvolution2D(K, (8, 9))(x)
+    for c in range(3):
+        ref = sum(scipy.ndimage.convolve(x[d].numpy(), K[c, d].numpy(), mode="wrap") for d in range(2))
+        assert np.allclose(y[c].numpy(), ref)
+    P = AveragePooling2D((4, 6), 2)
+    assert torch.equal(P(torch.arange(24.0).reshape(4, 6)), torch.tensor([[3.5, 5.5, 7.5], [15.5, 17.5, 19.5]]))
+    with pytest.raises(ValueError, match="dividing"):
+        AveragePooling2D((5, 6), 2)
+    with pytest.raises(ValueError, match=r"\(C, D, kh, kw\)"):
+        MultiChannelConvolution2D(torch.ones(2, 2, 4, 3), (8, 8))

@@ -86,3 +86,16 @@ def test_bad_inputs():
         project_box(torch.ones(3), 1.0, 0.0)
     with pytest.raises(ValueError, match="negative entries"):
         soft_threshold(torch.ones(3), torch.tensor([1.0, -1.0, 1.0]))
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=st.floats(-5, 5)), lams)
+def test_singular_value_threshold_is_the_nuclear_prox(m, lam):
+    """Matches the SVD formula in NumPy, and no perturbation does better on 1/2||X - M||^2 + lam ||X||_*."""
+    from course_lib.prox import singular_value_threshold
+    M = torch.from_numpy(m)
+    X = singular_value_threshold(M, lam)
+    U, s, Vt = np.linalg.svd(m, full_matrices=False)
+    assert np.allclose(X.numpy(), (U * np.maximum(s - lam, 0)) @ Vt, atol=1e-10)
+    f = lambda Z: 0.5 * ((Z - M) ** 2).sum() + lam * torch.linalg.svdvals(Z).sum()
+    for _ in range(3):
+        assert f(X) <= f(X + 0.05 * torch.randn_like(X)) + 1e-10

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from course_lib.data import gaussian_matrix, sparse_signals
 from course_lib.operators import IntegrationOperator, MatrixOperator, SubsampledFourier, random_cartesian_mask
-from course_lib.solvers import (discrepancy_principle, fista, gradient_descent, ista, l_curve, landweber,
+from course_lib.solvers import (discrepancy_principle, fista, gradient_descent, ista, l_curve, landweber, robust_pca,
                                 tikhonov)
 
 
@@ -200,3 +200,19 @@ def test_nonnegative_lasso_kkt():
         active = x > 1e-10
         assert torch.allclose(grad[active], torch.full_like(grad[active], -lam), atol=1e-6)
         assert torch.all(grad[~active] >= -lam - 1e-6)
+
+
+def test_robust_pca_separates_low_rank_and_sparse():
+    from course_lib.data import rpca_video
+    L0, S0 = rpca_video(20, (16, 16), rank=2, n_bubbles=4, seed=1, bubble_intensity=3.0, dtype=torch.float64)
+    D = (L0 + S0).reshape(20, -1).T
+    S_true = S0.reshape(20, -1).T
+    (L, S), h = robust_pca(D, 2.0, 0.3, n_iter=500, S_true=S_true)
+    assert h.error[-1] < 0.2
+    assert torch.linalg.matrix_rank(L, atol=1e-6 * L.norm()) <= 4
+    _, h_ista = robust_pca(D, 2.0, 0.3, n_iter=10, accelerate=False)
+    assert all(b <= a + 1e-9 for a, b in zip(h_ista.objective, h_ista.objective[1:]))
+    _, h_fista = robust_pca(D, 2.0, 0.3, n_iter=10)
+    assert h_fista.objective[10] < h_ista.objective[10]
+    with pytest.raises(ValueError, match="matrix"):
+        robust_pca(torch.zeros(5), 1.0, 1.0)

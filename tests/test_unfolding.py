@@ -133,3 +133,109 @@ def test_patience_stops_training():
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call(gaussian_matrix(M, N, seed=0))
+
+
+# ---------------------------------------------------------------- imaging networks
+
+from course_lib.data import light_field_psfs, random_ellipses, rpca_video, sparse_images  # noqa: E402
+from course_lib.operators import (AveragePooling2D, Convolution2D, MultiChannelConvolution2D,  # noqa: E402
+                                  SubsampledFourier, gaussian_kernel, random_cartesian_mask)
+from course_lib.solvers import landweber, robust_pca  # noqa: E402
+from course_lib.unfolding import ConvLISTA, NeuralProximalGradient, NonnegativeUnfoldedISTA, UnfoldedRPCA  # noqa: E402
+
+
+def ista_iterates(A, y, lam, n, step, **kw):
+    out = []
+    ista(A, y, lam, n_iter=n, step=step, callback=lambda k, x: out.append(x), **kw)
+    return out
+
+
+def assert_layers_equal(outputs, iterates, rtol):
+    """Equal up to the float32 storage of the networks' parameters (steps, thresholds)."""
+    assert len(outputs) == len(iterates) + 1
+    for k, it in enumerate(iterates, start=1):
+        assert torch.allclose(outputs[k], it, rtol=rtol, atol=rtol * it.abs().max().item()), f"layer {k}"
+
+
+@pytest.mark.parametrize("nonnegative", [False, True])
+def test_conv_lista_untrained_is_ista_for_super_resolution(nonnegative):
+    fine = (24, 24)
+    A = AveragePooling2D(fine, 4) @ Convolution2D(gaussian_kernel(1.5, dtype=torch.float64), fine)
+    y = A(sparse_images(3, fine, 0.02, seed=0, dtype=torch.float64))
+    step = 1 / A.norm() ** 2
+    net = ConvLISTA(A, 4, lam=1e-3, nonnegative=nonnegative, step=step).double()
+    with torch.no_grad():
+        outputs = net(y, all_layers=True)
+    assert_layers_equal(outputs, ista_iterates(A, y, 1e-3, 4, step, nonnegative=nonnegative), 1e-6)
+    assert outputs[-1].shape == (3, 24, 24)
+
+
+def test_nonnegative_unfolded_ista_untrained_is_nonnegative_ista():
+    H = MultiChannelConvolution2D(light_field_psfs(5, 3, 7, dtype=torch.float64), (16, 16))
+    y = H(sparse_images(2, (3, 16, 16), 0.02, seed=1, dtype=torch.float64))
+    step = 1 / H.norm() ** 2
+    net = NonnegativeUnfoldedISTA(H, 4, lam=0.01, step=step).double()
+    with torch.no_grad():
+        outputs = net(y, all_layers=True)
+    assert_layers_equal(outputs, ista_iterates(H, y, 0.01, 4, step, nonnegative=True), 1e-6)
+    assert all(torch.all(o >= 0) for o in outputs)
+
+
+def test_unfolded_rpca_untrained_is_rpca_ista():
+    L0, S0 = rpca_video(10, (12, 12), rank=2, n_bubbles=3, seed=0, dtype=torch.float64)
+    D = L0 + S0
+    net = UnfoldedRPCA(4, lam_low_rank=1.0, lam_sparse=0.25).double()
+    with torch.no_grad():
+        outputs = net(D, all_layers=True)
+    iterates = []
+    robust_pca(D.reshape(10, -1).T, 1.0, 0.25, n_iter=4, accelerate=False, callback=lambda k, p: iterates.append(p))
+    for k, (L, S) in enumerate(iterates, start=1):
+        assert torch.allclose(outputs[k][0].reshape(10, -1).T, L, atol=1e-10)
+        assert torch.allclose(outputs[k][1].reshape(10, -1).T, S, atol=1e-10)
+    assert net(D[None])[1].shape == (1, 10, 12, 12)
+
+
+def test_neural_proximal_gradient_untrained_is_landweber():
+    F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=4, seed=0))
+    y = F(random_ellipses(2, 16, seed=0))
+    step = 1 / F.norm() ** 2
+    net = NeuralProximalGradient(F, 3, channels=4, step=step)
+    with torch.no_grad():
+        x = net(y)
+    assert torch.allclose(x, landweber(F, y, n_iter=3, step=step)[0], atol=1e-6)
+    assert not x.is_complex()
+
+
+def test_imaging_networks_train():
+    """A few Adam steps on fresh data lower the loss of every imaging network."""
+    fine = (16, 16)
+    A = AveragePooling2D(fine, 2) @ Convolution2D(gaussian_kernel(1.0), fine)
+    H = MultiChannelConvolution2D(light_field_psfs(3, 2, 5), (12, 12))
+    F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=3, seed=0))
+    cases = [
+        (ConvLISTA(A, 3, lam=1e-3), lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
+        (NonnegativeUnfoldedISTA(H, 3, lam=1e-3), lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
+        (NeuralProximalGradient(F, 2, channels=4), lambda g: (lambda x: (F(x), x))(random_ellipses(8, 16, seed=g))),
+    ]
+    for net, batch in cases:
+        val = batch(torch.Generator().manual_seed(99))
+        loss = lambda: torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
+        with torch.no_grad():
+            before = loss()
+        train(net, batch, n_steps=30, lr=3e-3, progress=False)
+        with torch.no_grad():
+            assert loss() < before, type(net).__name__
+
+
+def test_imaging_networks_bad_inputs():
+    with pytest.raises(TypeError, match="LinearOperator"):
+        ConvLISTA(torch.eye(4), 2)
+    with pytest.raises(ValueError, match="2-D signals"):
+        NeuralProximalGradient(MatrixOperator(torch.eye(4)), 2)
+    with pytest.raises(TypeError, match="MultiChannelConvolution2D"):
+        NonnegativeUnfoldedISTA(Convolution2D(gaussian_kernel(1.0), (8, 8)), 2)
+    with pytest.raises(ValueError, match=r"expects a video"):
+        UnfoldedRPCA(2)(torch.zeros(4, 4))
+    net = ConvLISTA(AveragePooling2D((8, 8), 2), 2)
+    with pytest.raises(ValueError, match=r"y has shape \(8, 8\).*expects \(\.\.\., 4, 4\)"):
+        net(torch.zeros(8, 8))
