@@ -91,12 +91,14 @@ def setup_notebook(seed: int = 0, threads: int = 1, style: bool = True) -> torch
     """Start a notebook the same way every time: seeds, torch threads, plot style, device.
 
     One torch thread is the default: on a busy 2-core laptop two spinning OpenMP threads
-    were measured 5-10x slower than one. Returns the device to compute on.
+    were measured 5-10x slower than one. Denormal floats are flushed to zero: float32 ISTA/FISTA
+    iterates that decay towards 0 were measured up to 8x slower without it. Returns the device.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
     if style:
         from .plotting import use_course_style
         use_course_style()

@@ -52,3 +52,31 @@ def test_unfinished_exercise_passes_through():
         raise NotImplementedError("write me")
     with pytest.raises(NotImplementedError):
         check_soft_threshold(stub)
+
+
+def test_lista_checks_accept_ista_and_reject_mistakes(capsys):
+    from course_lib.checks import check_layers_match_ista, check_lista_init, check_lista_layer, check_nmse_below
+    from course_lib.data import gaussian_matrix, sparse_signals
+    from course_lib.unfolding import LISTA
+
+    def init(A, lam):
+        L = torch.linalg.matrix_norm(A, ord=2) ** 2
+        return A.T / L, torch.eye(A.shape[1], dtype=A.dtype) - A.T @ A / L, lam / L
+
+    layer = lambda x, y, W_e, S, theta: cl.soft_threshold(y @ W_e.T + x @ S.T, theta)
+    check_lista_init(init)
+    check_lista_layer(layer)
+    A = gaussian_matrix(10, 20, seed=0)
+    y = sparse_signals(4, 20, 0.2, seed=1) @ A.T
+    with torch.no_grad():
+        check_layers_match_ista(LISTA(A, 3, 0.1)(y, all_layers=True), A, y, 0.1)
+    assert capsys.readouterr().out.count("✔") == 3
+    with pytest.raises(CheckFailed, match="L = \\|\\|A\\|\\|_2\\^2"):
+        check_lista_init(lambda A, lam: (A.T / torch.linalg.matrix_norm(A) ** 2, *init(A, lam)[1:]))  # Frobenius norm
+    with pytest.raises(CheckFailed, match="x @ S.T"):
+        check_lista_layer(lambda x, y, W_e, S, theta: cl.soft_threshold(y @ W_e.T + x, theta))  # forgot S
+    with pytest.raises(CheckFailed, match="layer 1 differs"):
+        with torch.no_grad():
+            check_layers_match_ista(LISTA(A, 3, 0.2)(y, all_layers=True), A, y, 0.1)
+    with pytest.raises(CheckFailed, match="at most -30.0 dB"):
+        check_nmse_below(torch.zeros(3), torch.ones(3), -30.0, "zeros")
