@@ -17,7 +17,8 @@ Sparse coding, :math:`y = Ax + n` with sparse :math:`x` and ISTA
 
 Imaging, with a known operator ``A`` from :mod:`course_lib.operators`:
 
-* :class:`ConvLISTA`: learned convolutional ISTA (van Sloun et al. 2019), e.g. super-resolution localisation.
+* :class:`ConvLISTA`: learned convolutional ISTA on the coarse grid of a super-resolution problem
+  (van Sloun et al. 2019), polyphase filters initialised at ISTA.
 * :class:`NonnegativeUnfoldedISTA`: :math:`x_{k+1} = \mathrm{ReLU}(x_k - \tau_k H^\top(Hx_k - y) - \lambda_k)`,
   light-field microscopy (Verinaz et al. 2023).
 * :class:`UnfoldedRPCA`: low-rank + sparse with convolutions, CORONA (Cohen et al. 2019).
@@ -216,46 +217,115 @@ def _check_operator(A, owner, ndim=None):
     return A
 
 
-def _delta_kernel(size: int, scale: float, dims: int = 2) -> torch.Tensor:
-    kernel = torch.zeros((size,) * dims)
-    kernel[(size // 2,) * dims] = scale
-    return kernel
+def _coarse_footprint(R: torch.Tensor, centre, tol: float = 1e-7) -> int:
+    """Largest coarse offset from ``centre`` at which the polyphase response ``R (s², Hc, Wc)`` is non-zero."""
+    mags = R.abs().amax(dim=0)
+    rows, cols = torch.nonzero(mags > tol * mags.max(), as_tuple=True)
+    return int(max((rows - centre[0]).abs().max(), (cols - centre[1]).abs().max()))
 
 
 class ConvLISTA(_UnfoldedNetwork):
-    r"""Learned convolutional ISTA for images: :math:`x_{k+1} = \eta_{\theta_k}\big(x_k + W_k \ast A^*(y - Ax_k)\big)`.
+    r"""Learned convolutional ISTA for super-resolution localisation (van Sloun et al., Proc. IEEE 2019).
 
-    ``A`` is the known forward model on images ``(H, W)`` (e.g. blur then coarse pixels for
-    super-resolution localisation); :math:`W_k` is a learned ``kernel_size``-square filter per
-    layer that reshapes the gradient, :math:`\theta_k` a learned threshold. Initialised at ISTA
-    (:math:`W_k = \tau\delta`, :math:`\theta_k = \tau\lambda`, :math:`\tau = 1/\|A\|^2`); with
-    ``nonnegative=True`` :math:`\eta` is :math:`\mathrm{ReLU}(\cdot - \theta)` (emitters are bright).
-    About 10 layers replace hundreds of ISTA iterations (van Sloun et al., Proc. IEEE 2019).
+    ``A`` maps a fine image ``(H, W)`` to coarse pixels ``(H/s, W/s)``: a circular blur by a known
+    PSF, then ``s x s`` pooling (``AveragePooling2D(fine, s) @ Convolution2D(psf, fine)``). One
+    ISTA step :math:`x \mapsto \eta\big((I - \tau A^\top A)x + \tau A^\top y\big)` is then a
+    convolution *on the coarse grid* once the fine image is split into its :math:`s^2` phases
+    (pixel-unshuffle, :math:`P`):
+
+    .. math:: x_{k+1} = \eta_{\theta_k}\Big(P^{-1}\big(S_k \star P x_k + W_k \star y\big)\Big),
+
+    with :math:`S_k` an :math:`s^2 \to s^2` channel filter and :math:`W_k` a :math:`1 \to s^2` filter
+    of ``kernel_size`` coarse pixels, and :math:`\eta` is :math:`\mathrm{ReLU}(\cdot - \theta_k)`
+    (``nonnegative=True``: emitters are bright) or soft-thresholding. The filters are initialised
+    from ``A`` so that, untrained, layer k is iterate k of ISTA with step ``tau = 1/||A||²`` and
+    threshold ``tau * lam``; the construction checks that the filters reproduce
+    :math:`I - \tau A^\top A` and :math:`\tau A^\top` and raises if ``A`` is not of this form.
+    ``kernel_size=None`` picks the smallest odd size that holds the footprint of :math:`A^\top A`.
+    Each layer's filters are then trained freely: ten layers do the work of about a thousand
+    ISTA iterations.
     """
 
-    def __init__(self, A: LinearOperator, n_layers: int = 10, lam: float = 0.01, kernel_size: int = 5,
+    def __init__(self, A: LinearOperator, n_layers: int = 10, lam: float = 0.01, kernel_size: int | None = None,
                  nonnegative: bool = True, step: float | None = None):
         A = _check_operator(A, "ConvLISTA", ndim=2)
         super().__init__(n_layers, A.out_shape, A.in_shape, "ConvLISTA")
-        if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size is {kernel_size}; ConvLISTA expects an odd size")
-        self.op, self.nonnegative = A, nonnegative
+        (H, W), (Hc, Wc) = A.in_shape, A.out_shape
+        s = H // Hc
+        if s < 1 or (H, W) != (s * Hc, s * Wc):
+            raise ValueError(f"A maps {A.in_shape} to {A.out_shape}; ConvLISTA expects coarse pixels of an integer "
+                             "factor s of the fine grid, (s*Hc, s*Wc) -> (Hc, Wc)")
+        if kernel_size is not None and (isinstance(kernel_size, bool) or not isinstance(kernel_size, int)
+                                        or kernel_size < 1 or kernel_size % 2 == 0):
+            raise ValueError(f"kernel_size is {kernel_size!r}; ConvLISTA expects a positive odd integer or None")
+        self.op, self.factor, self.nonnegative = A, s, nonnegative
         tau = step if step is not None else 1.0 / A.norm() ** 2
-        self.W = nn.Parameter(torch.stack([_delta_kernel(kernel_size, tau) for _ in range(n_layers)]))
+        S, Wy, size = self._ista_filters(tau, kernel_size)
+        self.S = nn.Parameter(S.float().expand(n_layers, *S.shape).clone())
+        self.W = nn.Parameter(Wy.float().expand(n_layers, *Wy.shape).clone())
         self.theta = nn.Parameter(torch.full((n_layers,), tau * lam))
+        self._check_filters(tau)
+
+    def _ista_filters(self, tau, kernel_size):
+        """The coarse filters of one ISTA step, read off the responses to impulses on each phase."""
+        A, s = self.op, self.factor
+        (H, W), (Hc, Wc) = A.in_shape, A.out_shape
+        c = (Hc // 2, Wc // 2)
+        dtype = torch.float64
+        impulses = torch.zeros(s * s, H, W, dtype=dtype)
+        for j in range(s * s):
+            impulses[j, c[0] * s + j // s, c[1] * s + j % s] = 1
+        gram = F.pixel_unshuffle(A.A_adjoint(A(impulses))[:, None], s)         # (phase in, s², Hc, Wc)
+        coarse = torch.zeros(1, Hc, Wc, dtype=dtype)
+        coarse[0, c[0], c[1]] = 1
+        back = F.pixel_unshuffle(tau * A.A_adjoint(coarse)[:, None], s)        # (1, s², Hc, Wc)
+        needed = 2 * max(_coarse_footprint(gram.reshape(-1, Hc, Wc), c), _coarse_footprint(back[0], c)) + 1
+        size = needed if kernel_size is None else kernel_size
+        if size < needed:
+            raise ValueError(f"kernel_size is {kernel_size}; the footprint of A^T A on the coarse grid needs "
+                             f"ConvLISTA filters of at least {needed} coarse pixels (or kernel_size=None)")
+        if size > min(Hc, Wc):
+            raise ValueError(f"ConvLISTA needs filters of {size} coarse pixels to hold the footprint of A^T A, more "
+                             f"than the coarse grid {A.out_shape}; use a larger image or a narrower PSF")
+        h = size // 2
+        window = (slice(None), slice(None), slice(c[0] - h, c[0] + h + 1), slice(c[1] - h, c[1] + h + 1))
+        identity = F.pixel_unshuffle(impulses[:, None], s)
+        step_response = (identity - tau * gram)[window]                        # (phase in, phase out, k, k)
+        # F.conv2d is a cross-correlation: the filter is the response read backwards.
+        S = step_response.transpose(0, 1).flip(-1, -2)                           # (phase out, phase in, k, k)
+        Wy = back[window].transpose(0, 1).flip(-1, -2)                            # (phase out, 1, k, k)
+        return S, Wy, size
+
+    def _check_filters(self, tau):
+        gen = torch.Generator().manual_seed(0)
+        x = torch.rand(2, *self.x_shape, generator=gen, dtype=torch.float64)
+        y = torch.rand(2, *self.y_shape, generator=gen, dtype=torch.float64)
+        with torch.no_grad():
+            got = self._linear(0, x, y)
+            want = x - tau * self.op.A_adjoint(self.op(x) - y)
+        error = ((got - want).norm() / want.norm()).item()
+        if error > 1e-5:
+            raise ValueError(f"{self.op!r} is not a circular blur followed by {self.factor}x{self.factor} pooling "
+                             f"(coarse filters miss one ISTA step by {error:.1e}); ConvLISTA expects "
+                             "AveragePooling2D(shape, s) @ Convolution2D(psf, shape, padding='circular')")
+
+    def _conv(self, v, kernel):
+        h = kernel.shape[-1] // 2
+        return F.conv2d(F.pad(v, [h, h, h, h], mode="circular"), kernel.to(v))
+
+    def _linear(self, k, x, y):
+        s, batch = self.factor, x.shape[:-2]
+        phases = F.pixel_unshuffle(x.reshape(-1, 1, *self.x_shape), s)
+        v = self._conv(phases, self.S[k]) + self._conv(y.reshape(-1, 1, *self.y_shape).to(x), self.W[k])
+        return F.pixel_shuffle(v, s).reshape(*batch, *self.x_shape)
 
     def layer(self, k, x, y):
-        g = self.op.A_adjoint(y - self.op(x))
-        batch = g.shape[:-2]
-        g = g.reshape(-1, 1, *self.x_shape)
-        size = self.W.shape[-1]
-        g = F.conv2d(F.pad(g, [size // 2] * 4, mode="circular"), self.W[k][None, None].to(g))
-        v = x + g.reshape(*batch, *self.x_shape)
+        v = self._linear(k, x, y)
         theta = self.theta[k].clamp(min=0).to(v)
         return torch.relu(v - theta) if self.nonnegative else soft(v, theta)
 
     def extra_repr(self):
-        return f"A={self.op!r}"
+        return f"A={self.op!r}, factor={self.factor}, kernel_size={self.S.shape[-1]}"
 
 
 class NonnegativeUnfoldedISTA(_UnfoldedNetwork):

@@ -157,17 +157,39 @@ def assert_layers_equal(outputs, iterates, rtol):
         assert torch.allclose(outputs[k], it, rtol=rtol, atol=rtol * it.abs().max().item()), f"layer {k}"
 
 
+def super_resolution(fine=(32, 32), factor=2, sigma=1.0, dtype=torch.float32, padding="circular"):
+    return AveragePooling2D(fine, factor) @ Convolution2D(gaussian_kernel(sigma, dtype=dtype), fine, padding)
+
+
 @pytest.mark.parametrize("nonnegative", [False, True])
-def test_conv_lista_untrained_is_ista_for_super_resolution(nonnegative):
-    fine = (24, 24)
-    A = AveragePooling2D(fine, 4) @ Convolution2D(gaussian_kernel(1.5, dtype=torch.float64), fine)
+@pytest.mark.parametrize("fine, factor, sigma", [((32, 32), 2, 1.0), ((20, 28), 2, 0.8), ((48, 48), 4, 1.5)])
+def test_conv_lista_untrained_is_ista_for_super_resolution(nonnegative, fine, factor, sigma):
+    A = super_resolution(fine, factor, sigma, torch.float64)
     y = A(sparse_images(3, fine, 0.02, seed=0, dtype=torch.float64))
     step = 1 / A.norm() ** 2
     net = ConvLISTA(A, 4, lam=1e-3, nonnegative=nonnegative, step=step).double()
     with torch.no_grad():
         outputs = net(y, all_layers=True)
     assert_layers_equal(outputs, ista_iterates(A, y, 1e-3, 4, step, nonnegative=nonnegative), 1e-6)
-    assert outputs[-1].shape == (3, 24, 24)
+    assert outputs[-1].shape == (3, *fine)
+    assert net.factor == factor and net.S.shape[1:3] == (factor ** 2, factor ** 2)
+
+
+def test_conv_lista_kernel_size_holds_the_gram_footprint():
+    # blur +-3 fine pixels, A^T A +-6, one pooling block more: +-7 fine = +-4 coarse pixels
+    assert ConvLISTA(super_resolution(), 2).S.shape[-1] == 9
+    assert ConvLISTA(super_resolution(), 2, kernel_size=11).S.shape[-1] == 11
+    with pytest.raises(ValueError, match="at least 9 coarse pixels"):
+        ConvLISTA(super_resolution(), 2, kernel_size=5)
+    with pytest.raises(ValueError, match=r"more than the coarse grid \(8, 8\)"):
+        ConvLISTA(super_resolution((16, 16)), 2)
+
+
+def test_conv_lista_refuses_operators_that_are_not_blur_then_pool():
+    with pytest.raises(ValueError, match="not a circular blur followed by 2x2 pooling"):
+        ConvLISTA(super_resolution(padding="zeros"), 2)
+    with pytest.raises(ValueError, match="integer factor"):
+        ConvLISTA(AveragePooling2D((8, 8), 2).T, 2)
 
 
 def test_nonnegative_unfolded_ista_untrained_is_nonnegative_ista():
@@ -208,8 +230,8 @@ def test_neural_proximal_gradient_untrained_is_landweber():
 
 def test_imaging_networks_train():
     """A few Adam steps on fresh data lower the loss of every imaging network."""
-    fine = (16, 16)
-    A = AveragePooling2D(fine, 2) @ Convolution2D(gaussian_kernel(1.0), fine)
+    fine = (20, 20)
+    A = super_resolution(fine, 2, 0.7)
     H = MultiChannelConvolution2D(light_field_psfs(3, 2, 5), (12, 12))
     F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=3, seed=0))
     cases = [
@@ -239,3 +261,5 @@ def test_imaging_networks_bad_inputs():
     net = ConvLISTA(AveragePooling2D((8, 8), 2), 2)
     with pytest.raises(ValueError, match=r"y has shape \(8, 8\).*expects \(\.\.\., 4, 4\)"):
         net(torch.zeros(8, 8))
+    with pytest.raises(ValueError, match="positive odd integer"):
+        ConvLISTA(AveragePooling2D((8, 8), 2), 2, kernel_size=4)
