@@ -32,13 +32,14 @@ def row(output, prefix):
 def test_prints_headers_and_verdict(output):
     for header in ("Deep unfolding for imaging:", "Part 1: unfolded RPCA", "S NMSE dB", "latency ms",
                    "Part 2: non-negative unfolded ISTA", "NMSE dB after K iterations", "reach K",
-                   "Latency on the 10 test volumes", "Targets:", "Total:"):
+                   "Latency on the 10 test volumes", "Part 3: learned convolutional ISTA", "Latency on the 8 test images",
+                   "Targets:", "Total:"):
         assert header in output, f"{header!r} missing from:\n{output}"
     for target in ("Unfolded RPCA-10 >= 6 dB better than FISTA-RPCA-10", "Unfolded ISTA-5 NMSE <= ISTA-20 NMSE",
-                   "ISTA-20 latency >= 20x unfolded ISTA-5"):
+                   "ISTA-20 latency >= 20x unfolded ISTA-5", "Learned conv. ISTA-10 NMSE <= ISTA-100 NMSE (best lam)"):
         assert re.search(rf"{re.escape(target)}.*: (PASS|FAIL) \(", output), f"{target!r} line missing:\n{output}"
     last = output.strip().splitlines()[-1]
-    assert re.match(r"VERDICT: (PASS|FAIL): \d/3 targets met, total \d+\.\d s \[--quick", last), last
+    assert re.match(r"VERDICT: (PASS|FAIL): \d/4 targets met, total \d+\.\d s \[--quick", last), last
 
 
 def test_rpca_rows_are_finite(output):
@@ -62,8 +63,26 @@ def test_lightfield_rows_are_finite(output):
         line = row(output, prefix + " ")
         nmse = numbers(line.split("(")[0])[1:6]                     # lam, then layers 1..5
         assert len(nmse) == 5 and all(math.isfinite(v) and v < 0 for v in nmse), line
-    latency = [line for line in output.splitlines() if re.match(r"  (network \(5 layers\)|ISTA-\d+ \(lam)", line)]
+    part2 = output.split("Part 2:")[1].split("Part 3:")[0]
+    latency = [line for line in part2.splitlines() if re.match(r"  (network \(5 layers\)|ISTA-\d+ \(lam)", line)]
     assert len(latency) == 3 and "ISTA-20 (lam" in latency[1], latency   # the network, ISTA-20, ISTA-K
     for line in latency:
         ms = float(re.search(rf"({NUMBER}) ms", line).group(1))
         assert math.isfinite(ms) and ms > 0, line
+
+
+def test_superres_rows_are_finite(output):
+    part3 = output.split("Part 3:")[1].split("Targets:")[0]
+    for prefix in ("ISTA ", "ISTA, best per K", "FISTA ", "FISTA, best per K"):  # --quick: K = 10, 20, 50, 100
+        line = row(part3, prefix)
+        nmse = [float(v) for v in line[26:26 + 4 * 8].split()]
+        assert len(nmse) == 4 and all(math.isfinite(v) and v < 0 for v in nmse), line
+        assert re.fullmatch(r"\d+|> \d+", line[26 + 4 * 8:].strip()), line
+    untrained = numbers(row(part3, "learned, untrained"))[1:11]
+    ista_10 = float(row(part3, "ISTA ")[26:34])
+    assert len(untrained) == 10 and abs(untrained[-1] - ista_10) < 0.02, (untrained, ista_10)  # layer 10 = ISTA-10
+    trained = numbers(row(part3, "learned, trained").split("(")[0])[1:11]
+    assert len(trained) == 10 and all(math.isfinite(v) for v in trained)
+    assert re.search(r"filters 9x9 coarse pixels", part3)
+    latency = [line for line in part3.splitlines() if re.match(r"  (network \(10 layers\)|ISTA-100 \(lam)", line)]
+    assert len(latency) == 2, latency
