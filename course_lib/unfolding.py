@@ -260,7 +260,7 @@ class ConvLISTA(_UnfoldedNetwork):
             raise ValueError(f"kernel_size is {kernel_size!r}; ConvLISTA expects a positive odd integer or None")
         self.op, self.factor, self.nonnegative = A, s, nonnegative
         tau = step if step is not None else 1.0 / A.norm() ** 2
-        S, Wy, size = self._ista_filters(tau, kernel_size)
+        S, Wy = self._ista_filters(tau, kernel_size)
         self.S = nn.Parameter(S.float().expand(n_layers, *S.shape).clone())
         self.W = nn.Parameter(Wy.float().expand(n_layers, *Wy.shape).clone())
         self.theta = nn.Parameter(torch.full((n_layers,), tau * lam))
@@ -294,7 +294,7 @@ class ConvLISTA(_UnfoldedNetwork):
         # F.conv2d is a cross-correlation: the filter is the response read backwards.
         S = step_response.transpose(0, 1).flip(-1, -2)                           # (phase out, phase in, k, k)
         Wy = back[window].transpose(0, 1).flip(-1, -2)                            # (phase out, 1, k, k)
-        return S, Wy, size
+        return S, Wy
 
     def _check_filters(self, tau):
         gen = torch.Generator().manual_seed(0)
