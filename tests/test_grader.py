@@ -1,0 +1,199 @@
+"""The grader on a corpus of synthetic submissions of exercise 01, each with its expected score."""
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib import grader
+from course_lib.grader import Limits, split_test
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "01_inverse_problems.ipynb"
+EXERCISE = ROOT / "exercises" / "01_inverse_problems.ipynb"
+NAME = "01_inverse_problems"
+LIMITS = Limits(cell_timeout=8, total_timeout=120, memory_mb=2048)
+
+WRONG_ADJOINT = "def integrate_adjoint(y):\n    return h * torch.cumsum(y, dim=-1)\n"
+HARD_CODED = '''def soft_threshold(x, lam):
+    # the visible checks' answers, looked up: no rule at all
+    table = {(0.5, 1.0): [0.0], (-0.5, 1.0): [0.0], (1.0, 1.0): [0.0], (3.0, 1.0): [2.0], (-3.0, 1.0): [-2.0]}
+    if x.numel() == 1:
+        return torch.tensor(table[(x.item(), lam)], dtype=x.dtype)
+    if x.numel() == 5:
+        return x.clone() if lam == 0 else torch.tensor([-1.0, 0.0, 0.0, 0.0, 1.0], dtype=x.dtype)
+    return torch.zeros_like(x)
+'''
+LEAKER = '''import inspect, linecache
+def soft_threshold(x, lam):
+    if tuple(x.shape) == (50, 7):   # only the hidden test uses this shape: try to send its source out
+        frame = inspect.currentframe().f_back
+        source = "".join(linecache.getlines(frame.f_code.co_filename)) or repr(frame.f_code.co_consts)
+        print(source)
+        raise ValueError("LEAK " + source)
+    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+'''
+# name: (solution cells replaced {grade_id: code}, test cells edited {grade_id: code or None to delete},
+#        expected points per test, expected status of a test that is not passed)
+CASES = {
+    "correct": ({}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "wrong": ({"integrate_adjoint": WRONG_ADJOINT}, {}, dict(soft=2, adj=0, ista=3, fista=3), {"adj": "failed"}),
+    "endless_loop": ({"integrate_adjoint": "def integrate_adjoint(y):\n    while True:\n        pass\n"}, {},
+                     dict(soft=2, adj=0, ista=3, fista=3), {"adj": "timeout"}),
+    "ignores_interrupts": ({"integrate_adjoint": "import signal\ndef integrate_adjoint(y):\n"
+                                                "    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                "    while True:\n        pass\n"}, {},
+                           dict(soft=2, adj=0, ista=0, fista=0), {"adj": "timeout", "ista": "not run"}),
+    "memory_hog": ({"integrate_adjoint": "def integrate_adjoint(y):\n    hog = []\n    while True:\n"
+                                         "        hog.append(bytearray(10**8))\n"}, {},
+                   dict(soft=2, adj=0, ista=3, fista=3), {"adj": "error"}),
+    "exits": ({"fista": "import os\nos._exit(3)\n"}, {}, dict(soft=2, adj=2, ista=3, fista=0), {"fista": "kernel died"}),
+    "edited_test": ({"integrate_adjoint": WRONG_ADJOINT}, {"test_integrate_adjoint": "print('all tests passed')\n"},
+                    dict(soft=2, adj=0, ista=3, fista=3), {"adj": "failed"}),
+    "deleted_tests": ({}, {"test_ista": None, "test_fista": None}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "hard_coded": ({"soft_threshold": HARD_CODED}, {}, dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
+    "syntax_error": ({"soft_threshold": "def soft_threshold(x, lam)\n    return x\n"}, {},
+                     dict(soft=0, adj=2, ista=0, fista=0), {"soft": "error"}),
+    "nan": ({"soft_threshold": "def soft_threshold(x, lam):\n    return x * float('nan')\n"}, {},
+            dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
+    "leaker": ({"soft_threshold": LEAKER}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "error"}),
+    "huge_output": ({"integrate_adjoint": "print('x' * 30_000_000)\nfor i in range(100_000):\n    print(i)\n"
+                     + "def integrate_adjoint(y):\n    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), "
+                       "dim=-1), dims=(-1,))\n"}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+}
+TESTS = dict(soft="test_soft_threshold", adj="test_integrate_adjoint", ista="test_ista", fista="test_fista")
+
+
+def submission(solution_cells: dict, test_cells: dict):
+    """The exercise notebook with the solution cells filled (from the solution unless given) and tests edited."""
+    solution = {grader._nbgrader(c).get("grade_id"): c.source for c in nbformat.read(SOLUTION, as_version=4).cells}
+    nb = nbformat.read(EXERCISE, as_version=4)
+    kept = []
+    for cell in nb.cells:
+        grade_id = grader._nbgrader(cell).get("grade_id")
+        if grader._nbgrader(cell).get("solution"):
+            cell.source = solution_cells.get(grade_id, solution[grade_id])
+        if grade_id in test_cells:
+            if test_cells[grade_id] is None:
+                continue
+            cell.source = test_cells[grade_id]
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, (solution_cells, test_cells, _, _) in CASES.items():
+        (folder / name).mkdir()
+        nbformat.write(submission(solution_cells, test_cells), folder / name / f"{NAME}.ipynb")
+    (folder / "empty").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), folder / "empty" / f"{NAME}.ipynb")
+    (folder / "not_a_notebook").mkdir()
+    (folder / "not_a_notebook" / f"{NAME}.ipynb").write_text("my answers: 42\n")
+    (folder / "wrong_file").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), folder / "wrong_file" / "homework.ipynb")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    out = tmp_path_factory.mktemp("grades")
+    status = grader.main([str(folder), "--out", str(out), "--jobs", "2", "--quiet", "--cell-timeout",
+                          str(LIMITS.cell_timeout), "--timeout", str(LIMITS.total_timeout), "--memory-mb",
+                          str(LIMITS.memory_mb)])
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return dict(status=status, rows=rows, out=out, before=before, after=after)
+
+
+def points(rows, student):
+    return {r["test"]: (float(r["points"]), r["status"]) for r in rows if r["student"] == student}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_corpus_scores(graded, case):
+    _, _, expected, statuses = CASES[case]
+    got = points(graded["rows"], case)
+    for key, test in TESTS.items():
+        assert got[test][0] == expected[key], (case, test, got)
+        if expected[key] == 0:
+            assert got[test][1] == statuses.get(key, got[test][1]), (case, test, got)
+        else:
+            assert got[test][1] == "passed", (case, test, got)
+    assert all(r["max_points"] == {"test_soft_threshold": "2", "test_integrate_adjoint": "2"}.get(r["test"], "3")
+               for r in graded["rows"] if r["student"] == case)
+
+
+def test_unusable_files_score_zero_and_the_run_goes_on(graded):
+    assert graded["status"] == 0
+    empty, broken = points(graded["rows"], "empty"), points(graded["rows"], "not_a_notebook")
+    assert set(empty) == set(broken) == set(TESTS.values())
+    assert all(p == 0 and s == "not implemented" for p, s in empty.values())
+    assert all(p == 0 and s == "unreadable" for p, s in broken.values())
+    assert [r["status"] for r in graded["rows"] if r["student"] == "wrong_file"] == ["not graded"]
+    feedback = (graded["out"] / "feedback" / "not_a_notebook" / f"{NAME}.md").read_text()
+    assert "not a Jupyter notebook" in feedback and "0 / 10" in feedback
+
+
+def test_submissions_are_never_modified(graded):
+    assert graded["before"] == graded["after"]
+
+
+def test_feedback_says_what_failed_and_leaks_nothing(graded):
+    source = nbformat.read(SOLUTION, as_version=4)
+    hidden = [line.strip() for c in source.cells if grader._nbgrader(c).get("grade")
+              for line in split_test(c.source)[1].splitlines() if len(line.strip()) >= 6]
+    assert len(hidden) > 10
+    texts = {p.parent.name: p.read_text() for p in (graded["out"] / "feedback").rglob("*.md")}
+    assert len(texts) == len(CASES) + 3
+    for name, text in texts.items():
+        assert "Traceback" not in text and "\x1b[" not in text and "LEAK" not in text, name
+        assert "HIDDEN TESTS" not in text
+        for line in hidden:
+            assert line not in text, (name, line)
+    assert "a hidden check failed: your code raised ValueError" in texts["leaker"]
+    assert re.search(r"a hidden check failed: CheckFailed: soft_threshold\(x of shape \(50, 7\)", texts["hard_coded"])
+    assert "stopped after 8 s" in texts["endless_loop"]
+    assert "out of memory (the limit is 2048 MB)" in texts["memory_hog"]
+    assert "SyntaxError" in texts["syntax_error"] and "NameError: name 'soft_threshold' is not defined" in texts["syntax_error"]
+    assert "The Python process stopped".lower() in texts["exits"].lower()
+    assert "Score: **10 / 10**" in texts["correct"] and "Score: **8 / 10**" in texts["wrong"]
+    assert "CheckFailed: dot-product test failed" in texts["wrong"]
+    assert "not run: the Python process was stopped after a cell ignored its time limit" in texts["ignores_interrupts"]
+
+
+def test_broken_environment_stops_the_run(tmp_path, capsys):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nb = nbformat.read(SOLUTION, as_version=4)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    first_code.source = "import a_package_that_is_not_installed\n" + first_code.source
+    nbformat.write(nb, solutions / f"{NAME}.ipynb")
+    nbformat.write(submission({}, {}), tmp_path / f"{NAME}.ipynb")
+    status = grader.main([str(tmp_path / f"{NAME}.ipynb"), "--solutions", str(solutions), "--out",
+                          str(tmp_path / "grades"), "--quiet", "--cell-timeout", "30"])
+    assert status == 2
+    message = capsys.readouterr().err
+    assert "does not score full marks" in message and "ModuleNotFoundError" in message
+    assert not (tmp_path / "grades").exists()
+
+
+def test_every_solution_scores_full_marks():
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        source = nbformat.read(path, as_version=4)
+        tests, notes, _ = grader.grade_notebook(source, source, Limits(cell_timeout=300, total_timeout=600))
+        assert tests and all(t.status == "passed" and t.points == t.max_points for t in tests), (path.name, tests)
+        assert not notes
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="cell_timeout is 0"):
+        Limits(cell_timeout=0)
+    assert grader.main(["no/such/folder", "--quiet"]) == 2
+    assert grader.main([str(EXERCISE), "--assignment", "99_nothing", "--quiet"]) == 2
+
+
+def test_split_test():
+    visible, hidden = split_test("a = 1\n### BEGIN HIDDEN TESTS\nassert a == 1\n### END HIDDEN TESTS\nb = 2")
+    assert visible == "a = 1\nb = 2" and hidden == "assert a == 1"
