@@ -9,6 +9,7 @@ lock file; that step is skipped in well under a second when nothing changed.
     python course.py test        # set up, then every test (unit, property, notebooks)
     python course.py exercises   # regenerate exercises/ from solutions/
     python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
+    python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/grader.py)
     python course.py setup       # only the set-up step
     python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
 
@@ -112,6 +113,11 @@ def cmd_execute(args: list[str]) -> int:
     return in_venv(["-m", "course_lib.nbtools", "execute"] + args)
 
 
+def cmd_grade(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "course_lib.grader"] + args)
+
+
 def cmd_setup(args: list[str]) -> int:
     setup()
     return 0
@@ -152,7 +158,7 @@ def cmd_lock(args: list[str]) -> int:
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises,
-            "execute": cmd_execute, "setup": cmd_setup, "lock": cmd_lock}
+            "execute": cmd_execute, "grade": cmd_grade, "setup": cmd_setup, "lock": cmd_lock}
 
 
 def main(argv: list[str]) -> int:

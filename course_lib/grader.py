@@ -394,7 +394,7 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), workdir:
             shutil.rmtree(workdir, ignore_errors=True)
         raise
     try:
-        for index, cell in enumerate(nb.cells):
+        for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             meta = _nbgrader(cell)
@@ -406,7 +406,9 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), workdir:
             if test is None:
                 run = kernel.run(_source(cell), timeout)
                 if run.status != "ok":
-                    where = f'Your cell "{meta.get("grade_id")}"' if meta.get("solution") else f"Cell {index}"
+                    first = next((line.strip() for line in _source(cell).splitlines() if line.strip()), "")
+                    where = (f'Your cell "{meta.get("grade_id")}"' if meta.get("solution")
+                             else f"The notebook's cell `{first[:60]}`")
                     notes.append(f"{where} stopped with " + _message(run, False, limits, fragments))
                 continue
             visible, hidden = split_test(_source(cell))
@@ -562,6 +564,9 @@ def grade(paths, out: Path, solutions: Path = ROOT / "solutions", limits: Limits
     sources = {name: _read_notebook(path) for name, path in names.items()}
     wanted = {assignment} if assignment else {a for a in (_assignment_of(p, _try_read(p), names, None)
                                                          for _, p in found) if a}
+    if progress:
+        print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
+              "full marks ...", file=sys.stderr, flush=True)
     check_environment(sources, limits, wanted)
     from tqdm.auto import tqdm
 
