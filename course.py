@@ -10,6 +10,7 @@ lock file; that step is skipped in well under a second when nothing changed.
     python course.py exercises   # regenerate exercises/ from solutions/
     python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
     python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/grader.py)
+    python course.py site        # the course as an offline website with slides, in site/
     python course.py setup       # only the set-up step
     python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
 
@@ -118,6 +119,11 @@ def cmd_grade(args: list[str]) -> int:
     return in_venv(["-m", "course_lib.grader"] + args)
 
 
+def cmd_site(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "course_lib.site"] + args)
+
+
 def cmd_setup(args: list[str]) -> int:
     setup()
     return 0
@@ -158,7 +164,7 @@ def cmd_lock(args: list[str]) -> int:
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises,
-            "execute": cmd_execute, "grade": cmd_grade, "setup": cmd_setup, "lock": cmd_lock}
+            "execute": cmd_execute, "grade": cmd_grade, "site": cmd_site, "setup": cmd_setup, "lock": cmd_lock}
 
 
 def main(argv: list[str]) -> int:
