@@ -36,7 +36,7 @@ MARKER = ".course-site"
 # an attribute that makes the browser fetch something: <script src>, <link href>, <img src>, <iframe src>, ...
 _FETCHING = re.compile(r"<(script|link|img|iframe|source|audio|video|embed)\b[^>]*?\b(src|href)\s*=\s*[\"']([^\"']+)[\"']",
                        re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"@import\s+(?:url\()?[\"']?(https?:)?//", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"(@import\s+|url\(\s*)[\"']?(https?:)?//", re.IGNORECASE)
 _JS_IMPORT = re.compile(r"\bimport\b[^;]*?from\s+[\"'](https?:)?//", re.IGNORECASE)
 
 
@@ -57,10 +57,13 @@ def _asset_dirs() -> dict:
 
 
 def copy_assets(static: Path) -> None:
-    """MathJax and reveal.js (its dist/ folder) into ``static/``."""
+    """MathJax and reveal.js (its dist/ folder, less the themes that import web fonts) into ``static/``."""
     dirs = _asset_dirs()
     shutil.copytree(dirs["mathjax"], static / "mathjax", dirs_exist_ok=True)
     shutil.copytree(dirs["reveal"] / "dist", static / "reveal" / "dist", dirs_exist_ok=True)
+    for theme in (static / "reveal" / "dist" / "theme").glob("*.css"):
+        if external_references(theme.read_text(encoding="utf-8", errors="replace")):
+            theme.unlink()
 
 
 def offline_copy(nb):
@@ -83,6 +86,7 @@ def _exporter(kind: str, static_prefix: str):
         exporter = SlidesExporter(template_name="course_reveal", extra_template_basedirs=[str(TEMPLATES)])
         exporter.reveal_url_prefix = static_prefix + "reveal"
         exporter.reveal_number = "c/t"
+        exporter.reveal_theme = "white"     # reveal.js themes such as "simple" import fonts from Google
     else:
         exporter = HTMLExporter(template_name="course_lab", extra_template_basedirs=[str(TEMPLATES)])
     exporter.mathjax_url = f"{static_prefix}mathjax/MathJax.js?config={MATHJAX_CONFIG}"
@@ -160,7 +164,9 @@ def build_site(out: Path = ROOT / "site", root: Path = ROOT, progress: bool = Tr
     (out / "exercises").mkdir(parents=True, exist_ok=True)
     for path in sorted((root / "exercises").glob("*.ipynb")):
         shutil.copy2(path, out / "exercises" / path.name)
-    problems = {str(p.relative_to(out)): refs for p in pages if (refs := external_references(p.read_text()))}
+    styles = sorted((out / "static").rglob("*.css"))
+    problems = {str(p.relative_to(out)): refs for p in pages + styles
+                if (refs := external_references(p.read_text(encoding="utf-8", errors="replace")))}
     if problems:
         raise RuntimeError(f"these pages would fetch files from the internet when viewed: {problems}")
     return pages

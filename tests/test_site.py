@@ -59,6 +59,7 @@ def test_external_references_finds_cdn_use():
     assert site.external_references('<script src="https://cdn.x/require.js"></script>') == ["https://cdn.x/require.js"]
     assert site.external_references('<link rel="stylesheet" href="//fonts.example/a.css">')
     assert site.external_references("<style>@import url('https://x/y.css');</style>")
+    assert site.external_references("@font-face { src: url(https://fonts.gstatic.com/a.woff2); }")
     assert site.external_references('<script type="module">import m from "https://cdn/m.js";</script>')
     assert site.external_references('<a href="https://deepinv.github.io">a link</a>') == []
     assert site.external_references('<img src="data:image/png;base64,AAA">') == []

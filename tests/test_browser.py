@@ -1,0 +1,142 @@
+"""Browser smoke tests in headless Chromium: the offline site and slides render, and JupyterLab
+opens and runs the index notebook. They need a Chromium (Debian's ``chromium``; `python3 course.py
+test` installs it where it can); without one they are skipped, except in CI (``CI`` set), where
+they fail."""
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from browser import Browser, find_chromium
+from course_lib import site
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
+# MathJax 2 measures text with a font whose source is about:blank; Chromium reports that as a CORS error.
+BENIGN = ("font at 'about:blank'", "ERR_FAILED (about:blank)", "/favicon.ico")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = find_chromium()
+    if path is None:
+        message = "no Chromium found: install Debian's chromium (or set CHROMIUM) for the browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def page_errors(browser):
+    return [e for e in browser.errors() if not any(b in e for b in BENIGN)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    site.build_site(out, progress=False)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield out, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def only_local(urls, base):
+    return [u for u in urls if not u.startswith((base, "data:", "about:blank", "file://"))]
+
+
+def test_site_and_slides_render_offline(chromium, served_site):
+    out, base = served_site
+    with Browser(chromium) as browser:
+        for page in ["index.html"] + [f"lectures/{n}.html" for n in LECTURES]:
+            browser.goto(f"{base}/{page}")
+            assert browser.wait_for("document.querySelectorAll('.MathJax, .MathJax_Display').length", 60), page
+            if page != "index.html":   # the figures, embedded
+                assert browser.evaluate("document.querySelectorAll('img[src^=\"data:image\"]').length") > 2, page
+        for name in LECTURES:
+            browser.goto(f"{base}/slides/{name}.slides.html")
+            total = browser.wait_for("window.Reveal && Reveal.isReady() && Reveal.getTotalSlides()", 60)
+            assert total >= 3, name
+            browser.evaluate("Reveal.next()")
+            assert browser.wait_for("Reveal.getIndices().h + Reveal.getIndices().v > 0", 10)
+        time.sleep(1)   # let MathJax finish its last requests
+        assert page_errors(browser) == []
+        assert only_local(browser.requested_urls(), base) == []
+    # opened from disk, with no server at all
+    with Browser(chromium) as browser:
+        browser.goto((out / "slides" / f"{LECTURES[0]}.slides.html").as_uri())
+        assert browser.wait_for("window.Reveal && Reveal.isReady() && Reveal.getTotalSlides()", 60) >= 3
+        assert browser.wait_for("document.querySelectorAll('.MathJax, .MathJax_Display').length", 60)
+        assert page_errors(browser) == []
+        assert only_local(browser.requested_urls(), "file://") == []
+
+
+NOTEBOOK = "(() => Array.from(jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === 'index.ipynb'))()"
+
+
+def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
+    shutil.copy(ROOT / "index.ipynb", tmp_path / "index.ipynb")      # the course's own copy is never touched
+    port, token = free_port(), "smoke-test"
+    jupyter = Path(sys.executable).with_name("jupyter")
+    log = open(tmp_path / "lab.log", "w")
+    lab = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                            f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+                            f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True",
+                            "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                           stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api?token={token}", timeout=2)
+                break
+            except OSError:
+                assert lab.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
+                time.sleep(0.5)
+        base = f"http://127.0.0.1:{port}"
+        with Browser(chromium) as browser:
+            browser.goto(f"{base}/lab/tree/index.ipynb?token={token}", 120)
+            browser.wait_for("typeof window.jupyterapp === 'object'", 120)
+            kernel = f"{NOTEBOOK} && {NOTEBOOK}.sessionContext.session && {NOTEBOOK}.sessionContext.session.kernel"
+            browser.wait_for(f"{kernel} && {kernel}.connectionStatus === 'connected'", 120)
+            browser.evaluate("jupyterapp.commands.execute('notebook:clear-all-cell-outputs').then(() => true)")
+            browser.evaluate("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+            done = (f"{NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
+                    ".every(c => c.model.executionCount !== null) && " + f"{kernel}.status === 'idle'")
+            browser.wait_for(done, 120)
+            outputs = browser.evaluate(f"JSON.stringify({NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
+                                       ".map(c => c.model.toJSON().outputs))")
+            assert "course_lib ready" in outputs and '"output_type":"error"' not in outputs, outputs
+            assert browser.evaluate("document.querySelectorAll('mjx-container, .MathJax').length") > 0
+            assert browser.evaluate("document.querySelectorAll('.jp-MarkdownCell').length") >= 3
+            assert page_errors(browser) == []
+            assert only_local(browser.requested_urls(), base) == []
+    finally:
+        lab.terminate()
+        try:
+            lab.wait(30)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+        log.close()
