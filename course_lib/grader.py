@@ -163,10 +163,8 @@ def assemble(source_nb, submission_nb) -> tuple:
     the exercise's stub (it raises NotImplementedError), and a note says so.
     """
     nb = copy.deepcopy(source_nb)
-    by_grade_id, by_id, notes = _student_cells(submission_nb) if submission_nb is not None else ({}, {}, [])
+    by_grade_id, by_id, notes = _student_cells(submission_nb)
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
         meta = _nbgrader(cell)
         if cell.cell_type != "code" or not meta.get("solution"):
             continue
@@ -174,15 +172,14 @@ def assemble(source_nb, submission_nb) -> tuple:
         mine = by_grade_id.get(grade_id) or by_id.get(cell.get("id"))
         if mine is None:
             cell.source = _strip_blocks(_source(cell), "code")
-            if submission_nb is not None:
-                notes.append(f'Your notebook has no cell "{grade_id}": it was graded as not done.')
+            notes.append(f'Your notebook has no cell "{grade_id}": it was graded as not done.')
         else:
             cell.source = _source(mine)
     return nb, notes
 
 
 def _redact(text: str, hidden: list[str]) -> str:
-    """``text`` with every hidden line (and every long fragment of one) replaced by [hidden]."""
+    """``text`` with every hidden line (stripped, see :func:`_hidden_fragments`) replaced by [hidden]."""
     for line in hidden:
         if line in text:
             text = text.replace(line, REDACTED)
@@ -479,17 +476,21 @@ def find_submissions(paths, names: dict, forced: str | None = None) -> list[tupl
     return found
 
 
-def grade_submission(student: str, path: Path, sources: dict, names: dict, limits: Limits,
-                     forced: str | None = None) -> Submission:
-    """Grade one file; a file that is not a notebook or not an exercise scores 0 with a note."""
+def open_submission(path: Path, names: dict, forced: str | None = None) -> tuple:
+    """``(notebook or None, what is wrong with the file or None, assignment or None)``."""
     try:
         nb, problem = _read_notebook(path), None
     except ValueError as error:
         nb, problem = None, str(error)
-    assignment = _assignment_of(path, nb, names, forced)
+    return nb, problem, _assignment_of(path, nb, names, forced)
+
+
+def grade_submission(student: str, path: Path, opened: tuple, sources: dict, limits: Limits) -> Submission:
+    """Grade one opened file; a file that is not a notebook or not an exercise scores 0 with a note."""
+    nb, problem, assignment = opened
     if assignment is None:
         sub = Submission(student, "?", path)
-        sub.notes.append(problem or f"{path.name} is not one of the exercises ({', '.join(names)}): not graded. "
+        sub.notes.append(problem or f"{path.name} is not one of the exercises ({', '.join(sources)}): not graded. "
                          "Submit the exercise notebook under its own name.")
         return sub
     sub = Submission(student, assignment, path)
@@ -562,9 +563,9 @@ def grade(paths, out: Path, solutions: Path = ROOT / "solutions", limits: Limits
     if not found:
         raise ValueError(f"no notebooks (*.ipynb) found in {', '.join(map(str, paths))}")
     sources = {name: _read_notebook(path) for name, path in names.items()}
-    wanted = {assignment} if assignment else {a for a in (_assignment_of(p, _try_read(p), names, None)
-                                                         for _, p in found) if a}
-    if progress:
+    opened = [open_submission(path, names, assignment) for _, path in found]
+    wanted = {a for _, _, a in opened if a}
+    if progress and wanted:
         print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
               "full marks ...", file=sys.stderr, flush=True)
     check_environment(sources, limits, wanted)
@@ -573,12 +574,13 @@ def grade(paths, out: Path, solutions: Path = ROOT / "solutions", limits: Limits
     bar = tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress)
 
     def one(item):
-        result = grade_submission(*item, sources, names, limits, assignment)
+        (student, path), files = item
+        result = grade_submission(student, path, files, sources, limits)
         bar.update()
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        submissions = list(pool.map(one, found))
+        submissions = list(pool.map(one, zip(found, opened)))
     bar.close()
     out = Path(out)
     write_gradebook(submissions, out / "gradebook.csv")
@@ -588,13 +590,6 @@ def grade(paths, out: Path, solutions: Path = ROOT / "solutions", limits: Limits
         (folder / f"{_safe(sub.assignment if sub.assignment != '?' else sub.path.stem)}.md").write_text(
             feedback_markdown(sub), encoding="utf-8")
     return submissions
-
-
-def _try_read(path: Path):
-    try:
-        return _read_notebook(path)
-    except ValueError:
-        return None
 
 
 def main(argv=None) -> int:
@@ -622,7 +617,7 @@ def main(argv=None) -> int:
         print(f"grading failed: {error}", file=sys.stderr)
         return 2
     for sub in subs:
-        print(f"{sub.student:<20} {sub.assignment:<24} {sub.score:>5g} / {sub.max_score:<5g}"
+        print(f"{sub.student:<20} {sub.assignment:<24} {sub.score:>5g} / {sub.max_score:<5g} {sub.seconds:5.1f} s"
               + ("" if not sub.notes else f"  ({len(sub.notes)} note{'s' * (len(sub.notes) > 1)})"))
     print(f"gradebook: {args.out / 'gradebook.csv'}; feedback: {args.out / 'feedback'}/<student>/<assignment>.md")
     return 0
