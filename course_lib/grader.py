@@ -39,7 +39,6 @@ import os
 import queue
 import re
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -219,6 +218,7 @@ class CellRun:
     evalue: str = ""
     output_chars: int = 0
     traceback: list = field(default_factory=list)
+    limit: float = 0.0              # the seconds it was allowed
 
 
 class LimitedKernel:
@@ -260,7 +260,7 @@ class LimitedKernel:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return self._timed_out(result)
+                return self._timed_out(result, timeout)
             try:
                 msg = self.kc.get_iopub_msg(timeout=min(0.5, remaining))
             except queue.Empty:
@@ -279,7 +279,7 @@ class LimitedKernel:
             elif kind == "status" and content.get("execution_state") == "idle":
                 return result
 
-    def _timed_out(self, result: CellRun) -> CellRun:
+    def _timed_out(self, result: CellRun, limit: float) -> CellRun:
         """Interrupt the cell; stop the kernel when it does not come back within 10 s."""
         self.km.interrupt_kernel()
         deadline = time.monotonic() + 10
@@ -289,9 +289,9 @@ class LimitedKernel:
             except queue.Empty:
                 continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
-                return CellRun(TIMEOUT, output_chars=result.output_chars)
+                return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
         self.shutdown()
-        return CellRun(TIMEOUT, output_chars=result.output_chars)
+        return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
 
     def shutdown(self) -> None:
         self.alive = False
@@ -338,7 +338,8 @@ def _hidden_wrapper(code: str) -> str:
 
 def _message(run: CellRun, hidden_part: bool, limits: Limits, fragments: list[str]) -> str:
     if run.status == TIMEOUT:
-        return f"stopped after {limits.cell_timeout:g} s (the time limit of a cell): an endless loop?"
+        which = "a cell" if run.limit >= limits.cell_timeout else "the notebook (what was left of it)"
+        return f"stopped after {run.limit:.3g} s (the time limit of {which}): an endless loop?"
     if run.status == KERNEL_DIED:
         return "the Python process stopped (a crash, os._exit or too much memory): later tests did not run"
     memory = run.ename == "MemoryError" or "can't allocate memory" in run.evalue
@@ -365,7 +366,7 @@ def _status(run: CellRun) -> str:
     return ERROR
 
 
-def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), workdir: Path | None = None) -> tuple:
+def grade_notebook(submission_nb, source_nb, limits: Limits = Limits()) -> tuple:
     """Run the student's cells with the instructor's tests; returns ``(tests, notes, seconds)``.
 
     ``submission_nb`` may be None (an unreadable file: every test scores 0, nothing runs).
@@ -381,60 +382,58 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), workdir:
     nb, notes = assemble(source_nb, submission_nb)
     fragments = _hidden_fragments(source_nb)
     by_id = {t.grade_id: t for t in tests}
-    own_tmp = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="grade-")) if own_tmp else workdir
-    (workdir / "run").mkdir(parents=True, exist_ok=True)
-    try:
-        kernel = LimitedKernel(limits, workdir / "run", workdir / "spec")
-    except BaseException:
-        if own_tmp:
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    try:
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            meta = _nbgrader(cell)
-            left = limits.total_timeout - (time.monotonic() - start)
-            if left <= 0 or not kernel.alive:
-                break
-            timeout = min(limits.cell_timeout, left)
-            test = by_id.get(meta.get("grade_id")) if meta.get("grade") and not meta.get("solution") else None
-            if test is None:
-                run = kernel.run(_source(cell), timeout)
-                if run.status != "ok":
-                    first = next((line.strip() for line in _source(cell).splitlines() if line.strip()), "")
-                    where = (f'Your cell "{meta.get("grade_id")}"' if meta.get("solution")
-                             else f"The notebook's cell `{first[:60]}`")
-                    notes.append(f"{where} stopped with " + _message(run, False, limits, fragments))
-                continue
-            visible, hidden = split_test(_source(cell))
-            run = kernel.run(visible, timeout)
-            hidden_part = False
-            if run.status == "ok" and hidden.strip():
-                left = limits.total_timeout - (time.monotonic() - start)
-                run = kernel.run(_hidden_wrapper(hidden), min(limits.cell_timeout, max(left, 0.1)))
-                hidden_part = True
-            if run.status == "ok":
-                test.status, test.points = PASSED, test.max_points
-            else:
-                test.status, test.message = _status(run), _message(run, hidden_part, limits, fragments)
-        if time.monotonic() - start >= limits.total_timeout:
-            why = f"the notebook reached its time limit ({limits.total_timeout:g} s)"
-            notes.append(f"Grading stopped: {why}.")
-        elif kernel.died:
-            why = "the Python process stopped (a crash, os._exit or too much memory)"
-        else:
-            why = "the Python process was stopped after a cell ignored its time limit"
-        for t in tests:
-            if t.status == NOT_RUN:
-                t.status = KERNEL_DIED if kernel.died else NOT_RUN
-                t.message = f"not run: {why}"
-    finally:
-        kernel.shutdown()
-        if own_tmp:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:
+        (Path(tmp) / "run").mkdir()
+        kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec")
+        try:
+            _run_cells(kernel, nb, by_id, notes, fragments, limits, start)
+        finally:
+            kernel.shutdown()
     return tests, notes, time.monotonic() - start
+
+
+def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float) -> None:
+    """Run the assembled notebook cell by cell, filling in the tests' results and the notes."""
+    tests = by_id.values()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = _nbgrader(cell)
+        left = limits.total_timeout - (time.monotonic() - start)
+        if left <= 0 or not kernel.alive:
+            break
+        timeout = min(limits.cell_timeout, left)
+        test = by_id.get(meta.get("grade_id")) if meta.get("grade") and not meta.get("solution") else None
+        if test is None:
+            run = kernel.run(_source(cell), timeout)
+            if run.status != "ok":
+                first = next((line.strip() for line in _source(cell).splitlines() if line.strip()), "")
+                where = (f'Your cell "{meta.get("grade_id")}"' if meta.get("solution")
+                         else f"The notebook's cell `{first[:60]}`")
+                notes.append(f"{where} stopped with " + _message(run, False, limits, fragments))
+            continue
+        visible, hidden = split_test(_source(cell))
+        run = kernel.run(visible, timeout)
+        hidden_part = False
+        if run.status == "ok" and hidden.strip():
+            left = limits.total_timeout - (time.monotonic() - start)
+            run = kernel.run(_hidden_wrapper(hidden), min(limits.cell_timeout, max(left, 0.1)))
+            hidden_part = True
+        if run.status == "ok":
+            test.status, test.points = PASSED, test.max_points
+        else:
+            test.status, test.message = _status(run), _message(run, hidden_part, limits, fragments)
+    if time.monotonic() - start >= limits.total_timeout:
+        why = f"the notebook reached its time limit ({limits.total_timeout:g} s)"
+        notes.append(f"Grading stopped: {why}.")
+    elif kernel.died:
+        why = "the Python process stopped (a crash, os._exit or too much memory)"
+    else:
+        why = "the Python process was stopped after a cell ignored its time limit"
+    for t in tests:
+        if t.status == NOT_RUN:
+            t.status = KERNEL_DIED if kernel.died else NOT_RUN
+            t.message = f"not run: {why}"
 
 
 # --------------------------------------------------------------------------- a class

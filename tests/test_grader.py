@@ -197,3 +197,14 @@ def test_bad_arguments():
 def test_split_test():
     visible, hidden = split_test("a = 1\n### BEGIN HIDDEN TESTS\nassert a == 1\n### END HIDDEN TESTS\nb = 2")
     assert visible == "a = 1\nb = 2" and hidden == "assert a == 1"
+
+
+def test_total_time_limit_stops_a_slow_notebook():
+    slow = "import time\ndef soft_threshold(x, lam):\n    time.sleep(3)\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"
+    source = nbformat.read(SOLUTION, as_version=4)
+    tests, notes, seconds = grader.grade_notebook(submission({"soft_threshold": slow}, {}), source,
+                                                  Limits(cell_timeout=30, total_timeout=10))
+    assert seconds < 30
+    assert any("time limit of a notebook" in n or "reached its time limit" in n for n in notes), notes
+    assert {t.status for t in tests} <= {"timeout", "not run", "passed"} and "not run" in {t.status for t in tests}
+    assert all(t.points == 0 for t in tests if t.status != "passed")
