@@ -1,0 +1,135 @@
+"""The analytic deep prior: Landweber equivalence, closed form, network convergence, gradients, training."""
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import course_lib as cl
+from course_lib import adp
+
+
+@pytest.fixture(scope="module")
+def example():
+    return adp.integration_example(n=200, index=5, noise=0.1, seed=0)
+
+
+def test_examples_are_as_described(example):
+    A, x_true, y, delta = example
+    assert A.dtype == x_true.dtype == y.dtype == torch.float64 and A.shape == (200, 200)
+    sigma = torch.linalg.svdvals(A)
+    assert torch.allclose(A @ x_true, sigma[4] * (A @ x_true / sigma[4]))      # a singular vector: |A u5| = s5
+    assert math.isclose((A @ x_true).norm().item(), sigma[4].item(), rel_tol=1e-10)
+    assert math.isclose(delta, 0.1 * (A @ x_true).norm().item(), rel_tol=1e-12)
+    assert math.isclose((y - A @ x_true).norm().item(), delta, rel_tol=1e-12)
+    A2, xs, ys, ds = adp.sparse_integration_example(n_spikes=6, seed=0)
+    assert int((xs != 0).sum()) == 6 and math.isclose((ys - A2 @ xs).norm().item(), ds, rel_tol=1e-12)
+
+
+def test_trivial_network_descent_is_landweber(example):
+    A, _, y, _ = example
+    step = 1 / torch.linalg.matrix_norm(A, ord=2).item() ** 2
+    mine = adp.trivial_network_descent(A, y, 25, step)
+    reference = []
+    cl.landweber(cl.MatrixOperator(A), y, n_iter=25, step=step, callback=lambda k, x: reference.append(x))
+    assert len(mine) == len(reference) == 25
+    for a, b in zip(mine, reference):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_network_at_A_is_tikhonov_to_float64_precision(example):
+    A, _, y, _ = example
+    net = adp.ProxGradientNetwork(A, y, alpha=0.02, n_layers=1500, regulariser="l2")
+    with torch.no_grad():
+        x = net()
+    closed = adp.tikhonov_solution(A, y, 0.02)
+    assert torch.allclose(closed, cl.tikhonov(cl.MatrixOperator(A), y, 0.02), rtol=1e-10, atol=1e-13)
+    assert (x - closed).norm() / closed.norm() < 1e-12
+
+
+def test_l1_network_converges_to_the_lasso():
+    A, _, y, _ = adp.sparse_integration_example(n=40, n_spikes=3, seed=1)
+    net = adp.ProxGradientNetwork(A, y, alpha=0.05, n_layers=20000, regulariser="l1")
+    with torch.no_grad():
+        x = net()
+    lasso = adp.lasso_solution(A, y, 0.05, n_iter=20000)
+    assert (x - lasso).norm() / lasso.norm() < 1e-6
+
+
+def test_warm_started_network_tracks_the_closed_form(example):
+    A, x_true, y, _ = example
+    result = adp.train_adp(A, y, 0.02, method="unrolled", n_iter=600, lr=0.3, x_true=x_true, track_every=50)
+    gap = result.history["gap"]
+    assert gap[0] > 1e-2 and gap[-1] < 1e-6 and gap[-1] < gap[len(gap) // 2] < gap[0]
+    closed = adp.train_adp(A, y, 0.02, method="closed", n_iter=600, lr=0.3, x_true=x_true, track_every=None)
+    assert abs(result.history["error"][-1] - closed.history["error"][-1]) < 1e-4
+
+
+def test_training_gradient_matches_finite_differences():
+    A, _, y, _ = adp.integration_example(n=8, index=2, seed=3)
+    F = lambda B: 0.5 * ((A @ adp.tikhonov_solution(B, y, 0.01) - y) ** 2).sum()
+    assert torch.autograd.gradcheck(F, (A.clone().requires_grad_(True),), eps=1e-7, atol=1e-9, rtol=1e-5)
+    x0 = torch.randn(8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    G = lambda B: 0.5 * ((A @ adp.prox_gradient_layers(B, y, 1e-4, 2.0, 5, "l1", x0) - y) ** 2).sum()
+    assert torch.autograd.gradcheck(G, (A.clone().requires_grad_(True),), eps=1e-7, atol=1e-9, rtol=1e-5)
+
+
+@pytest.mark.parametrize("alpha, ratio", [(0.0015, 2.0), (0.0011, 2.0)])
+def test_adp_beats_tikhonov_on_the_seed_example(example, alpha, ratio):
+    A, x_true, y, delta = example
+    tikhonov = (adp.tikhonov_solution(A, y, alpha) - x_true).norm().item()
+    result = adp.train_adp(A, y, alpha, n_iter=300, lr=0.3, x_true=x_true, delta=delta, track_every=None)
+    assert result.history["error"][-1] * ratio < tikhonov
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert len(result.history["step_norm"]) == result.iterations - result.stopped_by_discrepancy
+
+
+def test_adp_cannot_beat_its_bound_at_large_alpha(example):
+    """Keeping u5 a singular vector of B (singular value b), x(B) along u5 is b (s5 + e5) / (b² + α), at most
+    (s5 + e5) / (2√α): for α = 0.02 > s5²/4 ADP's error stays near 1 − that, as the training finds."""
+    A, x_true, y, _ = example
+    result = adp.train_adp(A, y, 0.02, n_iter=300, lr=0.3, x_true=x_true, track_every=None)
+    along = (y @ (A @ x_true) / (A @ x_true).norm()).item()       # s5 + e5, the datum along v5
+    bound = 1 - along / (2 * math.sqrt(0.02))
+    assert abs(result.history["error"][-1] - bound) < 0.005     # 0.750 against 0.751
+
+
+def test_discrepancy_stop_and_adaptive_alpha(example):
+    A, x_true, y, delta = example
+    stopped = adp.train_adp(A, y, 0.0011, n_iter=300, lr=0.3, delta=delta, track_every=None)
+    assert stopped.stopped_by_discrepancy and stopped.history["residual"][-1] <= delta
+    assert all(r > delta for r in stopped.history["residual"][:-1])
+    adaptive = adp.train_adp(A, y, 0.02, n_iter=800, lr=0.3, x_true=x_true, delta=delta, adaptive_alpha=True,
+                             alpha_lr=0.01, track_every=None)
+    assert adaptive.alpha < 0.02 and adaptive.history["alpha"][0] == pytest.approx(0.02)
+    fixed = adp.train_adp(A, y, 0.02, n_iter=300, lr=0.3, x_true=x_true, track_every=None)
+    assert adaptive.history["error"][-1] < fixed.history["error"][-1]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(2, 12), st.floats(1e-3, 1.0), st.integers(0, 10**6))
+def test_tikhonov_solution_solves_the_normal_equations(n, alpha, seed):
+    g = torch.Generator().manual_seed(seed)
+    B = torch.randn(n + 2, n, generator=g, dtype=torch.float64)
+    y = torch.randn(n + 2, generator=g, dtype=torch.float64)
+    x = adp.tikhonov_solution(B, y, alpha)
+    assert torch.allclose(B.T @ (B @ x - y) + alpha * x, torch.zeros(n, dtype=torch.float64), atol=1e-10)
+
+
+def test_bad_inputs(example):
+    A, _, y, _ = example
+    with pytest.raises(ValueError, match="regulariser is 'tv'"):
+        adp.train_adp(A, y, 0.1, regulariser="tv")
+    with pytest.raises(ValueError, match="alpha is -1"):
+        adp.ProxGradientNetwork(A, y, -1)
+    with pytest.raises(ValueError, match=r"y has shape \(3,\)"):
+        adp.train_adp(A, torch.zeros(3, dtype=torch.float64), 0.1)
+    with pytest.raises(ValueError, match="needs regulariser='l2'"):
+        adp.train_adp(A, y, 0.1, regulariser="l1", method="closed")
+    with pytest.raises(ValueError, match="expects a matrix"):
+        adp.trivial_network_descent(torch.zeros(3), torch.zeros(3), 2, 0.1)
+    with pytest.raises(ValueError, match="index is 0"):
+        adp.integration_example(index=0)
+    with pytest.raises(ValueError, match="n_layers is 0"):
+        adp.ProxGradientNetwork(A, y, 0.1, n_layers=0)
