@@ -69,18 +69,23 @@ def _noisy(clean: torch.Tensor, noise: float, seed) -> tuple:
     return clean + e, e.norm().item()
 
 
-def integration_example(n: int = 200, index: int = 5, noise: float = 0.1, seed=0) -> tuple:
+def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0) -> tuple:
     r"""The academic example of the seed: ``(A, x_true, y, delta)``.
 
     ``A`` is the integration operator's ``n x n`` matrix, ``x_true`` its ``index``-th right
-    singular vector :math:`u_{index}` (1-based, unit norm), ``y = A x_true + e`` with
-    :math:`\|e\| = ` ``noise`` :math:`\cdot\|Ax^\dagger\|` (seeded), and ``delta`` :math:`= \|e\|`.
+    singular vector :math:`u_{index}` (1-based, unit norm, sign fixed by its largest entry); with
+    ``index`` a dict ``{i: c_i}``, the unit vector along :math:`\sum_i c_i u_i`. ``y = A x_true + e``
+    with :math:`\|e\| = ` ``noise`` :math:`\cdot\|Ax^\dagger\|` (seeded), and ``delta`` :math:`= \|e\|`.
     """
     A = IntegrationOperator(n).to_matrix(dtype=DTYPE)
-    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= n:
-        raise ValueError(f"index is {index!r}; integration_example expects 1 <= index <= n = {n}")
-    x_true = torch.linalg.svd(A).Vh[index - 1]
-    x_true = x_true * torch.sign(x_true[torch.argmax(x_true.abs())])       # a fixed sign
+    weights = index if isinstance(index, dict) else {index: 1.0}
+    for i in weights:
+        if isinstance(i, bool) or not isinstance(i, int) or not 1 <= i <= n:
+            raise ValueError(f"index is {i!r}; integration_example expects 1 <= index <= n = {n}")
+    V = torch.linalg.svd(A).Vh
+    V = V * torch.sign(V.gather(1, V.abs().argmax(dim=1, keepdim=True)))      # a fixed sign per vector
+    x_true = sum(c * V[i - 1] for i, c in weights.items())
+    x_true = x_true / x_true.norm()
     y, delta = _noisy(A @ x_true, noise, seed)
     return A, x_true, y, delta
 
