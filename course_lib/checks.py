@@ -13,7 +13,7 @@ import torch
 
 __all__ = ["CheckFailed", "check_tensor_result", "check_close", "check_adjoint", "check_soft_threshold",
            "check_ista", "check_fista", "passed", "check_lista_init", "check_lista_layer",
-           "check_layers_match_ista", "check_nmse_below"]
+           "check_layers_match_ista", "check_nmse_below", "check_pg_network", "check_adp_step"]
 
 
 class CheckFailed(AssertionError):
@@ -222,3 +222,52 @@ def check_nmse_below(x_hat, x_true, bar_db: float, what: str) -> None:
         raise CheckFailed(f"{what} reaches {value:.1f} dB NMSE; at most {bar_db:.1f} dB is expected. Train longer, or check "
                           "that the loss reaches every layer and that the learning rate is not too large")
     passed(f"{what}: {value:.1f} dB NMSE (bar: {bar_db:.1f} dB)")
+
+
+def _adp_problem(n=30, seed=2):
+    from .adp import integration_example
+    A, x_true, y, delta = integration_example(n=n, index=3, noise=0.1, seed=seed)
+    return A, x_true, y, delta
+
+
+def check_pg_network(pg_network) -> None:
+    """``pg_network(B, y, alpha, step, n_layers, x0=None)`` must be the proximal-gradient layers for R = ½‖x‖²."""
+    from .adp import prox_gradient_layers, tikhonov_solution
+    A, _, y, _ = _adp_problem()
+    step = 1 / torch.linalg.matrix_norm(A, ord=2).item() ** 2
+    one = pg_network(A, y, 0.01, step, 1)
+    check_tensor_result(one, "pg_network(A, y, 0.01, step, 1)", shape=(30,), dtype=torch.float64)
+    check_close(one, prox_gradient_layers(A, y, 0.01, step, 1), "pg_network(A, y, 0.01, step, n_layers=1) from x0 = 0",
+                "one layer from 0 is prox(b) = λB*y / (1 + λα): W x0 vanishes", atol=1e-12)
+    x0 = torch.linspace(-1, 1, 30, dtype=torch.float64)
+    check_close(pg_network(A, y, 0.01, step, 3, x0), prox_gradient_layers(A, y, 0.01, step, 3, "l2", x0),
+                "pg_network(A, y, 0.01, step, 3, x0)", "start from x0 (the warm start) and apply the same layer 3 "
+                "times: x <- prox((I - λB*B) x + λB*y), prox(v) = v / (1 + λα)", atol=1e-12)
+    many = pg_network(A, y, 0.05, step, 3000)
+    check_close(many, tikhonov_solution(A, y, 0.05), "pg_network(A, y, 0.05, step, 3000 layers)",
+                "with many layers the network converges to Tikhonov's (B*B + αI)^(-1) B*y", atol=1e-9, rtol=1e-6)
+    passed("pg_network is the proximal-gradient method: one layer, a warm start, and Tikhonov's solution in the limit")
+
+
+def check_adp_step(adp_step) -> None:
+    """``adp_step(B, A, y, alpha, lr) -> (B_new, loss)``: one gradient step on F(B) = ½‖A x(B) − y‖²."""
+    from .adp import tikhonov_solution
+    A, _, y, _ = _adp_problem()
+    B = A.clone()
+    result = adp_step(B, A, y, 0.01, 0.3)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailed(f"adp_step(B, A, y, 0.01, 0.3) returned {type(result).__name__}; expected a pair (B_new, loss)")
+    B_new, loss = result
+    check_tensor_result(B_new, "adp_step(...)[0] (B_new)", shape=A.shape, dtype=torch.float64)
+    if not torch.equal(B, A):
+        raise CheckFailed("adp_step changed its argument B in place; return a new tensor and leave B as it was")
+    Bg = A.clone().requires_grad_(True)
+    F = 0.5 * ((A @ tikhonov_solution(Bg, y, 0.01) - y) ** 2).sum()
+    (grad,) = torch.autograd.grad(F, Bg)
+    if abs(float(loss) - F.item()) > 1e-10 * max(1.0, F.item()):
+        raise CheckFailed(f"adp_step(...)[1] (loss) is {float(loss):.6g}; expected F(B) = ½‖A x(B) − y‖² = {F.item():.6g} "
+                          "at the B you were given (before the step), with x(B) = (BᵀB + αI)⁻¹Bᵀy")
+    check_close(B_new, A - 0.3 * grad, "adp_step(A, A, y, 0.01, lr=0.3)[0]",
+                "B_new = B − lr · ∇F(B): take the gradient of the loss with respect to B (torch.autograd.grad)",
+                atol=1e-12, rtol=1e-8)
+    passed("adp_step takes one gradient step on F(B) = ½‖A x(B) − y‖² and returns the loss before it")
