@@ -12,7 +12,7 @@ import torch
 
 from .utils import check_tensor
 
-__all__ = ["mse", "psnr", "nmse_db", "relative_error", "convergence_rate"]
+__all__ = ["mse", "psnr", "ssim", "nmse_db", "relative_error", "convergence_rate"]
 
 
 def _pair(x, ref, owner):
@@ -40,6 +40,17 @@ def psnr(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> float:
         raise ValueError(f"data_range is {data_range}; psnr expects a positive peak value")
     err = mse(x, ref)
     return math.inf if err == 0 else 10 * math.log10(data_range ** 2 / err)
+
+
+def ssim(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> float:
+    """Structural similarity of two images ``(H, W)`` (scikit-image's, Gaussian-free 7x7 windows); 1 is identical."""
+    from skimage.metrics import structural_similarity
+
+    x, ref = _pair(x, ref, "ssim")
+    if x.ndim != 2:
+        raise ValueError(f"x has shape {tuple(x.shape)}; ssim expects one image (H, W)")
+    return float(structural_similarity(x.detach().cpu().double().numpy(), ref.detach().cpu().double().numpy(),
+                                       data_range=data_range))
 
 
 def nmse_db(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -8,7 +8,7 @@ import torch
 from course_lib.data import (TEST_IMAGES, add_noise, gaussian_matrix, noise_sigma_for_snr, piecewise_constant,
                              sparse_signals)
 from course_lib.data import test_image as load_test_image  # not collected as a test
-from course_lib.metrics import convergence_rate, mse, nmse_db, psnr, relative_error
+from course_lib.metrics import convergence_rate, mse, nmse_db, psnr, relative_error, ssim
 
 
 def test_metrics_known_values():
@@ -108,3 +108,13 @@ def test_imaging_data_generators():
     assert ims.shape == (4, 32, 32) and 0 <= ims.min() and ims.max() <= 1 and ims.std() > 0.05
     e = sparse_images(100, (10, 10), 0.05, seed=0)
     assert (e > 0).float().mean().item() == pytest.approx(0.05, abs=0.01) and e.min() >= 0
+
+
+def test_ssim():
+    from course_lib.data import add_noise, test_image
+    x = test_image("camera", 64)
+    assert ssim(x, x) == pytest.approx(1.0)
+    noisy = [ssim(add_noise(x, sigma=s, seed=0), x) for s in (0.02, 0.1, 0.3)]
+    assert noisy[0] > noisy[1] > noisy[2]
+    with pytest.raises(ValueError, match="one image"):
+        ssim(torch.zeros(2, 8, 8), torch.zeros(2, 8, 8))

@@ -1,0 +1,288 @@
+r"""The deep image prior: an untrained generator fitted to one measurement, and when to stop.
+
+A deep image prior (Ulyanov, Vedaldi, Lempitsky 2018) reconstructs :math:`x` from :math:`y = Ax + n`
+by fitting the weights of a generator :math:`G_\theta(z)` (fixed random input :math:`z`) to the one
+measurement, :math:`\min_\theta \|A\,G_\theta(z) - y\|^2`, and stopping early: the network fits
+structure before noise, so the PSNR rises, peaks and falls.
+
+* Generators: :class:`SkipNet` (the encoder-decoder with skip connections of the DIP paper, sized
+  for a CPU), :class:`DeepDecoder` (Heckel & Hand 2019: 1x1 convolutions, upsampling, channel
+  normalisation, fewer weights than pixels), :class:`ConvGenerator` (the two-layer convolutional
+  generator of the compressed-sensing theory).
+* :func:`fit`: the fitting loop for any operator of :mod:`course_lib.operators`, with input-noise
+  perturbation, an optional TV term, exponential averaging of the outputs, snapshots, and PSNR
+  against a truth *for teaching only*; a detector may stop it.
+* Detectors that do not see the truth: :class:`WindowedVarianceDetector` (ES-WMV, Wang et al. 2021)
+  and :class:`DiscrepancyDetector` (known noise level).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .operators import LinearOperator
+from .utils import as_generator, check_tensor
+
+__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_input", "tv_loss", "WindowedVarianceDetector",
+           "DiscrepancyDetector", "FitResult", "fit"]
+
+
+def _positive_int(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
+
+
+def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
+    """The fixed random input ``z`` of a generator: ``(1, channels, H, W)``, uniform in [0, scale)."""
+    _positive_int(channels, "channels", "generator_input")
+    gen = as_generator(seed)
+    return (scale * torch.rand(1, channels, *shape, generator=gen)).to(device)
+
+
+def _block(c_in, c_out, stride=1, kernel=3):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, padding_mode="reflect"),
+                         nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
+
+
+class SkipNet(nn.Module):
+    """The DIP encoder-decoder with skip connections, small enough for a laptop CPU.
+
+    ``depth`` levels, each halving the resolution (strided convolution) and doubling back with
+    bilinear upsampling; ``skip`` channels of each level join the decoder. Input
+    ``(N, in_channels, H, W)`` with H, W divisible by 2**depth; output ``(N, out_channels, H, W)``
+    in (0, 1) (a sigmoid).
+    """
+
+    def __init__(self, in_channels: int = 32, out_channels: int = 1, channels: int = 64, depth: int = 4,
+                 skip: int = 4):
+        super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("channels", channels),
+                            ("depth", depth)):
+            _positive_int(value, name, "SkipNet")
+        self.in_channels, self.depth = in_channels, depth
+        self.down, self.skips, self.up = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        c_prev = in_channels
+        for _ in range(depth):
+            self.skips.append(_block(c_prev, skip, kernel=1) if skip else None)
+            self.down.append(nn.Sequential(_block(c_prev, channels, stride=2), _block(channels, channels)))
+            c_prev = channels
+        for _ in range(depth):
+            self.up.append(nn.Sequential(nn.BatchNorm2d(channels + skip), _block(channels + skip, channels),
+                                         _block(channels, channels, kernel=1)))
+        self.upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.out = nn.Conv2d(channels, out_channels, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_tensor(z, "z", "SkipNet", allow_complex=False)
+        if z.ndim != 4 or z.shape[1] != self.in_channels or z.shape[-1] % 2 ** self.depth or z.shape[-2] % 2 ** self.depth:
+            raise ValueError(f"z has shape {tuple(z.shape)}; SkipNet expects (N, {self.in_channels}, H, W) with H and W "
+                             f"divisible by {2 ** self.depth}")
+        skips, h = [], z
+        for down, skip in zip(self.down, self.skips):
+            skips.append(skip(h) if skip is not None else None)
+            h = down(h)
+        for up, s in zip(self.up, reversed(skips)):
+            h = self.upsample(h)
+            h = up(torch.cat([h, s], dim=1) if s is not None else h)
+        return torch.sigmoid(self.out(h))
+
+
+class DeepDecoder(nn.Module):
+    """Deep decoder (Heckel & Hand 2019): ``n_layers`` x (upsample, 1x1 conv, ReLU, channel normalisation),
+    a 1x1 conv and a sigmoid. The input is ``(N, channels, H / 2**n_layers, W / 2**n_layers)``; with
+    few channels it has fewer weights than the image has pixels, so it cannot fit the noise."""
+
+    def __init__(self, channels: int = 64, n_layers: int = 4, out_channels: int = 1):
+        super().__init__()
+        _positive_int(channels, "channels", "DeepDecoder")
+        _positive_int(n_layers, "n_layers", "DeepDecoder")
+        self.channels, self.n_layers = channels, n_layers
+        layers = []
+        for _ in range(n_layers):
+            layers += [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                       nn.Conv2d(channels, channels, 1, bias=False), nn.ReLU(), nn.BatchNorm2d(channels)]
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Conv2d(channels, out_channels, 1)
+
+    def input_shape(self, shape) -> tuple:
+        return tuple(s // 2 ** self.n_layers for s in shape)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_tensor(z, "z", "DeepDecoder", allow_complex=False)
+        if z.ndim != 4 or z.shape[1] != self.channels:
+            raise ValueError(f"z has shape {tuple(z.shape)}; DeepDecoder expects (N, {self.channels}, h, w)")
+        return torch.sigmoid(self.out(self.body(z)))
+
+
+class ConvGenerator(nn.Module):
+    """The two-layer convolutional generator of the compressed-sensing theory: x = C2 * ReLU(C1 * U z),
+    U a 2x upsampling, C1 and C2 convolutions (``kernel`` wide). Input ``(N, channels, H/2, W/2)``."""
+
+    def __init__(self, channels: int = 64, kernel: int = 5, out_channels: int = 1):
+        super().__init__()
+        _positive_int(channels, "channels", "ConvGenerator")
+        if kernel % 2 == 0:
+            raise ValueError(f"kernel is {kernel}; ConvGenerator expects an odd size")
+        self.channels = channels
+        self.body = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                                  nn.Conv2d(channels, channels, kernel, padding=kernel // 2, padding_mode="reflect"),
+                                  nn.ReLU(),
+                                  nn.Conv2d(channels, out_channels, kernel, padding=kernel // 2, padding_mode="reflect"))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        check_tensor(z, "z", "ConvGenerator", allow_complex=False)
+        if z.ndim != 4 or z.shape[1] != self.channels:
+            raise ValueError(f"z has shape {tuple(z.shape)}; ConvGenerator expects (N, {self.channels}, h, w)")
+        return self.body(z)
+
+
+def tv_loss(x: torch.Tensor) -> torch.Tensor:
+    """Anisotropic total variation, the mean absolute difference of neighbouring pixels."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+class WindowedVarianceDetector:
+    r"""ES-WMV (Wang, Li, Zhuang, Chen, Liang, Sun 2021): early stopping without the truth.
+
+    Keeps the last ``window`` outputs and their variance
+    :math:`\mathrm{VAR}_t = \frac1W\sum_{i=t-W+1}^{t}\|x_i - \bar x\|^2/\#\text{pixels}`; the variance
+    is lowest where the outputs settle on the image, before they start to follow the noise. Stops
+    when the minimum has not improved for ``patience`` iterations; :attr:`best_iteration` and
+    :attr:`best_output` are the iterate at the minimum (the newest one of that window).
+    """
+
+    def __init__(self, window: int = 50, patience: int = 300):
+        _positive_int(window, "window", "WindowedVarianceDetector")
+        _positive_int(patience, "patience", "WindowedVarianceDetector")
+        self.window, self.patience = window, patience
+        self.buffer, self.variances = [], []
+        self.best_variance, self.best_iteration, self.best_output = math.inf, None, None
+
+    def update(self, iteration: int, x: torch.Tensor) -> bool:
+        """Record iterate ``x``; True when it is time to stop."""
+        self.buffer.append(x.detach().reshape(-1).clone())
+        if len(self.buffer) > self.window:
+            self.buffer.pop(0)
+        if len(self.buffer) < self.window:
+            self.variances.append(math.nan)
+            return False
+        stack = torch.stack(self.buffer)
+        variance = ((stack - stack.mean(0)) ** 2).sum(1).mean().item() / stack.shape[1]
+        self.variances.append(variance)
+        if variance < self.best_variance:
+            self.best_variance, self.best_iteration, self.best_output = variance, iteration, x.detach().clone()
+        return iteration - self.best_iteration >= self.patience
+
+
+class DiscrepancyDetector:
+    r"""Stop at the first iterate whose residual is at the noise level: :math:`\|Ax - y\|^2 \le \tau\,m\,\sigma^2`."""
+
+    def __init__(self, A: LinearOperator, y: torch.Tensor, sigma: float, tau: float = 1.0):
+        if not isinstance(A, LinearOperator):
+            raise TypeError(f"A is a {type(A).__name__}; DiscrepancyDetector expects a course_lib LinearOperator")
+        if not sigma > 0 or not tau > 0:
+            raise ValueError(f"sigma is {sigma!r}, tau {tau!r}; DiscrepancyDetector expects positive numbers")
+        self.A, self.y, self.level = A, y, tau * y.numel() * sigma ** 2
+        self.best_iteration, self.best_output = None, None
+
+    def update(self, iteration: int, x: torch.Tensor) -> bool:
+        residual = ((self.A(x.detach().reshape(self.A.in_shape)) - self.y.reshape(self.A.out_shape)).abs() ** 2).sum().item()
+        if residual <= self.level:
+            self.best_iteration, self.best_output = iteration, x.detach().clone()
+            return True
+        return False
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns."""
+
+    x: torch.Tensor                      # the last (averaged) output, (H, W)
+    iterations: int
+    seconds: float
+    loss: list = field(default_factory=list)
+    psnr: list = field(default_factory=list)          # per iteration, only with x_true
+    snapshots: dict = field(default_factory=dict)     # iteration -> output
+    ssim: dict = field(default_factory=dict)          # iteration -> SSIM of the snapshot, only with x_true
+    stop_iteration: int | None = None                 # the detector's choice
+    stop_output: torch.Tensor | None = None
+
+
+def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, lr: float = 0.01, z=None,
+        input_noise: float = 1 / 30, tv_weight: float = 0.0, ema: float = 0.0, snapshots=(), x_true=None,
+        detector=None, seed: int = 0, progress: bool = True, device=None) -> FitResult:
+    r"""Fit ``net`` to one measurement: Adam on :math:`\|A\,G(z + \epsilon_k) - y\|^2/m + w\,\mathrm{TV}`.
+
+    Parameters
+    ----------
+    net : nn.Module
+        A generator mapping ``z`` to ``(1, 1, H, W)``; it is trained in place.
+    A, y : LinearOperator, tensor
+        The forward model on images ``(H, W)`` and the measurement (shape ``A.out_shape``).
+    z : tensor, optional
+        The fixed input; by default :func:`generator_input` with 32 channels at full size.
+    input_noise : float
+        Std of the fresh noise added to ``z`` at every step (0: none).
+    tv_weight : float
+        Weight of :func:`tv_loss` on the output (DIP+TV).
+    ema : float
+        Exponential averaging of the outputs (0: none); the averaged output is what is recorded.
+    snapshots : iterable of int
+        Iterations (1-based) at which to keep the output.
+    x_true : tensor, optional
+        The truth, for the PSNR curve only (teaching); never used to fit or to stop.
+    detector : object with ``update(iteration, x) -> bool``, optional
+        Stops the fit; its choice is in ``stop_iteration`` / ``stop_output``.
+    seed : int
+        Seeds ``z`` and its perturbations; seed the network's initialisation yourself
+        (``torch.manual_seed``) before building it.
+    """
+    from tqdm.auto import tqdm
+
+    from .metrics import psnr, ssim
+
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; fit expects a course_lib LinearOperator")
+    _positive_int(n_iter, "n_iter", "fit")
+    check_tensor(y, "y", f"fit with {A!r}", A.out_shape)
+    shape = A.in_shape
+    if len(shape) != 2:
+        raise ValueError(f"{A!r} acts on {shape}; fit expects an operator on images (H, W)")
+    device = device or next(net.parameters()).device
+    net.to(device)
+    y = y.to(device)
+    z = generator_input(32, shape, seed=seed, device=device) if z is None else z.to(device)
+    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    result = FitResult(x=torch.zeros(shape), iterations=0, seconds=0.0)
+    wanted, average, start = set(snapshots), None, time.perf_counter()
+    bar = tqdm(range(1, n_iter + 1), desc="DIP", disable=not progress, leave=False)
+    for k in bar:
+        z_k = z + input_noise * torch.randn(z.shape, generator=gen).to(device) if input_noise else z
+        out = net(z_k)[0, 0]
+        loss = ((A(out) - y).abs() ** 2).mean()
+        if tv_weight:
+            loss = loss + tv_weight * tv_loss(out)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        out = out.detach()
+        average = out if (average is None or not ema) else ema * average + (1 - ema) * out
+        result.loss.append(loss.item())
+        if x_true is not None:
+            result.psnr.append(psnr(average, x_true.to(device)))
+        if k in wanted:
+            result.snapshots[k] = average.cpu().clone()
+            if x_true is not None:
+                result.ssim[k] = ssim(result.snapshots[k], x_true)
+        result.iterations = k
+        if detector is not None and detector.update(k, average):
+            break
+    result.x, result.seconds = average.cpu(), time.perf_counter() - start
+    if detector is not None and detector.best_iteration is not None:
+        result.stop_iteration, result.stop_output = detector.best_iteration, detector.best_output.cpu()
+    return result

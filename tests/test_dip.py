@@ -1,0 +1,110 @@
+"""Deep image prior: generator shapes, truth-free stopping rules on curves with a known answer, fitting."""
+import math
+
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib import data, dip
+from course_lib.metrics import psnr
+
+
+@pytest.mark.parametrize("make, z_shape, out_shape", [
+    (lambda: dip.SkipNet(in_channels=8, channels=16, depth=3), (1, 8, 32, 32), (1, 1, 32, 32)),
+    (lambda: dip.SkipNet(in_channels=8, channels=16, depth=2, skip=0), (2, 8, 16, 24), (2, 1, 16, 24)),
+    (lambda: dip.DeepDecoder(channels=16, n_layers=3), (1, 16, 4, 4), (1, 1, 32, 32)),
+    (lambda: dip.ConvGenerator(channels=8, kernel=3), (1, 8, 16, 16), (1, 1, 32, 32)),
+])
+def test_generators_shapes(make, z_shape, out_shape):
+    torch.manual_seed(0)
+    out = make()(torch.rand(z_shape))
+    assert out.shape == out_shape
+
+
+def test_deep_decoder_is_under_parameterised():
+    net = dip.DeepDecoder(channels=32, n_layers=4)
+    assert sum(p.numel() for p in net.parameters()) < 128 * 128 / 2
+    assert net.input_shape((128, 128)) == (8, 8)
+
+
+def test_generator_bad_inputs():
+    with pytest.raises(ValueError, match=r"divisible by 8"):
+        dip.SkipNet(in_channels=4, channels=8, depth=3)(torch.rand(1, 4, 20, 20))
+    with pytest.raises(ValueError, match=r"expects \(N, 4, H, W\)"):
+        dip.SkipNet(in_channels=4, channels=8, depth=3)(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="channels is 0"):
+        dip.DeepDecoder(channels=0)
+    with pytest.raises(ValueError, match="odd size"):
+        dip.ConvGenerator(kernel=4)
+    with pytest.raises(TypeError, match="LinearOperator"):
+        dip.fit(dip.SkipNet(channels=8, depth=2), torch.eye(4), torch.zeros(4, 4))
+    with pytest.raises(ValueError, match=r"y has shape \(8, 8\)"):
+        dip.fit(dip.SkipNet(channels=8, depth=2), cl.Identity((16, 16)), torch.zeros(8, 8))
+
+
+def synthetic_path(n=600, best=250, seed=0):
+    """Outputs truth + s(k) * noise_k with s smallest at `best`: the settled iterate is known."""
+    g = torch.Generator().manual_seed(seed)
+    truth = torch.rand(16, 16, generator=g)
+    scale = lambda k: 0.02 + 0.5 * abs(k - best) / n
+    return truth, [truth + scale(k) * torch.randn(16, 16, generator=g) for k in range(1, n + 1)]
+
+
+def test_windowed_variance_detector_finds_the_settled_iterate():
+    truth, path = synthetic_path()
+    detector = dip.WindowedVarianceDetector(window=20, patience=100)
+    stopped_at = next(k for k, x in enumerate(path, 1) if detector.update(k, x))
+    assert stopped_at == detector.best_iteration + 100
+    assert abs(detector.best_iteration - 260) <= 15          # the window's newest iterate: ~best + window/2
+    assert torch.equal(detector.best_output, path[detector.best_iteration - 1])
+    assert math.isnan(detector.variances[0]) and len(detector.variances) == stopped_at
+
+
+def test_discrepancy_detector_stops_at_the_noise_level():
+    x = data.test_image("camera", 32)
+    A = cl.Identity((32, 32))
+    y = data.add_noise(x, sigma=0.1, seed=0)
+    detector = dip.DiscrepancyDetector(A, y, sigma=0.1)
+    # a path from 0 to y: the residual ||x_k - y|| shrinks linearly, the first below sqrt(m) sigma is known
+    path = [y * k / 100 for k in range(1, 101)]
+    stop = next(k for k, xk in enumerate(path, 1) if detector.update(k, xk))
+    level = 32 * 0.1
+    expected = next(k for k in range(1, 101) if (1 - k / 100) * y.norm().item() <= level)
+    assert stop == expected == detector.best_iteration
+    with pytest.raises(ValueError, match="positive"):
+        dip.DiscrepancyDetector(A, y, sigma=0)
+
+
+def test_a_short_fit_raises_psnr_and_is_seeded():
+    torch.set_num_threads(1)
+    x = data.test_image("camera", 32)
+    y = data.add_noise(x, sigma=0.1, seed=1)
+    A = cl.Identity((32, 32))
+    def run():
+        torch.manual_seed(0)                     # the network's initialisation
+        return dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, y, n_iter=150, lr=0.01, x_true=x,
+                       snapshots=(1, 150), progress=False, seed=3)
+
+    runs = [run(), run()]
+    r = runs[0]
+    assert max(r.psnr) > psnr(y, x) + 1.0
+    assert r.loss[-1] < r.loss[0] and set(r.snapshots) == set(r.ssim) == {1, 150} and r.x.shape == (32, 32)
+    assert r.ssim[150] > r.ssim[1]
+    assert runs[0].loss == runs[1].loss
+
+
+def test_fit_works_for_inpainting_with_tv_and_averaging():
+    x = data.test_image("camera", 32)
+    mask = (torch.rand(32, 32, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    A = cl.Inpainting(mask)
+    r = dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, A(x), n_iter=120, lr=0.01, x_true=x,
+                tv_weight=0.01, ema=0.9, progress=False)
+    assert r.psnr[-1] > psnr(A(x), x) + 3.0        # the holes are filled in
+
+
+def test_tv_loss():
+    flat = torch.ones(8, 8)
+    assert dip.tv_loss(flat).item() == 0
+    step = torch.zeros(8, 8)
+    step[:, 4:] = 1
+    assert dip.tv_loss(step).item() == pytest.approx(1 / 7)
