@@ -209,7 +209,7 @@ class FitResult:
     snapshots: dict = field(default_factory=dict)     # iteration -> output
     ssim: dict = field(default_factory=dict)          # iteration -> SSIM of the snapshot, only with x_true
     stop_iteration: int | None = None                 # the detector's choice
-    stop_output: torch.Tensor | None = None
+    stop_output: torch.Tensor | None = None           # the (averaged) output there
 
 
 def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, lr: float = 0.01, z=None,
@@ -235,8 +235,9 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
         Iterations (1-based) at which to keep the output.
     x_true : tensor, optional
         The truth, for the PSNR curve only (teaching); never used to fit or to stop.
-    detector : object with ``update(iteration, x) -> bool``, optional
-        Stops the fit; its choice is in ``stop_iteration`` / ``stop_output``.
+    detector : object with ``update(iteration, x) -> bool`` and ``best_iteration``, optional
+        Sees the raw outputs and stops the fit; its choice is in ``stop_iteration`` and the
+        (averaged) output at that iteration in ``stop_output``.
     seed : int
         Seeds ``z`` and its perturbations; seed the network's initialisation yourself
         (``torch.manual_seed``) before building it.
@@ -280,9 +281,11 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
             if x_true is not None:
                 result.ssim[k] = ssim(result.snapshots[k], x_true)
         result.iterations = k
-        if detector is not None and detector.update(k, average):
-            break
+        if detector is not None:
+            stop = detector.update(k, out)               # the raw output: averaging would hide its variance
+            if detector.best_iteration == k:
+                result.stop_iteration, result.stop_output = k, average.cpu().clone()
+            if stop:
+                break
     result.x, result.seconds = average.cpu(), time.perf_counter() - start
-    if detector is not None and detector.best_iteration is not None:
-        result.stop_iteration, result.stop_output = detector.best_iteration, detector.best_output.cpu()
     return result

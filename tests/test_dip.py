@@ -108,3 +108,24 @@ def test_tv_loss():
     step = torch.zeros(8, 8)
     step[:, 4:] = 1
     assert dip.tv_loss(step).item() == pytest.approx(1 / 7)
+
+
+def test_fit_gives_the_detector_raw_outputs_and_keeps_the_averaged_choice():
+    class StopAtFive:
+        def __init__(self):
+            self.seen, self.best_iteration = [], None
+
+        def update(self, k, x):
+            self.seen.append(x.clone())
+            if k == 3:
+                self.best_iteration = 3
+            return k == 5
+
+    x = data.test_image("camera", 16)
+    torch.manual_seed(0)
+    detector = StopAtFive()
+    r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=50, ema=0.9,
+                detector=detector, progress=False, snapshots=(3,))
+    assert r.iterations == 5 and r.stop_iteration == 3 and len(detector.seen) == 5
+    assert torch.equal(r.stop_output, r.snapshots[3])            # the averaged output at the chosen iteration
+    assert not torch.equal(detector.seen[2], r.snapshots[3])     # the detector saw the raw one
