@@ -32,7 +32,7 @@ from torch import nn
 
 from .operators import IntegrationOperator
 from .prox import prox_squared_l2, soft_threshold
-from .utils import as_generator, check_tensor
+from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "tikhonov_solution",
            "ProxGradientNetwork", "prox_gradient_layers", "ADPResult", "train_adp", "lasso_solution", "REGULARISERS"]
@@ -157,8 +157,7 @@ class ProxGradientNetwork(nn.Module):
         B, y = _check_problem(B, y, "ProxGradientNetwork")
         _check_regulariser(regulariser, "ProxGradientNetwork")
         _check_positive(alpha, "alpha", "ProxGradientNetwork")
-        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
-            raise ValueError(f"n_layers is {n_layers!r}; ProxGradientNetwork expects a positive integer")
+        check_positive_int(n_layers, "n_layers", "ProxGradientNetwork")
         self.B = nn.Parameter(B.clone())
         self.register_buffer("y", y.clone())
         self.alpha, self.n_layers, self.regulariser = float(alpha), n_layers, regulariser
@@ -247,8 +246,7 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: str =
         raise ValueError(f"method is {method!r}; train_adp expects 'closed' or 'unrolled'")
     if method == "closed" and regulariser != "l2":
         raise ValueError("method='closed' needs regulariser='l2' (x(B) in closed form); use method='unrolled'")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
-        raise ValueError(f"n_iter is {n_iter!r}; train_adp expects a positive integer")
+    check_positive_int(n_iter, "n_iter", "train_adp")
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
         x_true = x_true.to(DTYPE)

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from .utils import as_generator, check_tensor
+from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
            "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
@@ -20,11 +20,6 @@ TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass",
                "cell", "clock", "coffee", "chelsea", "shepp_logan_phantom", "microaneurysms")
 
 
-def _positive_int(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
-
-
 def sparse_signals(n_samples: int, n: int, p: float = 0.1, seed=0, dtype=torch.float32,
                    device=None) -> torch.Tensor:
     r"""Bernoulli-Gaussian sparse vectors ``(n_samples, n)``: :math:`x_i = b_i g_i`,
@@ -32,8 +27,8 @@ def sparse_signals(n_samples: int, n: int, p: float = 0.1, seed=0, dtype=torch.f
 
     The standard synthetic model of the LISTA literature (p = 0.1).
     """
-    _positive_int(n_samples, "n_samples", "sparse_signals")
-    _positive_int(n, "n", "sparse_signals")
+    check_positive_int(n_samples, "n_samples", "sparse_signals")
+    check_positive_int(n, "n", "sparse_signals")
     if not 0 <= p <= 1:
         raise ValueError(f"p is {p}; sparse_signals expects a probability in [0, 1]")
     gen = as_generator(seed)
@@ -46,8 +41,8 @@ def piecewise_constant(n_samples: int, n: int, n_jumps: int = 4, seed=0, dtype=t
                        device=None) -> torch.Tensor:
     """Piecewise-constant signals ``(n_samples, n)`` with ``n_jumps`` jumps at random places
     and levels drawn uniformly from [-1, 1]."""
-    _positive_int(n_samples, "n_samples", "piecewise_constant")
-    _positive_int(n, "n", "piecewise_constant")
+    check_positive_int(n_samples, "n_samples", "piecewise_constant")
+    check_positive_int(n, "n", "piecewise_constant")
     if not 0 <= n_jumps < n:
         raise ValueError(f"n_jumps is {n_jumps}; piecewise_constant expects 0 <= n_jumps < n = {n}")
     gen = as_generator(seed)
@@ -65,8 +60,8 @@ def gaussian_matrix(m: int, n: int, seed=0, normalize_columns: bool = True, dtyp
                     device=None) -> torch.Tensor:
     r"""An ``(m, n)`` matrix with i.i.d. :math:`\mathcal N(0, 1/m)` entries, columns scaled to unit norm
     by default (the sparse-coding benchmark's dictionary)."""
-    _positive_int(m, "m", "gaussian_matrix")
-    _positive_int(n, "n", "gaussian_matrix")
+    check_positive_int(m, "m", "gaussian_matrix")
+    check_positive_int(n, "n", "gaussian_matrix")
     A = torch.randn(m, n, generator=as_generator(seed), dtype=torch.float64) / math.sqrt(m)
     if normalize_columns:
         A = A / A.norm(dim=0, keepdim=True)
@@ -96,7 +91,7 @@ def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32
     s = min(h, w)
     image = image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
     if size is not None:
-        _positive_int(size, "size", "test_image")
+        check_positive_int(size, "size", "test_image")
         image = resize(image, (size, size), anti_aliasing=True)
     return torch.from_numpy(np.clip(image, 0, 1)).to(dtype=dtype, device=device)
 
@@ -139,7 +134,7 @@ def sparse_images(n_samples: int, shape, p: float = 0.01, seed=0, low: float = 0
                   dtype=torch.float32, device=None) -> torch.Tensor:
     """Point emitters: ``(n_samples, *shape)`` images, each pixel lit with probability ``p`` at an
     intensity uniform in [low, high] (non-negative, sparse): fluorescent molecules or neurons."""
-    _positive_int(n_samples, "n_samples", "sparse_images")
+    check_positive_int(n_samples, "n_samples", "sparse_images")
     if not 0 <= p <= 1:
         raise ValueError(f"p is {p}; sparse_images expects a probability in [0, 1]")
     gen = as_generator(seed)
@@ -158,8 +153,8 @@ def light_field_psfs(n_views: int = 5, n_depths: int = 4, size: int = 9, sigma: 
     widened away from the focal plane (defocus). Each PSF sums to 1. With several views the
     depth of a point becomes identifiable from its shifts, as in a real light field.
     """
-    _positive_int(n_views, "n_views", "light_field_psfs")
-    _positive_int(n_depths, "n_depths", "light_field_psfs")
+    check_positive_int(n_views, "n_views", "light_field_psfs")
+    check_positive_int(n_depths, "n_depths", "light_field_psfs")
     if size % 2 == 0:
         raise ValueError(f"size is {size}; light_field_psfs expects an odd size")
     u = torch.linspace(-1, 1, n_views, dtype=torch.float64) if n_views > 1 else torch.zeros(1, dtype=torch.float64)
@@ -185,7 +180,7 @@ def rpca_video(n_frames: int = 20, shape=(32, 32), rank: int = 2, n_bubbles: int
     """
     import torch.nn.functional as F
 
-    _positive_int(n_frames, "n_frames", "rpca_video")
+    check_positive_int(n_frames, "n_frames", "rpca_video")
     gen = as_generator(seed)
     H, W = (int(v) for v in shape)
     t = torch.linspace(0, 1, n_frames, dtype=torch.float64)
@@ -210,8 +205,8 @@ def random_ellipses(n_samples: int, size: int = 64, n_ellipses: int = 6, seed=0,
                     device=None) -> torch.Tensor:
     """Random phantoms ``(n_samples, size, size)`` in [0, 1]: sums of ellipses of random centre,
     axes, angle and intensity, clipped. Unlimited training images, no download."""
-    _positive_int(n_samples, "n_samples", "random_ellipses")
-    _positive_int(size, "size", "random_ellipses")
+    check_positive_int(n_samples, "n_samples", "random_ellipses")
+    check_positive_int(size, "size", "random_ellipses")
     gen = as_generator(seed)
     r = torch.linspace(-1, 1, size, dtype=torch.float64)
     yy, xx = torch.meshgrid(r, r, indexing="ij")

@@ -25,20 +25,15 @@ import torch
 from torch import nn
 
 from .operators import LinearOperator
-from .utils import as_generator, check_tensor
+from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_input", "tv_loss", "WindowedVarianceDetector",
            "DiscrepancyDetector", "FitResult", "fit"]
 
 
-def _positive_int(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
-
-
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
     """The fixed random input ``z`` of a generator: ``(1, channels, H, W)``, uniform in [0, scale)."""
-    _positive_int(channels, "channels", "generator_input")
+    check_positive_int(channels, "channels", "generator_input")
     gen = as_generator(seed)
     return (scale * torch.rand(1, channels, *shape, generator=gen)).to(device)
 
@@ -62,7 +57,7 @@ class SkipNet(nn.Module):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("channels", channels),
                             ("depth", depth)):
-            _positive_int(value, name, "SkipNet")
+            check_positive_int(value, name, "SkipNet")
         self.in_channels, self.depth = in_channels, depth
         self.down, self.skips, self.up = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
         c_prev = in_channels
@@ -98,8 +93,8 @@ class DeepDecoder(nn.Module):
 
     def __init__(self, channels: int = 64, n_layers: int = 4, out_channels: int = 1):
         super().__init__()
-        _positive_int(channels, "channels", "DeepDecoder")
-        _positive_int(n_layers, "n_layers", "DeepDecoder")
+        check_positive_int(channels, "channels", "DeepDecoder")
+        check_positive_int(n_layers, "n_layers", "DeepDecoder")
         self.channels, self.n_layers = channels, n_layers
         layers = []
         for _ in range(n_layers):
@@ -124,7 +119,7 @@ class ConvGenerator(nn.Module):
 
     def __init__(self, channels: int = 64, kernel: int = 5, out_channels: int = 1):
         super().__init__()
-        _positive_int(channels, "channels", "ConvGenerator")
+        check_positive_int(channels, "channels", "ConvGenerator")
         if kernel % 2 == 0:
             raise ValueError(f"kernel is {kernel}; ConvGenerator expects an odd size")
         self.channels = channels
@@ -156,8 +151,8 @@ class WindowedVarianceDetector:
     """
 
     def __init__(self, window: int = 50, patience: int = 300):
-        _positive_int(window, "window", "WindowedVarianceDetector")
-        _positive_int(patience, "patience", "WindowedVarianceDetector")
+        check_positive_int(window, "window", "WindowedVarianceDetector")
+        check_positive_int(patience, "patience", "WindowedVarianceDetector")
         self.window, self.patience = window, patience
         self.buffer, self.variances = [], []
         self.best_variance, self.best_iteration, self.best_output = math.inf, None, None
@@ -248,7 +243,7 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
 
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; fit expects a course_lib LinearOperator")
-    _positive_int(n_iter, "n_iter", "fit")
+    check_positive_int(n_iter, "n_iter", "fit")
     check_tensor(y, "y", f"fit with {A!r}", A.out_shape)
     shape = A.in_shape
     if len(shape) != 2:

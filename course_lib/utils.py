@@ -64,6 +64,12 @@ def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: b
     return x
 
 
+def check_positive_int(value, name: str, owner: str) -> None:
+    """Raise a ValueError naming ``owner`` unless ``value`` is a positive int (bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
+
+
 def batch_size(x: torch.Tensor, signal_shape) -> int:
     """Number of signals in a batch ``(..., *signal_shape)`` (1 for an unbatched signal)."""
     return max(1, x.numel() // max(1, math.prod(signal_shape)))
