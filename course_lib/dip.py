@@ -12,6 +12,9 @@ structure before noise, so the PSNR rises, peaks and falls.
 * :func:`fit`: the fitting loop for any operator of :mod:`course_lib.operators`, with input-noise
   perturbation, an optional TV term, exponential averaging of the outputs, snapshots, and PSNR
   against a truth *for teaching only*; a detector may stop it.
+* Educated DIP (Barbano et al. 2022): :func:`pretrain` the generator, with the adjoint
+  reconstruction :func:`educated_input` as its input, on synthetic pairs (random ellipses) for the
+  operator, then :func:`fit` it from there on the measurement.
 * Detectors that do not see the truth: :class:`WindowedVarianceDetector` (ES-WMV, Wang et al. 2021)
   and :class:`DiscrepancyDetector` (known noise level).
 """
@@ -28,7 +31,7 @@ from .operators import LinearOperator
 from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_input", "tv_loss", "WindowedVarianceDetector",
-           "DiscrepancyDetector", "FitResult", "fit"]
+           "DiscrepancyDetector", "FitResult", "fit", "educated_input", "pretrain"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -150,7 +153,7 @@ class WindowedVarianceDetector:
     :attr:`best_output` are the iterate at the minimum (the newest one of that window).
     """
 
-    def __init__(self, window: int = 50, patience: int = 300):
+    def __init__(self, window: int = 200, patience: int = 300):
         check_positive_int(window, "window", "WindowedVarianceDetector")
         check_positive_int(patience, "patience", "WindowedVarianceDetector")
         self.window, self.patience = window, patience
@@ -284,3 +287,44 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
                 break
     result.x, result.seconds = average.cpu(), time.perf_counter() - start
     return result
+
+
+def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
+    """The input of an educated DIP: the adjoint reconstruction ``A^* y`` as ``(N, 1, H, W)`` (real part)."""
+    x = A.A_adjoint(y)
+    x = x.real if x.is_complex() else x
+    return x.reshape(-1, 1, *A.in_shape)
+
+
+def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200, batch: int = 8, lr: float = 0.01,
+             seed: int = 0, progress: bool = True, device=None) -> list:
+    r"""Train ``net`` (input channels 1) to map :math:`A^*(Ax + n)` to :math:`x` on random ellipses.
+
+    Each step draws ``batch`` fresh phantoms of the operator's image size, noise of std ``sigma``,
+    and takes an Adam step on the MSE. Returns the loss per step. Then ``fit(net.eval(), A, y,
+    z=educated_input(A, y), input_noise=0)`` starts from what the network learnt (``eval()`` keeps
+    the BatchNorm statistics of the pretraining; the weights are still trained).
+    """
+    from tqdm.auto import tqdm
+
+    from .data import random_ellipses
+
+    if not isinstance(A, LinearOperator) or len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
+        raise ValueError(f"A is {A!r}; pretrain expects a course_lib operator on square images (H, H)")
+    check_positive_int(n_steps, "n_steps", "pretrain")
+    check_positive_int(batch, "batch", "pretrain")
+    device = device or next(net.parameters()).device
+    net.to(device).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in tqdm(range(n_steps), desc="pretraining", disable=not progress, leave=False):
+        x = random_ellipses(batch, A.in_shape[0], seed=gen).to(device)
+        y = A(x)
+        y = y + sigma * torch.randn(y.shape, generator=gen, dtype=y.real.dtype).to(device)
+        loss = ((net(educated_input(A, y))[:, 0] - x) ** 2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -129,3 +129,21 @@ def test_fit_gives_the_detector_raw_outputs_and_keeps_the_averaged_choice():
     assert r.iterations == 5 and r.stop_iteration == 3 and len(detector.seen) == 5
     assert torch.equal(r.stop_output, r.snapshots[3])            # the averaged output at the chosen iteration
     assert not torch.equal(detector.seen[2], r.snapshots[3])     # the detector saw the raw one
+
+
+def test_pretraining_gives_a_warm_start():
+    A = cl.Identity((32, 32))
+    torch.manual_seed(0)
+    net = dip.SkipNet(in_channels=1, channels=16, depth=3)
+    losses = dip.pretrain(net, A, sigma=0.1, n_steps=80, batch=4, progress=False, seed=1)
+    assert sum(losses[-10:]) < sum(losses[:10])
+    x = data.random_ellipses(1, 32, seed=123)[0]
+    y = data.add_noise(x, sigma=0.1, seed=4)
+    net.eval()                                            # keep the BatchNorm statistics it learnt
+    with torch.no_grad():
+        warm = net(dip.educated_input(A, y))[0, 0]
+    assert psnr(warm, x) > psnr(y, x) + 3                 # already a denoiser before any fitting
+    r = dip.fit(net, A, y, n_iter=20, z=dip.educated_input(A, y), input_noise=0, x_true=x, progress=False)
+    assert r.psnr[0] > psnr(y, x) + 3
+    with pytest.raises(ValueError, match="square images"):
+        dip.pretrain(net, cl.Identity((8, 16)), sigma=0.1)
