@@ -1,0 +1,156 @@
+r"""Deep image prior denoising: the rise and fall of the PSNR, truth-free stopping, deep decoder, educated DIP.
+
+128x128 grayscale test images (scikit-image's camera, astronaut, coins), Gaussian noise sigma = 25/255,
+two seeds each (the noise and the network's initialisation). ``course_lib.dip``:
+
+* DIP: ``SkipNet`` (32 channels, depth 4), Adam lr 0.01, input noise 1/30, EMA 0.99 of the outputs,
+  ``--iters`` iterations (1400). Reported: the noisy PSNR, the peak PSNR of the averaged output and its
+  iteration, the seconds to reach noisy + 6 dB, and the ES-WMV detector (window 200, patience 300),
+  which never sees the truth: the iteration it picks, the PSNR there, the gap to the peak.
+* Deep decoder: ``DeepDecoder(64 channels, 4 layers)``, same loop, no input noise: peak and the gap
+  between the last iterate and the peak (under-parameterised: it should not collapse).
+* Educated DIP: ``SkipNet`` with one input channel pretrained once on random ellipses for this
+  denoising problem (``--pretrain`` steps of 4 images), then fitted from the noisy image (eval-mode
+  BatchNorm, no input noise): the first iteration at which it reaches DIP's peak.
+
+Targets on 2 cores: DIP peak >= noisy + 6 dB within 60 s; the detected stop <= 1 dB below the peak on
+every image and seed; the deep decoder ends within 0.3 dB of its peak; EDIP reaches DIP's peak in
+<= 1/3 of DIP's iterations to its peak.
+
+Run::
+
+    .venv/bin/python benchmarks/dip.py            # about 15-20 min on a 2-core CPU
+    .venv/bin/python benchmarks/dip.py --quick    # smoke test (32x32, few iterations)
+"""
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import course_lib as cl  # noqa: E402
+from course_lib import data, dip  # noqa: E402
+from course_lib.metrics import psnr  # noqa: E402
+
+IMAGES = ("camera", "astronaut", "coins")
+SIGMA = 25 / 255
+
+
+class Watch:
+    """Runs a detector without letting it stop the fit: when it would stop, and what it picked then."""
+
+    def __init__(self, detector):
+        self.detector, self.stop_at, self.best_iteration = detector, None, None
+
+    def update(self, k, x):
+        if self.stop_at is None:
+            if self.detector.update(k, x):
+                self.stop_at = k
+            self.best_iteration = self.detector.best_iteration
+        return False
+
+
+def first_at_least(curve, level):
+    return next((k for k, v in enumerate(curve, 1) if v >= level), None)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iters", type=int, default=1400)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--pretrain", type=int, default=150, help="EDIP pretraining steps")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="smoke test: 32x32, 60 iterations, 1 seed, 10 pretraining steps")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.iters, args.size, args.seeds, args.pretrain = 60, 32, 1, 10
+    torch.set_num_threads(args.threads)
+    print(f"Deep image prior denoising, {args.size}x{args.size}, sigma = 25/255, torch {torch.__version__}, "
+          f"threads {torch.get_num_threads()}" + (" [--quick]" if args.quick else ""), flush=True)
+    shape = (args.size, args.size)
+    A = cl.Identity(shape)
+    depth = 4 if args.size >= 64 else 2
+
+    torch.manual_seed(0)
+    educated = dip.SkipNet(in_channels=1, channels=32, depth=depth)
+    t0 = time.perf_counter()
+    dip.pretrain(educated, A, SIGMA, n_steps=args.pretrain, batch=4, progress=False)
+    pretrain_seconds = time.perf_counter() - t0
+
+    rows = []
+    for name in IMAGES:
+        x = data.test_image(name, args.size)
+        for seed in range(args.seeds):
+            y = data.add_noise(x, sigma=SIGMA, seed=seed)
+            noisy = psnr(y, x)
+            torch.manual_seed(seed)
+            watch = Watch(dip.WindowedVarianceDetector(window=200 if not args.quick else 10,
+                                                       patience=300 if not args.quick else 10))
+            r = dip.fit(dip.SkipNet(channels=32, depth=depth), A, y, n_iter=args.iters, lr=0.01, ema=0.99,
+                        x_true=x, detector=watch, seed=seed, progress=False)
+            peak = max(r.psnr)
+            k_peak = r.psnr.index(peak) + 1
+            per_iter = r.seconds / r.iterations
+            k6 = first_at_least(r.psnr, noisy + 6)
+            chosen = watch.best_iteration
+            torch.manual_seed(seed)
+            dd_net = dip.DeepDecoder(channels=64, n_layers=4 if args.size >= 64 else 2)
+            dd = dip.fit(dd_net, A, y, n_iter=args.iters, lr=0.01, ema=0.0, input_noise=0, x_true=x, seed=seed,
+                         z=dip.generator_input(64, dd_net.input_shape(shape), seed=seed), progress=False)
+            net = copy.deepcopy(educated).eval()
+            ed = dip.fit(net, A, y, n_iter=args.iters, lr=0.001, ema=0.99, input_noise=0, x_true=x,
+                         z=dip.educated_input(A, y), seed=seed, progress=False)
+            rows.append(dict(image=name, seed=seed, noisy=noisy, peak=peak, k_peak=k_peak,
+                             t6=None if k6 is None else k6 * per_iter, chosen=chosen, stop_at=watch.stop_at,
+                             at_chosen=r.psnr[chosen - 1] if chosen else float("nan"), seconds=r.seconds,
+                             dd_peak=max(dd.psnr), dd_end=dd.psnr[-1], ed_reach=first_at_least(ed.psnr, peak),
+                             ed_peak=max(ed.psnr)))
+            row = rows[-1]
+            print(f"  {name} seed {seed}: DIP peak {peak:.2f} at {k_peak}, detector {chosen} "
+                  f"({row['at_chosen']:.2f}), DD {row['dd_peak']:.2f}/{row['dd_end']:.2f}, EDIP reach {row['ed_reach']}",
+                  file=sys.stderr, flush=True)
+
+    print(f"\nEDIP pretraining: {args.pretrain} steps of 4 ellipse images, {pretrain_seconds:.1f} s (once)")
+    print(f"\n{'image':<10}{'seed':>5}{'noisy':>7}{'peak':>7}{'at k':>6}{'s to +6dB':>10}{'stop k':>7}{'chosen':>7}"
+          f"{'PSNR':>7}{'gap':>6}{'DIP s':>7}{'DD peak':>8}{'DD end':>7}{'DD gap':>7}{'EDIP k':>7}{'EDIP pk':>8}")
+    for r in rows:
+        t6 = f"{r['t6']:.1f}" if r["t6"] is not None else "never"
+        print(f"{r['image']:<10}{r['seed']:>5}{r['noisy']:>7.2f}{r['peak']:>7.2f}{r['k_peak']:>6}{t6:>10}"
+              f"{str(r['stop_at'] or '-'):>7}{str(r['chosen'] or '-'):>7}{r['at_chosen']:>7.2f}"
+              f"{r['peak'] - r['at_chosen']:>6.2f}{r['seconds']:>7.1f}{r['dd_peak']:>8.2f}{r['dd_end']:>7.2f}"
+              f"{r['dd_peak'] - r['dd_end']:>7.2f}{str(r['ed_reach'] or '-'):>7}{r['ed_peak']:>8.2f}")
+    print("PSNR in dB of the averaged output; stop k: where ES-WMV stops (patience after its minimum), chosen: the "
+          "iterate it picks; gap = peak - PSNR there; EDIP k: first iteration at DIP's peak ('-': not within the run)")
+    total = time.perf_counter() - START
+    targets = [
+        ("DIP peak >= noisy + 6 dB within 60 s", all(r["t6"] is not None and r["t6"] <= 60 for r in rows),
+         ", ".join(f"{r['t6']:.0f} s" if r["t6"] is not None else "never" for r in rows)),
+        ("detected stop <= 1 dB below the peak, every image and seed", all(r["peak"] - r["at_chosen"] <= 1 for r in rows),
+         "worst gap " + f"{max(r['peak'] - r['at_chosen'] for r in rows):.2f} dB"),
+        ("deep decoder ends within 0.3 dB of its peak", all(r["dd_peak"] - r["dd_end"] <= 0.3 for r in rows),
+         "worst " + f"{max(r['dd_peak'] - r['dd_end'] for r in rows):.2f} dB"),
+        ("EDIP reaches DIP's peak in <= 1/3 of DIP's iterations",
+         all(r["ed_reach"] is not None and r["ed_reach"] <= r["k_peak"] / 3 for r in rows),
+         ", ".join(f"{r['ed_reach'] or '-'}/{r['k_peak']}" for r in rows)),
+    ]
+    print("\nTargets:")
+    for text, ok, detail in targets:
+        print(f"{text}: {'PASS' if ok else 'FAIL'} ({detail})")
+    met = sum(ok for _, ok, _ in targets)
+    print(f"\nVERDICT: {'PASS' if met == len(targets) else 'FAIL'}: {met}/{len(targets)} targets met, total {total:.1f} s"
+          + (" [--quick: these numbers are not the benchmark]" if args.quick else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
