@@ -36,6 +36,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _report import print_targets  # noqa: E402  (benchmarks/ is on the path when a script runs)
+
 from course_lib import adp  # noqa: E402
 
 EXAMPLES = {
@@ -111,12 +113,7 @@ def main(argv=None) -> int:
          ", ".join(f"{n}: {v:.2f}x at {smallest[n]:g}" for n, v in ratios.items())),
         (f"whole table in <= {SECONDS_TARGET:g} s", total <= SECONDS_TARGET, f"{total:.1f} s"),
     ]
-    print("\nTargets:")
-    for text, ok, detail in verdicts:
-        print(f"{text}: {'PASS' if ok else 'FAIL'} ({detail})")
-    met = sum(ok for _, ok, _ in verdicts)
-    print(f"\nVERDICT: {'PASS' if met == len(verdicts) else 'FAIL'}: {met}/{len(verdicts)} targets met, total {total:.1f} s"
-          + (" [--quick: these numbers are not the benchmark]" if args.quick else ""))
+    print_targets(verdicts, total, args.quick)
     return 0
 
 

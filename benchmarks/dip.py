@@ -37,6 +37,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _report import print_targets  # noqa: E402  (benchmarks/ is on the path when a script runs)
+
 import course_lib as cl  # noqa: E402
 from course_lib import data, dip  # noqa: E402
 from course_lib.metrics import psnr  # noqa: E402
@@ -143,12 +145,7 @@ def main(argv=None) -> int:
          all(r["ed_reach"] is not None and r["ed_reach"] <= r["k_peak"] / 3 for r in rows),
          ", ".join(f"{r['ed_reach'] or '-'}/{r['k_peak']}" for r in rows)),
     ]
-    print("\nTargets:")
-    for text, ok, detail in targets:
-        print(f"{text}: {'PASS' if ok else 'FAIL'} ({detail})")
-    met = sum(ok for _, ok, _ in targets)
-    print(f"\nVERDICT: {'PASS' if met == len(targets) else 'FAIL'}: {met}/{len(targets)} targets met, total {total:.1f} s"
-          + (" [--quick: these numbers are not the benchmark]" if args.quick else ""))
+    print_targets(targets, total, args.quick)
     return 0
 
 
