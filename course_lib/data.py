@@ -13,7 +13,7 @@ from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
            "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
-           "random_ellipses"]
+           "random_ellipses", "dead_leaves"]
 
 #: Grayscale-able images bundled with scikit-image (no download needed).
 TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
@@ -219,3 +219,35 @@ def random_ellipses(n_samples: int, size: int = 64, n_ellipses: int = 6, seed=0,
             u, v = c * (xx - cx) + s_ * (yy - cy), -s_ * (xx - cx) + c * (yy - cy)
             images[i] += (0.2 + 0.8 * value) * (((u / a) ** 2 + (v / b) ** 2) <= 1)
     return images.clamp(0, 1).to(dtype=dtype, device=device)
+
+
+def dead_leaves(n_samples: int, size: int = 64, n_discs: int = 400, r_min: float = 0.01, r_max: float = 0.5,
+                seed=0, dtype=torch.float32, device=None) -> torch.Tensor:
+    r"""Dead-leaves images ``(n_samples, size, size)`` in [0, 1]: ``n_discs`` discs of random grey level
+    falling on top of each other, radii (in units of the image width) drawn from the scale-invariant
+    law :math:`p(r) \propto r^{-3}` on [r_min, r_max]. Occlusions, edges at every scale and flat
+    regions: synthetic images with statistics close to natural ones, to pretrain a network."""
+    check_positive_int(n_samples, "n_samples", "dead_leaves")
+    check_positive_int(size, "size", "dead_leaves")
+    check_positive_int(n_discs, "n_discs", "dead_leaves")
+    if not 0 < r_min < r_max:
+        raise ValueError(f"r_min is {r_min!r}, r_max {r_max!r}; dead_leaves expects 0 < r_min < r_max")
+    gen = as_generator(seed)
+    centre = torch.arange(size, dtype=torch.float64) + 0.5
+    images = torch.empty(n_samples, size, size, dtype=torch.float64)
+    for i in range(n_samples):
+        u, cx, cy, value = torch.rand(4, n_discs, generator=gen, dtype=torch.float64)
+        # inverse CDF of p(r) ~ r^-3 on [r_min, r_max], in pixels
+        r = size * (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
+        cx, cy = size * cx, size * cy
+        image = images[i]
+        image.fill_(torch.rand(1, generator=gen, dtype=torch.float64).item())
+        for x0, y0, rad, val in zip(cx.tolist(), cy.tolist(), r.tolist(), value.tolist()):
+            # paint the disc in its bounding box; the last disc to fall is on top
+            r0, r1 = max(0, int(y0 - rad)), min(size, int(y0 + rad) + 1)
+            c0, c1 = max(0, int(x0 - rad)), min(size, int(x0 + rad) + 1)
+            if r0 >= r1 or c0 >= c1:
+                continue
+            inside = (centre[r0:r1, None] - y0) ** 2 + (centre[None, c0:c1] - x0) ** 2 <= rad ** 2
+            image[r0:r1, c0:c1][inside] = val
+    return images.to(dtype=dtype, device=device)

@@ -117,25 +117,47 @@ class DeepDecoder(nn.Module):
 
 
 class ConvGenerator(nn.Module):
-    """The two-layer convolutional generator of the compressed-sensing theory: x = C2 * ReLU(C1 * U z),
-    U a 2x upsampling, C1 and C2 convolutions (``kernel`` wide). Input ``(N, channels, H/2, W/2)``."""
+    r"""The two-layer convolutional generator of Heckel & Soltanolkotabi (ICML 2020):
+    :math:`G(C) = \mathrm{ReLU}(UC)\,v`.
 
-    def __init__(self, channels: int = 64, kernel: int = 5, out_channels: int = 1):
+    The weights :math:`C \in \mathbb{R}^{n\times k}` are ``channels`` = k signals of the output's
+    ``shape`` (1-D or 2-D); :math:`U` is a fixed circular convolution with a Gaussian kernel of
+    standard deviation ``width`` pixels, applied to each column; :math:`v = (1,\dots,1,-1,\dots,-1)/\sqrt{k}`
+    is fixed. Only :math:`C` is trained (from :math:`\mathcal N(0, \omega^2)`, ``init_scale`` = ω).
+    It has no input: ``forward()`` returns ``(1, 1, *shape)``; :func:`fit` knows (``takes_input = False``).
+    With k n weights for n pixels it is over-parameterised; gradient descent fits the smooth
+    components (the leading singular vectors of its Jacobian, trigonometric functions) first.
+    """
+
+    takes_input = False
+
+    def __init__(self, shape, channels: int = 64, width: float = 2.0, init_scale: float = 0.1):
         super().__init__()
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        if len(shape) not in (1, 2) or not all(isinstance(s, int) and s > 0 for s in shape):
+            raise ValueError(f"shape is {shape!r}; ConvGenerator expects (n,) or (H, W) with positive ints")
         check_positive_int(channels, "channels", "ConvGenerator")
-        if kernel % 2 == 0:
-            raise ValueError(f"kernel is {kernel}; ConvGenerator expects an odd size")
-        self.channels = channels
-        self.body = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                                  nn.Conv2d(channels, channels, kernel, padding=kernel // 2, padding_mode="reflect"),
-                                  nn.ReLU(),
-                                  nn.Conv2d(channels, out_channels, kernel, padding=kernel // 2, padding_mode="reflect"))
+        if channels % 2:
+            raise ValueError(f"channels is {channels}; ConvGenerator expects an even number (v is half +1, half -1)")
+        if not width > 0 or not init_scale > 0:
+            raise ValueError(f"width is {width!r}, init_scale {init_scale!r}; ConvGenerator expects positive numbers")
+        self.shape, self.channels = shape, channels
+        self.C = nn.Parameter(init_scale * torch.randn(channels, *shape))
+        kernel = 1.0
+        for axis, n in enumerate(shape):          # a periodic Gaussian along each axis, centred at 0
+            d = torch.arange(n, dtype=torch.float64)
+            d = torch.minimum(d, n - d)
+            g = torch.exp(-0.5 * (d / width) ** 2)
+            g = (g / g.sum()).reshape([-1 if i == axis else 1 for i in range(len(shape))])
+            kernel = kernel * g
+        self.register_buffer("U_hat", torch.fft.fftn(kernel).to(torch.complex64))
+        self.register_buffer("v", torch.cat([torch.ones(channels // 2), -torch.ones(channels // 2)]) / channels ** 0.5)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        check_tensor(z, "z", "ConvGenerator", allow_complex=False)
-        if z.ndim != 4 or z.shape[1] != self.channels:
-            raise ValueError(f"z has shape {tuple(z.shape)}; ConvGenerator expects (N, {self.channels}, h, w)")
-        return self.body(z)
+    def forward(self) -> torch.Tensor:
+        dims = tuple(range(1, 1 + len(self.shape)))
+        UC = torch.fft.ifftn(torch.fft.fftn(self.C, dim=dims) * self.U_hat, dim=dims).real
+        x = torch.tensordot(self.v, torch.relu(UC), dims=1)
+        return x.reshape(1, 1, *self.shape)
 
 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
@@ -208,19 +230,23 @@ class FitResult:
     ssim: dict = field(default_factory=dict)          # iteration -> SSIM of the snapshot, only with x_true
     stop_iteration: int | None = None                 # the detector's choice
     stop_output: torch.Tensor | None = None           # the (averaged) output there
+    detector_stopped: int | None = None               # the iteration at which the detector said stop
 
 
 def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, lr: float = 0.01, z=None,
         input_noise: float = 1 / 30, tv_weight: float = 0.0, ema: float = 0.0, snapshots=(), x_true=None,
-        detector=None, seed: int = 0, progress: bool = True, device=None) -> FitResult:
+        detector=None, stop_early: bool = True, optimizer: str = "adam", seed: int = 0, progress: bool = True,
+        device=None) -> FitResult:
     r"""Fit ``net`` to one measurement: Adam on :math:`\|A\,G(z + \epsilon_k) - y\|^2/m + w\,\mathrm{TV}`.
 
     Parameters
     ----------
     net : nn.Module
-        A generator mapping ``z`` to ``(1, 1, H, W)``; it is trained in place.
+        A generator mapping ``z`` to ``(1, 1, *A.in_shape)``; it is trained in place. A generator
+        without input (``net.takes_input`` False, e.g. :class:`ConvGenerator`) is called as ``net()``.
     A, y : LinearOperator, tensor
-        The forward model on images ``(H, W)`` and the measurement (shape ``A.out_shape``).
+        The forward model on images ``(H, W)`` (or signals ``(n,)`` for a generator without input)
+        and the measurement (shape ``A.out_shape``).
     z : tensor, optional
         The fixed input; by default :func:`generator_input` with 32 channels at full size.
     input_noise : float
@@ -230,12 +256,17 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
     ema : float
         Exponential averaging of the outputs (0: none); the averaged output is what is recorded.
     snapshots : iterable of int
-        Iterations (1-based) at which to keep the output.
+        Iterations at which to keep the output (1: after the first step; 0: the untrained output).
     x_true : tensor, optional
         The truth, for the PSNR curve only (teaching); never used to fit or to stop.
     detector : object with ``update(iteration, x) -> bool`` and ``best_iteration``, optional
         Sees the raw outputs and stops the fit; its choice is in ``stop_iteration`` and the
         (averaged) output at that iteration in ``stop_output``.
+    stop_early : bool
+        False: when the detector says stop, note the iteration (``detector_stopped``), freeze its
+        choice and go on to ``n_iter`` (to see what stopping avoided).
+    optimizer : "adam" or "sgd"
+        Adam, or plain gradient descent with step ``lr`` (the setting of the theory).
     seed : int
         Seeds ``z`` and its perturbations; seed the network's initialisation yourself
         (``torch.manual_seed``) before building it.
@@ -249,26 +280,42 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
     check_positive_int(n_iter, "n_iter", "fit")
     check_tensor(y, "y", f"fit with {A!r}", A.out_shape)
     shape = A.in_shape
-    if len(shape) != 2:
-        raise ValueError(f"{A!r} acts on {shape}; fit expects an operator on images (H, W)")
+    takes_input = getattr(net, "takes_input", True)
+    if len(shape) != 2 and (takes_input or len(shape) != 1):
+        raise ValueError(f"{A!r} acts on {shape}; fit expects an operator on images (H, W), or on signals (n,) "
+                         "for a generator without input")
+    if tv_weight and len(shape) != 2:
+        raise ValueError("tv_weight is for images (H, W); set it to 0 for signals")
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer is {optimizer!r}; fit expects 'adam' or 'sgd'")
     device = device or next(net.parameters()).device
     net.to(device)
     y = y.to(device)
-    z = generator_input(32, shape, seed=seed, device=device) if z is None else z.to(device)
+    if takes_input:
+        z = generator_input(32, shape, seed=seed, device=device) if z is None else z.to(device)
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
     result = FitResult(x=torch.zeros(shape), iterations=0, seconds=0.0)
     wanted, average, start = set(snapshots), None, time.perf_counter()
     bar = tqdm(range(1, n_iter + 1), desc="DIP", disable=not progress, leave=False)
+    if 0 in wanted:                                      # the untrained network's output
+        with torch.no_grad():
+            result.snapshots[0] = (net(z) if takes_input else net()).reshape(shape).cpu().clone()
+        if x_true is not None:
+            result.ssim[0] = ssim(result.snapshots[0], x_true)
+    watching = detector is not None
     for k in bar:
-        z_k = z + input_noise * torch.randn(z.shape, generator=gen).to(device) if input_noise else z
-        out = net(z_k)[0, 0]
+        if takes_input:
+            z_k = z + input_noise * torch.randn(z.shape, generator=gen).to(device) if input_noise else z
+            out = net(z_k).reshape(shape)
+        else:
+            out = net().reshape(shape)
         loss = ((A(out) - y).abs() ** 2).mean()
         if tv_weight:
             loss = loss + tv_weight * tv_loss(out)
-        optimizer.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        opt.step()
         out = out.detach()
         average = out if (average is None or not ema) else ema * average + (1 - ema) * out
         result.loss.append(loss.item())
@@ -279,12 +326,15 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
             if x_true is not None:
                 result.ssim[k] = ssim(result.snapshots[k], x_true)
         result.iterations = k
-        if detector is not None:
+        if watching:
             stop = detector.update(k, out)               # the raw output: averaging would hide its variance
             if detector.best_iteration == k:
                 result.stop_iteration, result.stop_output = k, average.cpu().clone()
             if stop:
-                break
+                result.detector_stopped = k
+                if stop_early:
+                    break
+                watching = False
     result.x, result.seconds = average.cpu(), time.perf_counter() - start
     return result
 
@@ -296,35 +346,46 @@ def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, 1, *A.in_shape)
 
 
-def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200, batch: int = 8, lr: float = 0.01,
-             seed: int = 0, progress: bool = True, device=None) -> list:
-    r"""Train ``net`` (input channels 1) to map :math:`A^*(Ax + n)` to :math:`x` on random ellipses.
+PHANTOMS = ("dead_leaves", "ellipses")
 
-    Each step draws ``batch`` fresh phantoms of the operator's image size, noise of std ``sigma``,
-    and takes an Adam step on the MSE. Returns the loss per step. Then ``fit(net.eval(), A, y,
-    z=educated_input(A, y), input_noise=0)`` starts from what the network learnt (``eval()`` keeps
-    the BatchNorm statistics of the pretraining; the weights are still trained).
+
+def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200, batch: int = 8, lr: float = 0.01,
+             phantoms: str = "dead_leaves", seed: int = 0, progress: bool = True, device=None) -> list:
+    r"""Train ``net`` (input channels 1) to map :math:`A^*(Ax + n)` to :math:`x` on synthetic images.
+
+    Each step draws ``batch`` fresh ``phantoms`` (:func:`~course_lib.data.dead_leaves` or
+    :func:`~course_lib.data.random_ellipses`) of the operator's image size, noise of std ``sigma``,
+    and takes an Adam step on the MSE (the learning rate decays by cosine to 0). Returns the loss per
+    step. Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)`` starts from what the
+    network learnt (``eval()`` keeps the BatchNorm statistics of the pretraining; the weights are
+    still trained). For a convolutional network and a shift-invariant operator (denoising,
+    deblurring), pretrain on small images (an operator of a smaller size): it is much cheaper.
     """
     from tqdm.auto import tqdm
 
-    from .data import random_ellipses
+    from .data import dead_leaves, random_ellipses
 
     if not isinstance(A, LinearOperator) or len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
         raise ValueError(f"A is {A!r}; pretrain expects a course_lib operator on square images (H, H)")
     check_positive_int(n_steps, "n_steps", "pretrain")
     check_positive_int(batch, "batch", "pretrain")
+    if phantoms not in PHANTOMS:
+        raise ValueError(f"phantoms is {phantoms!r}; pretrain expects one of {PHANTOMS}")
+    sample = dead_leaves if phantoms == "dead_leaves" else random_ellipses
     device = device or next(net.parameters()).device
     net.to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for _ in tqdm(range(n_steps), desc="pretraining", disable=not progress, leave=False):
-        x = random_ellipses(batch, A.in_shape[0], seed=gen).to(device)
+        x = sample(batch, A.in_shape[0], seed=gen).to(device)
         y = A(x)
         y = y + sigma * torch.randn(y.shape, generator=gen, dtype=y.real.dtype).to(device)
         loss = ((net(educated_input(A, y))[:, 0] - x) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        schedule.step()
         losses.append(loss.item())
     return losses

@@ -80,3 +80,64 @@ def test_lista_checks_accept_ista_and_reject_mistakes(capsys):
             check_layers_match_ista(LISTA(A, 3, 0.2)(y, all_layers=True), A, y, 0.1)
     with pytest.raises(CheckFailed, match="at most -30.0 dB"):
         check_nmse_below(torch.zeros(3), torch.ones(3), -30.0, "zeros")
+
+
+def _dip_step_reference(net, optimizer, A, y, z, input_noise, generator):
+    z_k = z + input_noise * torch.randn(z.shape, generator=generator)
+    out = net(z_k)[0, 0]
+    loss = ((A(out) - y) ** 2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item(), out.detach()
+
+
+def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
+    from course_lib.checks import check_dip_step, check_variance_detector
+    from course_lib.dip import WindowedVarianceDetector
+
+    check_variance_detector(WindowedVarianceDetector)
+    check_dip_step(_dip_step_reference)
+    assert capsys.readouterr().out.count("✔") == 2
+
+    class NeverStops(WindowedVarianceDetector):            # tracks the variance but never says stop
+        def update(self, k, x):
+            super().update(k, x)
+            return False
+    with pytest.raises(CheckFailed, match="returned False; expected True"):
+        check_variance_detector(NeverStops)
+
+    class VarianceOfTheMean(WindowedVarianceDetector):     # forgets to divide by the number of pixels
+        def update(self, k, x):
+            stop = super().update(k, x)
+            if not math.isnan(self.variances[-1]):
+                self.variances[-1] *= x.numel()
+            return stop
+    with pytest.raises(CheckFailed, match="the variance after update"):
+        check_variance_detector(VarianceOfTheMean)
+
+    def no_zero_grad(net, optimizer, A, y, z, input_noise, generator):
+        out = net(z + input_noise * torch.randn(z.shape, generator=generator))[0, 0]
+        loss = ((A(out) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss.item(), out.detach()
+    with pytest.raises(CheckFailed, match="zero the gradients"):
+        check_dip_step(no_zero_grad)
+
+    def no_noise(net, optimizer, A, y, z, input_noise, generator):
+        return _dip_step_reference(net, optimizer, A, y, z, 0.0, generator)
+    with pytest.raises(CheckFailed, match="input_noise"):
+        check_dip_step(no_noise)
+
+    def output_after_the_step(net, optimizer, A, y, z, input_noise, generator):
+        loss, _ = _dip_step_reference(net, optimizer, A, y, z, input_noise, generator)
+        return loss, net(z)[0, 0].detach()
+    with pytest.raises(CheckFailed, match="before the update"):
+        check_dip_step(output_after_the_step)
+
+    def tensor_loss(*args):
+        loss, out = _dip_step_reference(*args)
+        return torch.tensor(loss), out
+    with pytest.raises(CheckFailed, match="Python float"):
+        check_dip_step(tensor_loss)

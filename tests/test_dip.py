@@ -13,12 +13,29 @@ from course_lib.metrics import psnr
     (lambda: dip.SkipNet(in_channels=8, channels=16, depth=3), (1, 8, 32, 32), (1, 1, 32, 32)),
     (lambda: dip.SkipNet(in_channels=8, channels=16, depth=2, skip=0), (2, 8, 16, 24), (2, 1, 16, 24)),
     (lambda: dip.DeepDecoder(channels=16, n_layers=3), (1, 16, 4, 4), (1, 1, 32, 32)),
-    (lambda: dip.ConvGenerator(channels=8, kernel=3), (1, 8, 16, 16), (1, 1, 32, 32)),
 ])
 def test_generators_shapes(make, z_shape, out_shape):
     torch.manual_seed(0)
     out = make()(torch.rand(z_shape))
     assert out.shape == out_shape
+
+
+def test_conv_generator_is_relu_of_a_circular_convolution_times_v():
+    torch.manual_seed(0)
+    for shape in [(40,), (12, 16)]:
+        g = dip.ConvGenerator(shape, channels=6, width=1.5)
+        assert g().shape == (1, 1, *shape) and not g.takes_input
+        assert sum(p.numel() for p in g.parameters()) == 6 * math.prod(shape)     # only C is trained
+    # 1-D against NumPy: U as a dense circulant matrix, G(C) = ReLU(U C) v
+    np = pytest.importorskip("numpy")
+    g = dip.ConvGenerator(40, channels=6, width=1.5)
+    d = np.minimum(np.arange(40), 40 - np.arange(40))
+    u = np.exp(-0.5 * (d / 1.5) ** 2)
+    u /= u.sum()
+    U = np.stack([np.roll(u, i) for i in range(40)], axis=1)           # column i: kernel centred at i
+    C = g.C.detach().double().numpy().T                                 # (n, k)
+    v = np.array([1, 1, 1, -1, -1, -1]) / np.sqrt(6)
+    assert np.allclose(g()[0, 0].detach().numpy(), np.maximum(U @ C, 0) @ v, atol=1e-6)
 
 
 def test_deep_decoder_is_under_parameterised():
@@ -34,8 +51,10 @@ def test_generator_bad_inputs():
         dip.SkipNet(in_channels=4, channels=8, depth=3)(torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError, match="channels is 0"):
         dip.DeepDecoder(channels=0)
-    with pytest.raises(ValueError, match="odd size"):
-        dip.ConvGenerator(kernel=4)
+    with pytest.raises(ValueError, match="even number"):
+        dip.ConvGenerator((8, 8), channels=5)
+    with pytest.raises(ValueError, match=r"\(n,\) or \(H, W\)"):
+        dip.ConvGenerator((2, 3, 4))
     with pytest.raises(TypeError, match="LinearOperator"):
         dip.fit(dip.SkipNet(channels=8, depth=2), torch.eye(4), torch.zeros(4, 4))
     with pytest.raises(ValueError, match=r"y has shape \(8, 8\)"):
@@ -135,7 +154,7 @@ def test_pretraining_gives_a_warm_start():
     A = cl.Identity((32, 32))
     torch.manual_seed(0)
     net = dip.SkipNet(in_channels=1, channels=16, depth=3)
-    losses = dip.pretrain(net, A, sigma=0.1, n_steps=80, batch=4, progress=False, seed=1)
+    losses = dip.pretrain(net, A, sigma=0.1, n_steps=80, batch=4, phantoms="ellipses", progress=False, seed=1)
     assert sum(losses[-10:]) < sum(losses[:10])
     x = data.random_ellipses(1, 32, seed=123)[0]
     y = data.add_noise(x, sigma=0.1, seed=4)
@@ -147,3 +166,39 @@ def test_pretraining_gives_a_warm_start():
     assert r.psnr[0] > psnr(y, x) + 3
     with pytest.raises(ValueError, match="square images"):
         dip.pretrain(net, cl.Identity((8, 16)), sigma=0.1)
+    with pytest.raises(ValueError, match="phantoms is 'faces'"):
+        dip.pretrain(net, A, sigma=0.1, phantoms="faces")
+
+
+def test_fit_can_watch_a_detector_without_stopping():
+    x = data.test_image("camera", 16)
+    torch.manual_seed(0)
+    detector = dip.WindowedVarianceDetector(window=5, patience=5)
+    r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=60,
+                detector=detector, stop_early=False, progress=False)
+    assert r.iterations == 60 and r.detector_stopped is not None and r.detector_stopped < 60
+    assert r.stop_iteration == detector.best_iteration == r.detector_stopped - 5
+    assert len(detector.variances) == r.detector_stopped          # frozen once it said stop
+
+
+def test_conv_generator_does_compressed_sensing_by_gradient_descent():
+    """Heckel & Soltanolkotabi: m < n Gaussian measurements of a smooth signal, plain gradient descent on C,
+    no regulariser: far better than the minimum-norm solution A^+ y (which knows nothing of smoothness)."""
+    n, m = 128, 48
+    t = torch.arange(n) / n
+    x = torch.sin(2 * math.pi * t) + 0.5 * torch.cos(6 * math.pi * t)
+    A = cl.MatrixOperator(torch.randn(m, n, generator=torch.Generator().manual_seed(0)) / m ** 0.5)
+    y = A(x)
+    min_norm = torch.linalg.pinv(A.matrix) @ y
+    torch.manual_seed(0)
+    g = dip.ConvGenerator(n, channels=64, width=3.0, init_scale=y.norm().item() / n ** 0.5)
+    r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer="sgd", x_true=x, progress=False)
+    err = lambda v: ((v - x).norm() / x.norm()).item()
+    assert r.loss[-1] < 1e-2 * r.loss[0]
+    assert err(r.x) < 0.2 < 0.5 < err(min_norm)
+    with pytest.raises(ValueError, match="'adam' or 'sgd'"):
+        dip.fit(g, A, y, n_iter=1, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="for images"):
+        dip.fit(g, A, y, n_iter=1, tv_weight=0.1)
+    with pytest.raises(ValueError, match="signals \\(n,\\) for a generator without input"):
+        dip.fit(dip.SkipNet(channels=8, depth=2), A, y, n_iter=1)

@@ -110,6 +110,21 @@ def test_imaging_data_generators():
     assert (e > 0).float().mean().item() == pytest.approx(0.05, abs=0.01) and e.min() >= 0
 
 
+def test_dead_leaves():
+    from course_lib.data import dead_leaves
+    ims = dead_leaves(3, 48, n_discs=300, seed=1)
+    assert ims.shape == (3, 48, 48) and ims.dtype == torch.float32 and 0 <= ims.min() and ims.max() <= 1
+    assert torch.equal(ims, dead_leaves(3, 48, n_discs=300, seed=1))            # seeded
+    # piecewise constant: most neighbours are equal, yet there are many grey levels (many discs are seen)
+    assert (ims[:, 1:] == ims[:, :-1]).float().mean() > 0.6
+    assert all(len(torch.unique(im)) > 30 for im in ims)
+    # one disc of radius 8 pixels: at most pi * 8^2 (+ rounding at the rim) pixels differ from the background
+    sizes = [(im != im.flatten().mode().values).sum().item() for im in dead_leaves(20, 64, n_discs=1, r_min=0.125 - 1e-12, r_max=0.125)]
+    assert max(sizes) <= math.pi * 64 + 20 and max(sizes) > math.pi * 64 - 20      # some disc lies fully inside
+    with pytest.raises(ValueError, match="r_min"):
+        dead_leaves(1, 8, r_min=0.5, r_max=0.1)
+
+
 def test_ssim():
     from course_lib.data import add_noise, test_image
     x = test_image("camera", 64)
