@@ -350,13 +350,16 @@ PHANTOMS = ("dead_leaves", "ellipses")
 
 
 def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200, batch: int = 8, lr: float = 0.01,
-             phantoms: str = "dead_leaves", seed: int = 0, progress: bool = True, device=None) -> list:
+             phantoms: str = "dead_leaves", pool: int | None = None, seed: int = 0, progress: bool = True,
+             device=None) -> list:
     r"""Train ``net`` (input channels 1) to map :math:`A^*(Ax + n)` to :math:`x` on synthetic images.
 
     Each step draws ``batch`` fresh ``phantoms`` (:func:`~course_lib.data.dead_leaves` or
     :func:`~course_lib.data.random_ellipses`) of the operator's image size, noise of std ``sigma``,
     and takes an Adam step on the MSE (the learning rate decays by cosine to 0). Returns the loss per
-    step. Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)`` starts from what the
+    step. ``pool``: draw that many phantoms once and sample the batches from them, each turned by a
+    random multiple of 90 degrees and maybe flipped (drawing phantoms costs more than a training
+    step on small images). Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)`` starts from what the
     network learnt (``eval()`` keeps the BatchNorm statistics of the pretraining; the weights are
     still trained). For a convolutional network and a shift-invariant operator (denoising,
     deblurring), pretrain on small images (an operator of a smaller size): it is much cheaper.
@@ -372,14 +375,24 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200
     if phantoms not in PHANTOMS:
         raise ValueError(f"phantoms is {phantoms!r}; pretrain expects one of {PHANTOMS}")
     sample = dead_leaves if phantoms == "dead_leaves" else random_ellipses
+    if pool is not None:
+        check_positive_int(pool, "pool", "pretrain")
     device = device or next(net.parameters()).device
     net.to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
     gen = torch.Generator().manual_seed(seed)
+    images = sample(pool, A.in_shape[0], seed=gen) if pool else None
     losses = []
     for _ in tqdm(range(n_steps), desc="pretraining", disable=not progress, leave=False):
-        x = sample(batch, A.in_shape[0], seed=gen).to(device)
+        if images is None:
+            x = sample(batch, A.in_shape[0], seed=gen)
+        else:
+            pick = torch.randint(pool, (batch,), generator=gen)
+            turns, flip = torch.randint(4, (1,), generator=gen).item(), torch.rand(1, generator=gen).item() < 0.5
+            x = torch.rot90(images[pick], turns, dims=(-2, -1))
+            x = x.flip(-1) if flip else x
+        x = x.to(device)
         y = A(x)
         y = y + sigma * torch.randn(y.shape, generator=gen, dtype=y.real.dtype).to(device)
         loss = ((net(educated_input(A, y))[:, 0] - x) ** 2).mean()

@@ -14,11 +14,14 @@ def test_dip_benchmark_prints_its_table_and_targets():
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     rows = [line for line in out.splitlines() if re.match(r"(camera|astronaut|coins) ", line)]
-    assert len(rows) == 3, out
-    for line in rows:
+    assert len(rows) == 6, out                       # the denoising table, then the deblurring (EDIP) table
+    for line in rows[:3]:
         values = line.split()
         noisy, peak = float(values[2]), float(values[3])
         assert math.isfinite(noisy) and math.isfinite(peak) and 15 < noisy < 25, line
+    for line in rows[3:]:
+        blurred, dip_peak, edip_start = (float(v) for v in line.split()[2:5])
+        assert all(math.isfinite(v) for v in (blurred, dip_peak, edip_start)) and 10 < blurred < 25, line
     for target in ("DIP peak >= noisy + 6 dB within 60 s", "detected stop <= 1 dB below the peak",
                    "deep decoder ends within 0.3 dB of its peak", "EDIP reaches DIP's peak"):
         assert re.search(re.escape(target) + r".*: (PASS|FAIL) \(", out), target

@@ -166,6 +166,11 @@ def test_pretraining_gives_a_warm_start():
     assert r.psnr[0] > psnr(y, x) + 3
     with pytest.raises(ValueError, match="square images"):
         dip.pretrain(net, cl.Identity((8, 16)), sigma=0.1)
+    pooled = dip.pretrain(dip.SkipNet(in_channels=1, channels=4, depth=2), cl.Identity((16, 16)), sigma=0.1, n_steps=5,
+                          batch=3, pool=6, progress=False)
+    assert len(pooled) == 5 and all(math.isfinite(v) for v in pooled)
+    with pytest.raises(ValueError, match="pool is 0"):
+        dip.pretrain(net, A, sigma=0.1, pool=0)
     with pytest.raises(ValueError, match="phantoms is 'faces'"):
         dip.pretrain(net, A, sigma=0.1, phantoms="faces")
 
