@@ -105,7 +105,7 @@ def main(argv=None) -> int:
             torch.manual_seed(seed)
             dd_net = dip.DeepDecoder(channels=32, n_layers=4 if args.size >= 64 else 2)
             dd = dip.fit(dd_net, A, y, n_iter=2 * args.iters, lr=0.01, ema=0.99, input_noise=0, x_true=x, seed=seed,
-                         z=dip.generator_input(32, dd_net.input_shape(shape), seed=seed), progress=False)
+                         z=dip.generator_input(dd_net.channels, dd_net.input_shape(shape), seed=seed), progress=False)
             # educated DIP against DIP, on deblurring
             yb = data.add_noise(B(x), sigma=SIGMA, seed=seed)
             torch.manual_seed(seed)

@@ -13,7 +13,7 @@ structure before noise, so the PSNR rises, peaks and falls.
   perturbation, an optional TV term, exponential averaging of the outputs, snapshots, and PSNR
   against a truth *for teaching only*; a detector may stop it.
 * Educated DIP (Barbano et al. 2022): :func:`pretrain` the generator, with the adjoint
-  reconstruction :func:`educated_input` as its input, on synthetic pairs (random ellipses) for the
+  reconstruction :func:`educated_input` as its input, on synthetic pairs (dead leaves or random ellipses) for the
   operator, then :func:`fit` it from there on the measurement.
 * Detectors that do not see the truth: :class:`WindowedVarianceDetector` (ES-WMV, Wang et al. 2021)
   and :class:`DiscrepancyDetector` (known noise level).
@@ -293,6 +293,8 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
     y = y.to(device)
     if takes_input:
         z = generator_input(32, shape, seed=seed, device=device) if z is None else z.to(device)
+    if x_true is not None:
+        x_true = x_true.to(device)
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
     result = FitResult(x=torch.zeros(shape), iterations=0, seconds=0.0)
@@ -320,7 +322,7 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
         average = out if (average is None or not ema) else ema * average + (1 - ema) * out
         result.loss.append(loss.item())
         if x_true is not None:
-            result.psnr.append(psnr(average, x_true.to(device)))
+            result.psnr.append(psnr(average, x_true))
         if k in wanted:
             result.snapshots[k] = average.cpu().clone()
             if x_true is not None:
