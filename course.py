@@ -9,7 +9,7 @@ lock file; that step is skipped in well under a second when nothing changed.
     python course.py test        # set up, then every test (unit, property, notebooks)
     python course.py exercises   # regenerate exercises/ from solutions/
     python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
-    python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/grader.py)
+    python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/tools/grading/)
     python course.py site        # the course as an offline website with slides, in site/
     python course.py setup       # only the set-up step
     python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
@@ -133,22 +133,22 @@ def cmd_test(args: list[str]) -> int:
 
 def cmd_exercises(args: list[str]) -> int:
     setup()
-    return in_venv(["-m", "course_lib.nbtools", "generate"] + args)
+    return in_venv(["-m", "course_lib.tools.notebooks", "--root", str(ROOT), "generate"] + args)
 
 
 def cmd_execute(args: list[str]) -> int:
     setup()
-    return in_venv(["-m", "course_lib.nbtools", "execute"] + args)
+    return in_venv(["-m", "course_lib.tools.notebooks", "--root", str(ROOT), "execute"] + args)
 
 
 def cmd_grade(args: list[str]) -> int:
     setup()
-    return in_venv(["-m", "course_lib.grader"] + args)
+    return in_venv(["-m", "course_lib.tools.grading", "--root", str(ROOT)] + args)
 
 
 def cmd_site(args: list[str]) -> int:
     setup()
-    return in_venv(["-m", "course_lib.site"] + args)
+    return in_venv(["-m", "course_lib.tools.site", "--root", str(ROOT)] + args)
 
 
 def cmd_setup(args: list[str]) -> int:

@@ -28,6 +28,8 @@ Run (about 30-40 s with the defaults on a 2-core CPU, one torch thread)::
     .venv/bin/python benchmarks/sparse_coding.py --device cuda --snr inf
 
 The script always exits 0 once it has run (a FAIL is a finding, not an error).
+The figures, the targets and the verdict are also written as JSON, to benchmarks/results/sparse_coding.json
+(sparse_coding-quick.json with --quick) or to ``--json PATH`` (see benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -35,54 +37,44 @@ import time
 
 START = time.perf_counter()  # "Total" includes the imports
 
-import argparse
 import math
 import statistics
 import sys
-from pathlib import Path
 
 import numpy as np
 import scipy.optimize
 import torch
+from _report import BenchmarkParser, report, target  # (importing _report puts the repository on sys.path)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere in the repo
-
-from course_lib.data import add_noise, gaussian_matrix, sparse_signals  # noqa: E402
-from course_lib.metrics import nmse_db  # noqa: E402
-from course_lib.operators import MatrixOperator  # noqa: E402
-from course_lib.solvers import fista, ista  # noqa: E402
+from course_lib.data import add_noise, gaussian_matrix, sparse_signals
+from course_lib.metrics import nmse_db
+from course_lib.operators import MatrixOperator
+from course_lib.solvers import fista, ista
 
 TARGET_RATIO = 1.3          # ISTA time per iteration <= TARGET_RATIO x floor
 TABLE_KS = (10, 50, 100, 200, 500)
 RATE_RANGE = (10, 500)      # k range of the log-log fit of the gap
+# count options: name, default, --quick value ('-': unchanged), help
+COUNTS = """
+m               250   -    measurements (rows of A)
+n               500   -    unknowns (columns of A)
+batch           1000  100  number of signals
+iters           200   20   iterations per timed run
+repeats         5     2    timed runs per method (median)
+max-k           500   50   iterations of the quality runs
+lbfgs-samples   3     2    samples cross-checked by L-BFGS-B
+"""
 
 
 # -- problem ---------------------------------------------------------------------------------
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--m", type=int, default=250, help="measurements (rows of A)")
-    parser.add_argument("--n", type=int, default=500, help="unknowns (columns of A)")
-    parser.add_argument("--batch", type=int, default=1000, help="number of signals")
+def parse_args(argv=None):
+    parser = BenchmarkParser(__doc__, COUNTS, device=True)
     parser.add_argument("--p", type=float, default=0.1, help="Bernoulli probability of a non-zero")
     parser.add_argument("--snr", type=float, default=40.0, help="SNR of y in dB ('inf': noiseless)")
     parser.add_argument("--lam", type=float, default=0.05, help="LASSO weight lambda")
-    parser.add_argument("--iters", type=int, default=200, help="iterations per timed run")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per method (median)")
-    parser.add_argument("--max-k", type=int, default=max(TABLE_KS), help="iterations of the quality runs")
-    parser.add_argument("--lbfgs-samples", type=int, default=3, help="samples cross-checked by L-BFGS-B")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: batch 100, 20 iterations x 2 repeats, K up to 50")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.batch, args.iters, args.repeats, args.max_k, args.lbfgs_samples = 100, 20, 2, 50, 2
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available here")
-    if min(args.iters, args.repeats, args.max_k) < 1 or args.max_k < min(TABLE_KS):
-        parser.error(f"--iters and --repeats must be >= 1 and --max-k >= {min(TABLE_KS)}")
+    args = parser.parse(argv)
+    if args.max_k < min(TABLE_KS):
+        parser.error(f"--max-k must be >= {min(TABLE_KS)}")
     return args
 
 
@@ -97,7 +89,7 @@ def make_problem(args) -> dict:
     f64 = dict(dtype=torch.float64, device=args.device)
     M = M64.to(**f32)
     A = MatrixOperator(M)
-    lipschitz = A.norm(dtype=torch.float32, device=args.device) ** 2  # once, outside every timing
+    lipschitz = A.norm(dtype=torch.float32) ** 2  # once (on the device, cached), outside every timing
     return dict(M=M, A=A, x_true=x64.to(**f32), y=y64.to(**f32), step=1.0 / lipschitz,
                 M64=M64.to(**f64), y64=y64.to(**f64))
 
@@ -276,15 +268,12 @@ def print_header(args) -> None:
           + (" [--quick]" if args.quick else ""))
 
 
-def print_timing(ms: dict, args) -> float:
+def print_timing(ms: dict, args) -> None:
     floor = ms["floor (2 matmuls)"]
     print(f"\nTiming: median of {args.repeats} runs x {args.iters} iterations (after a warm-up)")
     print(f"{'method':<20}{'ms/iter':>10}{'x floor':>10}")
     for name, value in ms.items():
         print(f"{name:<20}{value:>10.3f}{value / floor:>10.2f}")
-    ratio = ms["ISTA"] / floor
-    print(f"ISTA <= {TARGET_RATIO}x floor: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'} ({ratio:.2f}x)")
-    return ratio
 
 
 def print_quality(q: dict, args) -> None:
@@ -312,18 +301,33 @@ def print_quality(q: dict, args) -> None:
     print("  the LASSO is strongly convex on the support once found, hence slopes above 1 and 2)")
 
 
+def figures(ms: dict, q: dict, args) -> dict:
+    """The JSON figures: the timing table and the quality table (K as a string key)."""
+    floor = ms["floor (2 matmuls)"]
+    names = ("gap", "relative_gap", "nmse_db")
+    return dict(
+        timing=dict(repeats=args.repeats, iterations=args.iters, ms_per_iteration=ms,
+                    times_floor={name: value / floor for name, value in ms.items()}),
+        quality=dict(lam=args.lam, f_star=q["f_star"], reference_iterations=q["n_ref"],
+                     fixed_point_residual=q["residual"], lbfgs_samples=args.lbfgs_samples,
+                     lbfgs_max_relative_difference=q["lbfgs_diff"], nmse_optimum_db=q["nmse_star"],
+                     table={name: {k: dict(zip(names, row)) for k, row in rows.items()} for name, rows in q["rows"].items()},
+                     rate=q["rates"], rate_range=[RATE_RANGE[0], min(RATE_RANGE[1], args.max_k)],
+                     gap_ratio_per_iteration=q["factors"], gap_ratio_range=q["factor_range"]))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     problem = make_problem(args)
     print_header(args)
-    ratio = print_timing(timing_section(problem, args), args)
-    print_quality(quality_section(problem, args), args)
-    total = time.perf_counter() - START
-    print(f"\nTotal: {total:.1f} s")
-    verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-    print(f"VERDICT: {verdict}: ISTA {ratio:.2f}x the matmul floor (target <= {TARGET_RATIO}x), "
-          f"total {total:.1f} s" + (" [--quick: small batch, timings indicative only]" if args.quick else ""))
+    ms = timing_section(problem, args)
+    print_timing(ms, args)
+    quality = quality_section(problem, args)
+    print_quality(quality, args)
+    ratio = ms["ISTA"] / ms["floor (2 matmuls)"]
+    targets = [target(f"ISTA <= {TARGET_RATIO}x floor", ratio, "<=", TARGET_RATIO, "{:.2f}x")]
+    report("sparse_coding", figures(ms, quality, args), targets, time.perf_counter() - START, args.quick, args.json,
+           vars(args))
     return 0
 
 

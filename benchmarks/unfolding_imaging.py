@@ -55,6 +55,8 @@ Run (about 4 min on a 2-core CPU, 1 torch thread)::
     .venv/bin/python benchmarks/unfolding_imaging.py --parts rpca --rpca-steps 400
 
 The script always exits 0 once it has run (a FAIL is a finding, not an error).
+The figures, the targets and the verdict are also written as JSON, to benchmarks/results/unfolding_imaging.json
+(unfolding_imaging-quick.json with --quick) or to ``--json PATH`` (see benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -62,21 +64,26 @@ import time
 
 START = time.perf_counter()  # "Total" includes the imports
 
-import argparse
-import statistics
 import sys
-from pathlib import Path
 
 import torch
+from _common import first_k, k_text, nmse_curve, progress
+from _report import BenchmarkParser, report, target  # (importing _report puts the repository on sys.path)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere in the repo
-
-from course_lib.data import light_field_psfs, rpca_video, sparse_images  # noqa: E402
-from course_lib.metrics import nmse_db  # noqa: E402
-from course_lib.operators import AveragePooling2D, Convolution2D, MultiChannelConvolution2D, gaussian_kernel  # noqa: E402
-from course_lib.solvers import fista, ista, robust_pca  # noqa: E402
-from course_lib.training import train  # noqa: E402
-from course_lib.unfolding import ConvLISTA, NonnegativeUnfoldedISTA, UnfoldedRPCA  # noqa: E402
+import course_lib as cl
+from course_lib.data import light_field_psfs, rpca_video, sparse_images
+from course_lib.metrics import nmse_db
+from course_lib.operators import AveragePooling2D, Convolution2D, MultiChannelConvolution2D, gaussian_kernel
+from course_lib.solvers import casorati, fista, ista, robust_pca
+from course_lib.training import train
+from course_lib.unfolding import (
+    ConvLISTA,
+    NonnegativeUnfoldedISTA,
+    UnfoldedRPCA,
+    all_layer_log_loss,
+    every_layer,
+    layer_nmse_db,
+)
 
 PARTS = ("rpca", "lightfield", "superres")
 # -- part 1: RPCA
@@ -97,82 +104,43 @@ SR_LAM = 1e-3
 SR_GRID = (3e-4, 1e-3, 3e-3)
 SR_SHOWN = (10, 20, 50, 100, 200, 500, 1000)
 SR_REF = 100
+# count options: name, default, --quick value ('-': unchanged), help
+COUNTS = """
+rpca-layers   10     -    layers of unfolded RPCA / (F)ISTA-RPCA iterations
+rpca-steps    200    10   Adam steps of unfolded RPCA
+rpca-test     16     4    test videos
+rpca-val      8      2    validation videos (tuning of FISTA-RPCA)
+rpca-long     300    30   iterations of the long FISTA-RPCA run
+lf-layers     5      -    layers of non-negative unfolded ISTA
+lf-steps      150    10   Adam steps of non-negative unfolded ISTA
+lf-train      16     -    fixed training volumes
+lf-test       100    10   test volumes
+lf-val        50     10   validation volumes (tuning of ISTA's lam)
+ista-ref      100    20   the ISTA iteration count of the target
+ista-max      500    50   ISTA iterations run per lam
+ista-reach    2000   100  ISTA (tuned lam) runs up to this many iterations to reach the network's NMSE
+sr-layers     10     -    layers of learned convolutional ISTA
+sr-steps      400    10   Adam steps of learned convolutional ISTA
+sr-test       128    8    test images (super-resolution)
+sr-iters      1000   100  ISTA/FISTA iterations run per lam
+repeats       5      2    timed runs per latency (median)
+"""
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    parser = BenchmarkParser(__doc__, COUNTS)
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
-    parser.add_argument("--rpca-layers", type=int, default=10, help="layers of unfolded RPCA / (F)ISTA-RPCA iterations")
-    parser.add_argument("--rpca-steps", type=int, default=200, help="Adam steps of unfolded RPCA")
-    parser.add_argument("--rpca-test", type=int, default=16, help="test videos")
-    parser.add_argument("--rpca-val", type=int, default=8, help="validation videos (tuning of FISTA-RPCA)")
-    parser.add_argument("--rpca-long", type=int, default=300, help="iterations of the long FISTA-RPCA run")
-    parser.add_argument("--lf-layers", type=int, default=5, help="layers of non-negative unfolded ISTA")
-    parser.add_argument("--lf-steps", type=int, default=150, help="Adam steps of non-negative unfolded ISTA")
     parser.add_argument("--lf-lam", type=float, default=LF_INIT_LAM, help="lam of the network's initialisation")
-    parser.add_argument("--lf-train", type=int, default=16, help="fixed training volumes")
-    parser.add_argument("--lf-test", type=int, default=100, help="test volumes")
-    parser.add_argument("--lf-val", type=int, default=50, help="validation volumes (tuning of ISTA's lam)")
-    parser.add_argument("--ista-ref", type=int, default=100, help="the ISTA iteration count of the target")
-    parser.add_argument("--ista-max", type=int, default=500, help="ISTA iterations run per lam")
-    parser.add_argument("--ista-reach", type=int, default=2000,
-                        help="ISTA (tuned lam) runs up to this many iterations to reach the network's NMSE")
-    parser.add_argument("--sr-layers", type=int, default=10, help="layers of learned convolutional ISTA")
-    parser.add_argument("--sr-steps", type=int, default=400, help="Adam steps of learned convolutional ISTA")
-    parser.add_argument("--sr-test", type=int, default=128, help="test images (super-resolution)")
-    parser.add_argument("--sr-iters", type=int, default=1000, help="ISTA/FISTA iterations run per lam")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per latency (median)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 10 steps, 4 test videos, 10 test volumes, ISTA to 50 (target at 20), "
-                             "8 test images, ISTA/FISTA to 100")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rpca_steps, args.rpca_test, args.rpca_val, args.rpca_long = 10, 4, 2, 30
-        args.lf_steps, args.lf_test, args.lf_val = 10, 10, 10
-        args.ista_ref, args.ista_max, args.ista_reach = 20, 50, 100
-        args.sr_steps, args.sr_test, args.sr_iters = 10, 8, 100
-        args.repeats = 2
+    args = parser.parse(argv)
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = set(args.parts) - set(PARTS)
     if unknown:
         parser.error(f"--parts: unknown {sorted(unknown)}; choose from {PARTS}")
-    if min(args.rpca_layers, args.rpca_steps, args.rpca_test, args.rpca_val, args.rpca_long, args.lf_layers,
-           args.lf_steps, args.lf_train, args.lf_test, args.lf_val, args.ista_ref, args.repeats,
-           args.sr_layers, args.sr_steps, args.sr_test) < 1:
-        parser.error("counts must be >= 1")
     if args.ista_max < args.ista_ref:
         parser.error("--ista-max must be >= --ista-ref")
     if args.sr_iters < SR_REF:
         parser.error(f"--sr-iters must be >= {SR_REF}")
     return args
-
-
-def latency(fn, repeats: int) -> float:
-    """Median wall-clock seconds of fn() over `repeats` runs, after one warm-up run."""
-    with torch.no_grad():
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def log_loss_all_layers(outputs, x):
-    return torch.stack([((o - x) ** 2).mean().log() for o in outputs[1:]]).mean()
-
-
-def first_k(curve, target) -> str:
-    k = next((k for k, v in enumerate(curve, start=1) if v <= target), None)
-    return f"> {len(curve)}" if k is None else str(k)
-
-
-def progress(text):
-    print(f"  [{text}: done at {time.perf_counter() - START:.0f} s]", file=sys.stderr, flush=True)
 
 
 # -- part 1: unfolded RPCA -------------------------------------------------------------------
@@ -183,10 +151,6 @@ def videos(count, base_seed):
     return tissue + bubbles, tissue, bubbles
 
 
-def casorati(V):
-    return V.reshape(*V.shape[:-2], -1).transpose(-1, -2)        # (..., pixels, frames)
-
-
 def rpca_nmse(D, S, lams, n_iter, accelerate):
     (_, S_hat), _ = robust_pca(casorati(D), *lams, n_iter=n_iter, accelerate=accelerate)
     return nmse_db(S_hat, casorati(S))
@@ -194,7 +158,7 @@ def rpca_nmse(D, S, lams, n_iter, accelerate):
 
 def tuned_rpca(val, test, n_iter, accelerate, repeats):
     lams = min(RPCA_GRID, key=lambda lam: rpca_nmse(val[0], val[2], lam, n_iter, accelerate))
-    seconds = latency(lambda: robust_pca(casorati(test[0]), *lams, n_iter=n_iter, accelerate=accelerate), repeats)
+    seconds = cl.latency(lambda: robust_pca(casorati(test[0]), *lams, n_iter=n_iter, accelerate=accelerate), repeats)
     return dict(nmse=rpca_nmse(test[0], test[2], lams, n_iter, accelerate), lams=lams, latency=seconds)
 
 
@@ -207,7 +171,7 @@ def run_rpca(args) -> dict:
     rows[f"FISTA-RPCA-{T}"] = tuned_rpca(val, test, T, True, args.repeats)
     rows[f"ISTA-RPCA-{T}"] = tuned_rpca(val, test, T, False, args.repeats)
     rows[f"FISTA-RPCA-{args.rpca_long}"] = tuned_rpca(val, test, args.rpca_long, True, args.repeats)
-    progress("RPCA baselines")
+    progress("RPCA baselines", START)
 
     torch.manual_seed(s)
     net = UnfoldedRPCA(n_layers=T, lam_low_rank=RPCA_INIT[0], lam_sparse=RPCA_INIT[1])
@@ -216,15 +180,15 @@ def run_rpca(args) -> dict:
         D, _, S = videos(2, base_seed=10**3 + int(torch.randint(10**6, (1,), generator=g)))
         return D, S
 
-    sparse_log_loss = lambda outputs, S: torch.stack([((o[1] - S) ** 2).mean().log() for o in outputs[1:]]).mean()
+    sparse_parts = lambda m, D: [S_k for _, S_k in m(D, all_layers=True)]    # the loss is on the sparse part
     with torch.no_grad():
         untrained = nmse_db(net(test[0])[1], test[2])
-    history = train(net, sample, n_steps=args.rpca_steps, lr=3e-3, loss_fn=sparse_log_loss, seed=s + 4,
-                    predict=lambda m, D: m(D, all_layers=True), progress=False, description="unfolded RPCA")
+    net, history = train(net, sample, n_iter=args.rpca_steps, lr=3e-3, loss_fn=all_layer_log_loss, seed=s + 4,
+                         predict=sparse_parts, progress=False, description="unfolded RPCA")
     with torch.no_grad():
-        per_layer = [nmse_db(S_k, test[2]) for _, S_k in net(test[0], all_layers=True)[1:]]
-    seconds = latency(lambda: net(test[0]), args.repeats)
-    progress("unfolded RPCA")
+        per_layer = layer_nmse_db(sparse_parts(net, test[0]), test[2])
+    seconds = cl.latency(lambda: net(test[0]), args.repeats)
+    progress("unfolded RPCA", START)
     return dict(rows=rows, net=dict(curve=per_layer, seconds=history.seconds, latency=seconds,
                                     untrained=untrained, steps=args.rpca_steps))
 
@@ -249,15 +213,9 @@ def print_rpca(result, args) -> None:
 
 # -- part 2: light field -----------------------------------------------------------------------
 def ista_curve(H, y, x, lam, n_iter, step, stop_at=None):
-    """NMSE (dB) of iterates 1..n_iter; with stop_at, stop at the first iterate at or below it."""
-    curve = []
-
-    def record(k, xk):
-        curve.append(nmse_db(xk, x))
-        return stop_at is not None and curve[-1] <= stop_at
-
-    ista(H, y, lam, n_iter=n_iter, step=step, nonnegative=True, callback=record)
-    return curve
+    """NMSE (dB) of non-negative ISTA's iterates 1..n_iter; with stop_at, stop at the first iterate at or below it."""
+    stop = None if stop_at is None else (lambda curve: curve[-1] <= stop_at)
+    return nmse_curve(ista, H, y, x, cl.NonnegativeL1(lam), n_iter, step, stop)
 
 
 def run_lightfield(args) -> dict:
@@ -274,137 +232,189 @@ def run_lightfield(args) -> dict:
         curves[args.lf_lam] = ista_curve(H, y_test, x_test, args.lf_lam, args.ista_max, step)
     tuned = min(LF_GRID, key=lambda lam: ista_curve(H, y_val, x_val, lam, args.ista_ref, step)[-1])
     envelope = [min(values) for values in zip(*(curves[lam] for lam in LF_GRID))]
-    progress("ISTA runs")
+    progress("ISTA runs", START)
 
     torch.manual_seed(s)
     net = NonnegativeUnfoldedISTA(H, n_layers=args.lf_layers, lam=args.lf_lam)
     with torch.no_grad():
-        untrained = [nmse_db(o, x_test) for o in net(y_test, all_layers=True)[1:]]
-    history = train(net, lambda g: (y_train, x_train), n_steps=args.lf_steps, lr=5e-3, loss_fn=log_loss_all_layers,
-                    predict=lambda m, y: m(y, all_layers=True), seed=s + 3, progress=False,
-                    description="unfolded ISTA")
+        untrained = layer_nmse_db(every_layer(net, y_test), x_test)
+    net, history = train(net, lambda g: (y_train, x_train), n_iter=args.lf_steps, lr=5e-3, loss_fn=all_layer_log_loss,
+                         predict=every_layer, seed=s + 3, progress=False, description="unfolded ISTA")
     with torch.no_grad():
-        per_layer = [nmse_db(o, x_test) for o in net(y_test, all_layers=True)[1:]]
-    progress("unfolded ISTA")
+        per_layer = layer_nmse_db(every_layer(net, y_test), x_test)
+    progress("unfolded ISTA", START)
 
     target = per_layer[-1]
-    k_tuned = first_k(curves[tuned], target)
-    if not k_tuned.isdigit() and args.ista_reach > args.ista_max:   # run the tuned lam on until it gets there
-        k_tuned = first_k(ista_curve(H, y_test, x_test, tuned, args.ista_reach, step, stop_at=target), target)
-    K = int(k_tuned) if k_tuned.isdigit() else args.ista_reach
-    progress(f"ISTA to the network's NMSE (K = {k_tuned})")
-    lat = dict(net=latency(lambda: net(y_test), args.repeats),
-               ref=latency(lambda: ista(H, y_test, tuned, n_iter=args.ista_ref, step=step, nonnegative=True),
-                           args.repeats),
-               K=latency(lambda: ista(H, y_test, tuned, n_iter=K, step=step, nonnegative=True),
-                         min(args.repeats, 3)))
-    progress("latencies")
+    reach = dict(init=first_k(curves[args.lf_lam], target), tuned=first_k(curves[tuned], target),
+                 envelope=first_k(envelope, target))
+    limits = dict(init=args.ista_max, tuned=args.ista_max, envelope=args.ista_max)
+    if reach["tuned"] is None and args.ista_reach > args.ista_max:   # run the tuned lam on until it gets there
+        reach["tuned"] = first_k(ista_curve(H, y_test, x_test, tuned, args.ista_reach, step, stop_at=target), target)
+        limits["tuned"] = args.ista_reach
+    K = reach["tuned"] or args.ista_reach
+    progress(f"ISTA to the network's NMSE (K = {k_text(reach['tuned'], limits['tuned'])})", START)
+    solve = lambda n_iter: ista(H, y_test, cl.NonnegativeL1(tuned), n_iter=n_iter, step=step)
+    lat = dict(net=cl.latency(lambda: net(y_test), args.repeats), ref=cl.latency(lambda: solve(args.ista_ref), args.repeats),
+               K=cl.latency(lambda: solve(K), min(args.repeats, 3)))
+    progress("latencies", START)
     return dict(curves=curves, tuned=tuned, envelope=envelope, net=per_layer, untrained=untrained,
-                seconds=history.seconds, latency=lat, K=K, k_tuned=k_tuned,
-                k_init=first_k(curves[args.lf_lam], target), k_env=first_k(envelope, target))
+                seconds=history.seconds, latency=lat, K=K, reach=reach, limits=limits)
+
+
+def print_solver_table(heading, shown, rows) -> None:
+    """NMSE (dB) after K iterations: rows of (label, lam or None for the best of the grid, curve, reach K text)."""
+    print(f"{'':<26}{'NMSE dB after K iterations':^{8 * len(shown)}}")
+    print(f"{heading:<19}{'lam':>7}" + "".join(f"{k:>8}" for k in shown) + f"{'reach K':>9}")
+    for label, lam, curve, reach in rows:
+        lam_text = "grid" if lam is None else f"{lam:g}"
+        print(f"{label:<19}{lam_text:>7}" + "".join(f"{curve[k - 1]:>8.2f}" for k in shown) + f"{reach:>9}")
+
+
+def print_network_rows(labels, lam, untrained, trained, note) -> None:
+    """The network's NMSE (dB) after each layer, untrained and trained (``note`` after the trained row)."""
+    print(f"{'network':<19}{'lam':>7}" + "".join(f"{k:>8}" for k in range(1, len(trained) + 1)))
+    for label, curve, tail in ((labels[0], untrained, ""), (labels[1], trained, f"   ({note})")):
+        print(f"{label:<19}{lam:>7g}" + "".join(f"{v:>8.2f}" for v in curve) + tail)
+
+
+def print_latencies(heading, rows) -> None:
+    """``heading``, then (name, seconds) rows: the network first, the others also as a multiple of it."""
+    print(heading)
+    network = rows[0][1]
+    print(f"  {rows[0][0]:<30}{1e3 * network:9.2f} ms")
+    for name, seconds in rows[1:]:
+        print(f"  {name:<30}{1e3 * seconds:9.2f} ms   {seconds / network:6.1f}x the network")
 
 
 def print_lightfield(r, args) -> None:
     shown = [k for k in ISTA_SHOWN if k <= args.ista_max]
-    L = args.lf_layers
+    reach = {key: k_text(k, r["limits"][key]) for key, k in r["reach"].items()}
     print(f"\nPart 2: non-negative unfolded ISTA, light field 5 views x 4 depths x 24x24 (PSFs 9x9), "
           f"volumes p = 0.005, {args.lf_train} training / {args.lf_test} test / {args.lf_val} validation volumes")
-    print(f"{'':<26}{'NMSE dB after K iterations':^{8 * len(shown)}}")
-    print(f"{'ISTA (non-negative)':<19}{'lam':>7}" + "".join(f"{k:>8}" for k in shown) + f"{'reach K':>9}")
-    rows = [("lam of the network", args.lf_lam, r["curves"][args.lf_lam], r["k_init"]),
-            (f"tuned at {args.ista_ref}", r["tuned"], r["curves"][r["tuned"]], r["k_tuned"]),
-            ("best lam per K", None, r["envelope"], r["k_env"])]
-    for name, lam, curve, k in rows:
-        lam_text = "grid" if lam is None else f"{lam:g}"
-        print(f"{name:<19}{lam_text:>7}" + "".join(f"{curve[k_ - 1]:>8.2f}" for k_ in shown) + f"{k:>9}")
-    print(f"{'network':<19}{'lam':>7}" + "".join(f"{k:>8}" for k in range(1, L + 1)))
-    print(f"{'untrained':<19}{args.lf_lam:>7g}" + "".join(f"{v:>8.2f}" for v in r["untrained"]))
-    print(f"{'trained':<19}{args.lf_lam:>7g}" + "".join(f"{v:>8.2f}" for v in r["net"])
-          + f"   ({args.lf_steps} steps, {r['seconds']:.1f} s)")
+    print_solver_table("ISTA (non-negative)", shown, [
+        ("lam of the network", args.lf_lam, r["curves"][args.lf_lam], reach["init"]),
+        (f"tuned at {args.ista_ref}", r["tuned"], r["curves"][r["tuned"]], reach["tuned"]),
+        ("best lam per K", None, r["envelope"], reach["envelope"])])
+    print_network_rows(("untrained", "trained"), args.lf_lam, r["untrained"], r["net"],
+                       f"{args.lf_steps} steps, {r['seconds']:.1f} s")
     print(f"reach K: first ISTA iteration at or below the network's {r['net'][-1]:.2f} dB (ISTA run to "
           f"{args.ista_max}, the tuned lam on to {args.ista_reach}); lam grid {', '.join(f'{v:g}' for v in LF_GRID)}, "
           "tuned on the validation volumes")
     lat = r["latency"]
-    print(f"Latency on the {args.lf_test} test volumes (median of {args.repeats}, ISTA-K of "
-          f"{min(args.repeats, 3)}, after a warm-up):")
-    print(f"  {f'network ({L} layers)':<30}{1e3 * lat['net']:9.2f} ms")
-    ref_name = f"ISTA-{args.ista_ref} (lam {r['tuned']:g})"
-    print(f"  {ref_name:<30}{1e3 * lat['ref']:9.2f} ms   {lat['ref'] / lat['net']:6.1f}x the network")
-    k_name = f"ISTA-{r['K']} (lam {r['tuned']:g})" + ("" if r["k_tuned"].isdigit() else ", never reached")
-    print(f"  {k_name:<30}{1e3 * lat['K']:9.2f} ms   {lat['K'] / lat['net']:6.1f}x the network")
+    print_latencies(f"Latency on the {args.lf_test} test volumes (median of {args.repeats}, ISTA-K of "
+                    f"{min(args.repeats, 3)}, after a warm-up):", [
+                        (f"network ({args.lf_layers} layers)", lat["net"]),
+                        (f"ISTA-{args.ista_ref} (lam {r['tuned']:g})", lat["ref"]),
+                        (f"ISTA-{r['K']} (lam {r['tuned']:g})" + ("" if r["reach"]["tuned"] else ", never reached"),
+                         lat["K"])])
 
 
 # -- part 3: super-resolution localisation ---------------------------------------------------
-def solver_curve(solver, A, y, x, lam, n_iter):
-    curve = []
-    solver(A, y, lam, n_iter=n_iter, nonnegative=True, callback=lambda k, xk: curve.append(nmse_db(xk, x)))
-    return curve
-
-
 def run_superres(args) -> dict:
     s = args.seed
     A = AveragePooling2D(SR_FINE, SR_FACTOR) @ Convolution2D(gaussian_kernel(SR_SIGMA), SR_FINE)
     x_test = sparse_images(args.sr_test, SR_FINE, p=SR_P, seed=s + 21)
     y_test = A(x_test)
-    curves = {name: {lam: solver_curve(solver, A, y_test, x_test, lam, args.sr_iters) for lam in SR_GRID}
+    curves = {name: {lam: nmse_curve(solver, A, y_test, x_test, cl.NonnegativeL1(lam), args.sr_iters) for lam in SR_GRID}
               for name, solver in (("ISTA", ista), ("FISTA", fista))}
     envelopes = {name: [min(v) for v in zip(*c.values())] for name, c in curves.items()}
-    progress("ISTA/FISTA runs")
+    progress("ISTA/FISTA runs", START)
 
     torch.manual_seed(s)
     net = ConvLISTA(A, n_layers=args.sr_layers, lam=SR_LAM)
     with torch.no_grad():
-        untrained = [nmse_db(o, x_test) for o in net(y_test, all_layers=True)[1:]]
+        untrained = layer_nmse_db(every_layer(net, y_test), x_test)
 
     def sample(g):
         x = sparse_images(32, SR_FINE, p=SR_P, seed=g)
         return A(x), x
 
-    history = train(net, sample, n_steps=args.sr_steps, lr=3e-3, loss_fn=log_loss_all_layers,
-                    predict=lambda m, y: m(y, all_layers=True), seed=s + 7, progress=False,
-                    description="learned conv. ISTA")
+    net, history = train(net, sample, n_iter=args.sr_steps, lr=3e-3, loss_fn=all_layer_log_loss, predict=every_layer,
+                         seed=s + 7, progress=False, description="learned conv. ISTA")
     with torch.no_grad():
-        per_layer = [nmse_db(o, x_test) for o in net(y_test, all_layers=True)[1:]]
-    progress("learned convolutional ISTA")
+        per_layer = layer_nmse_db(every_layer(net, y_test), x_test)
+    progress("learned convolutional ISTA", START)
     ref_lam = min(SR_GRID, key=lambda lam: curves["ISTA"][lam][SR_REF - 1])
-    lat = dict(net=latency(lambda: net(y_test), args.repeats),
-               ref=latency(lambda: ista(A, y_test, ref_lam, n_iter=SR_REF, nonnegative=True), args.repeats))
-    progress("latencies")
+    lat = dict(net=cl.latency(lambda: net(y_test), args.repeats),
+               ref=cl.latency(lambda: ista(A, y_test, cl.NonnegativeL1(ref_lam), n_iter=SR_REF), args.repeats))
+    progress("latencies", START)
     return dict(curves=curves, envelopes=envelopes, net=per_layer, untrained=untrained, seconds=history.seconds,
                 latency=lat, ref_lam=ref_lam, kernel=net.S.shape[-1])
 
 
+def superres_rows(r) -> list:
+    """(label, lam or None, curve) of the table of part 3."""
+    return [row for name in ("ISTA", "FISTA")
+            for row in ((name, SR_LAM, r["curves"][name][SR_LAM]), (f"{name}, best per K", None, r["envelopes"][name]))]
+
+
 def print_superres(r, args) -> None:
     shown = [k for k in SR_SHOWN if k <= args.sr_iters]
-    L = args.sr_layers
     print(f"\nPart 3: learned convolutional ISTA, super-resolution x{SR_FACTOR}: {SR_FINE[0]}x{SR_FINE[1]} emitters "
           f"(p = {SR_P}), Gaussian PSF sigma {SR_SIGMA:g}, {SR_FINE[0] // SR_FACTOR}x{SR_FINE[1] // SR_FACTOR} camera, "
           f"{args.sr_test} test images")
-    print(f"{'':<26}{'NMSE dB after K iterations':^{8 * len(shown)}}")
-    print(f"{'solver (non-negative)':<19}{'lam':>7}" + "".join(f"{k:>8}" for k in shown) + f"{'reach K':>9}")
     target = r["net"][-1]
-    for name in ("ISTA", "FISTA"):
-        rows = [(f"{name}", SR_LAM, r["curves"][name][SR_LAM]), (f"{name}, best per K", None, r["envelopes"][name])]
-        for label, lam, curve in rows:
-            lam_text = "grid" if lam is None else f"{lam:g}"
-            print(f"{label:<19}{lam_text:>7}" + "".join(f"{curve[k - 1]:>8.2f}" for k in shown)
-                  + f"{first_k(curve, target):>9}")
-    print(f"{'network':<19}{'lam':>7}" + "".join(f"{k:>8}" for k in range(1, L + 1)))
-    print(f"{'learned, untrained':<19}{SR_LAM:>7g}" + "".join(f"{v:>8.2f}" for v in r["untrained"]))
-    print(f"{'learned, trained':<19}{SR_LAM:>7g}" + "".join(f"{v:>8.2f}" for v in r["net"])
-          + f"   ({args.sr_steps} steps, {r['seconds']:.1f} s, filters {r['kernel']}x{r['kernel']} coarse pixels)")
+    print_solver_table("solver (non-negative)", shown, [
+        (label, lam, curve, k_text(first_k(curve, target), args.sr_iters)) for label, lam, curve in superres_rows(r)])
+    print_network_rows(("learned, untrained", "learned, trained"), SR_LAM, r["untrained"], r["net"],
+                       f"{args.sr_steps} steps, {r['seconds']:.1f} s, filters {r['kernel']}x{r['kernel']} coarse pixels")
     print(f"reach K: first iteration at or below the network's {target:.2f} dB (run to {args.sr_iters}); "
           f"lam grid {', '.join(f'{v:g}' for v in SR_GRID)}")
     lat = r["latency"]
-    print(f"Latency on the {args.sr_test} test images (median of {args.repeats}, after a warm-up):")
-    print(f"  {f'network ({L} layers)':<30}{1e3 * lat['net']:9.2f} ms")
-    ref_name = f"ISTA-{SR_REF} (lam {r['ref_lam']:g})"
-    print(f"  {ref_name:<30}{1e3 * lat['ref']:9.2f} ms   {lat['ref'] / lat['net']:6.1f}x the network")
+    print_latencies(f"Latency on the {args.sr_test} test images (median of {args.repeats}, after a warm-up):", [
+        (f"network ({args.sr_layers} layers)", lat["net"]), (f"ISTA-{SR_REF} (lam {r['ref_lam']:g})", lat["ref"])])
 
 
-# -- targets ------------------------------------------------------------------------------------
+# -- report -------------------------------------------------------------------------------------
+def at(curve, shown) -> dict:
+    """The NMSE after the K iterations of ``shown`` (the columns of a table)."""
+    return {k: curve[k - 1] for k in shown}
+
+
+def network_figures(curve, untrained, seconds, steps, lam=None) -> dict:
+    return dict(lam=lam, untrained_nmse_db=untrained, nmse_db=curve, train_seconds=seconds, steps=steps)
+
+
+def figures(results, args) -> dict:
+    """The JSON figures of the parts that ran: NMSE in dB (per layer: item k-1 is layer k; solvers: after the K
+    of the table), reach K (None: not within the limit), latencies in ms, training seconds."""
+    out = {}
+    if "rpca" in results:
+        r = results["rpca"]
+        out["rpca"] = dict(
+            test=args.rpca_test, val=args.rpca_val,
+            methods={name: dict(lam_L=row["lams"][0], lam_S=row["lams"][1], nmse_db=row["nmse"],
+                                latency_ms=1e3 * row["latency"]) for name, row in r["rows"].items()},
+            network=dict(network_figures(r["net"]["curve"], r["net"]["untrained"], r["net"]["seconds"],
+                                         r["net"]["steps"], RPCA_INIT), latency_ms=1e3 * r["net"]["latency"]))
+    if "lightfield" in results:
+        r = results["lightfield"]
+        shown = [k for k in ISTA_SHOWN if k <= args.ista_max]
+        rows = {"lam of the network": (args.lf_lam, r["curves"][args.lf_lam], "init"),
+                f"tuned at {args.ista_ref}": (r["tuned"], r["curves"][r["tuned"]], "tuned"),
+                "best lam per K": (None, r["envelope"], "envelope")}
+        out["lightfield"] = dict(
+            test=args.lf_test, train=args.lf_train, val=args.lf_val, tuned_lam=r["tuned"],
+            ista={name: dict(lam=lam, nmse_db=at(curve, shown), reach_k=r["reach"][key], reach_limit=r["limits"][key])
+                  for name, (lam, curve, key) in rows.items()},
+            network=network_figures(r["net"], r["untrained"], r["seconds"], args.lf_steps, args.lf_lam),
+            latency_ms={"network": 1e3 * r["latency"]["net"], f"ISTA-{args.ista_ref}": 1e3 * r["latency"]["ref"],
+                        "ISTA-K": 1e3 * r["latency"]["K"]}, K=r["K"])
+    if "superres" in results:
+        r = results["superres"]
+        shown = [k for k in SR_SHOWN if k <= args.sr_iters]
+        target = r["net"][-1]
+        out["superres"] = dict(
+            test=args.sr_test, ref_lam=r["ref_lam"], kernel=r["kernel"],
+            solvers={label: dict(lam=lam, nmse_db=at(curve, shown), reach_k=first_k(curve, target),
+                                 reach_limit=args.sr_iters) for label, lam, curve in superres_rows(r)},
+            network=network_figures(r["net"], r["untrained"], r["seconds"], args.sr_steps, SR_LAM),
+            latency_ms={"network": 1e3 * r["latency"]["net"], f"ISTA-{SR_REF}": 1e3 * r["latency"]["ref"]})
+    return out
+
+
 def targets(results, args) -> list:
-    """(description, measured value or None when not run, check, format)."""
+    """The four targets; a value is None when its part was not run."""
     T, L, ref = args.rpca_layers, args.lf_layers, args.ista_ref
     gain = nmse = ratio = sr = None
     if "rpca" in results:
@@ -418,44 +428,27 @@ def targets(results, args) -> list:
         r = results["superres"]
         sr = r["net"][-1] - r["envelopes"]["ISTA"][SR_REF - 1]
     return [
-        (f"Unfolded RPCA-{T} >= {RPCA_TARGET_DB:g} dB better than FISTA-RPCA-{T} (tuned), sparse part", gain,
-         lambda v: v >= RPCA_TARGET_DB, "{:.2f} dB better"),
-        (f"Unfolded ISTA-{L} NMSE <= ISTA-{ref} NMSE (tuned lam)", nmse, lambda v: v <= 0, "{:+.2f} dB vs ISTA"),
-        (f"ISTA-{ref} latency >= {SPEEDUP_TARGET:g}x unfolded ISTA-{L}", ratio, lambda v: v >= SPEEDUP_TARGET,
-         "{:.1f}x"),
-        (f"Learned conv. ISTA-{args.sr_layers} NMSE <= ISTA-{SR_REF} NMSE (best lam)", sr, lambda v: v <= 0,
-         "{:+.2f} dB vs ISTA"),
+        target(f"Unfolded RPCA-{T} >= {RPCA_TARGET_DB:g} dB better than FISTA-RPCA-{T} (tuned), sparse part", gain,
+               ">=", RPCA_TARGET_DB, "{:.2f} dB better"),
+        target(f"Unfolded ISTA-{L} NMSE <= ISTA-{ref} NMSE (tuned lam)", nmse, "<=", 0, "{:+.2f} dB vs ISTA"),
+        target(f"ISTA-{ref} latency >= {SPEEDUP_TARGET:g}x unfolded ISTA-{L}", ratio, ">=", SPEEDUP_TARGET, "{:.1f}x"),
+        target(f"Learned conv. ISTA-{args.sr_layers} NMSE <= ISTA-{SR_REF} NMSE (best lam)", sr, "<=", 0,
+               "{:+.2f} dB vs ISTA"),
     ]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     print(f"Deep unfolding for imaging: unfolded RPCA, non-negative unfolded ISTA, learned convolutional ISTA, float32, device cpu, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}" + (" [--quick]" if args.quick else ""))
     results = {}
-    if "rpca" in args.parts:
-        results["rpca"] = run_rpca(args)
-        print_rpca(results["rpca"], args)
-    if "lightfield" in args.parts:
-        results["lightfield"] = run_lightfield(args)
-        print_lightfield(results["lightfield"], args)
-    if "superres" in args.parts:
-        results["superres"] = run_superres(args)
-        print_superres(results["superres"], args)
-    print("\nTargets:")
-    verdicts = []
-    for text, value, check, fmt in targets(results, args):
-        if value is None:
-            print(f"{text}: n/a (not run)")
-            continue
-        verdicts.append(check(value))
-        print(f"{text}: {'PASS' if verdicts[-1] else 'FAIL'} ({fmt.format(value)})")
-    total = time.perf_counter() - START
-    print(f"\nTotal: {total:.1f} s")
-    verdict = "n/a" if not verdicts else ("PASS" if all(verdicts) else "FAIL")
-    print(f"VERDICT: {verdict}: {sum(verdicts)}/{len(verdicts)} targets met, total {total:.1f} s"
-          + (" [--quick: tiny training and sets, these numbers are not the benchmark]" if args.quick else ""))
+    for part, run, show in (("rpca", run_rpca, print_rpca), ("lightfield", run_lightfield, print_lightfield),
+                            ("superres", run_superres, print_superres)):
+        if part in args.parts:
+            results[part] = run(args)
+            show(results[part], args)
+    report("unfolding_imaging", figures(results, args), targets(results, args), time.perf_counter() - START,
+           args.quick, args.json, vars(args))
     return 0
 
 

@@ -30,6 +30,8 @@ Run (about 7 min with the defaults on an otherwise idle 2-core CPU, 2 torch thre
     .venv/bin/python benchmarks/unfolding_lista.py --settings noiseless --methods FISTA,ALISTA
 
 The script always exits 0 once it has run (a FAIL is a finding, not an error).
+The figures, the targets and the verdict are also written as JSON, to benchmarks/results/unfolding_lista.json
+(unfolding_lista-quick.json with --quick) or to ``--json PATH`` (see benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -37,21 +39,18 @@ import time
 
 START = time.perf_counter()  # "Total" includes the imports
 
-import argparse
 import math
 import sys
-from pathlib import Path
 
 import torch
+from _common import first_k, k_text, nmse_curve, progress
+from _report import BenchmarkParser, report, target  # (importing _report puts the repository on sys.path)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere in the repo
-
-from course_lib.data import add_noise, gaussian_matrix, sparse_signals  # noqa: E402
-from course_lib.metrics import nmse_db  # noqa: E402
-from course_lib.operators import MatrixOperator  # noqa: E402
-from course_lib.solvers import fista, ista  # noqa: E402
-from course_lib.training import train  # noqa: E402
-from course_lib.unfolding import ALISTA, LISTA, LISTA_CP  # noqa: E402
+from course_lib.data import add_noise, gaussian_matrix, sparse_signals
+from course_lib.operators import MatrixOperator
+from course_lib.solvers import fista, ista
+from course_lib.training import train
+from course_lib.unfolding import ALISTA, LISTA, LISTA_CP, all_layer_log_loss, every_layer, layer_nmse_db
 
 LAM_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)          # tuning grid of ISTA / FISTA (at iteration T)
 WORTH_GRID = (0.001, 0.002, 0.005) + LAM_GRID         # FISTA for "worth K": small lambdas reach lower floors
@@ -65,29 +64,24 @@ NETWORKS = {
     "ALISTA": (lambda A, T: ALISTA(A, T, INIT_LAM), 600, 1e-2),
 }
 METHODS = ("ISTA", "FISTA", *NETWORKS)
+# count options: name, default ('-': chosen by the script), --quick value, help
+COUNTS = """
+layers      16     4    T, layers of the networks / solver iterations
+test        1000   200  test samples
+val         500    100  validation samples
+steps       -      20   Adam steps for every network (default: per network)
+fista-max   2000   100  FISTA iterations for 'worth K'
+"""
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    parser = BenchmarkParser(__doc__, COUNTS, "noiseless setting only (unless --settings)", threads=2, device=True)
     parser.add_argument("--settings", default=None,
                         help="comma-separated: noiseless, <snr>dB (default noiseless,40dB; --quick: noiseless)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {METHODS}")
-    parser.add_argument("--layers", type=int, default=16, help="T, layers of the networks / solver iterations")
-    parser.add_argument("--test", type=int, default=1000, help="test samples")
-    parser.add_argument("--val", type=int, default=500, help="validation samples")
-    parser.add_argument("--steps", type=int, default=None, help="Adam steps for every network (default: per network)")
-    parser.add_argument("--fista-max", type=int, default=2000, help="FISTA iterations for 'worth K'")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep-denormals", action="store_true",
                         help="do not flush subnormal floats to zero (they slow FISTA's large-lambda runs ~8x)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: T = 4, 20 steps, 200 test samples, FISTA to 100 (noiseless by default)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.layers, args.steps, args.test, args.val, args.fista_max = 4, 20, 200, 100, 100
+    args = parser.parse(argv)
     settings = args.settings or ("noiseless" if args.quick else "noiseless,40dB")
     args.settings = [s.strip() for s in settings.split(",") if s.strip()]
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -97,10 +91,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     unknown = set(args.methods) - set(METHODS)
     if unknown:
         parser.error(f"--methods: unknown {sorted(unknown)}; choose from {METHODS}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available here")
-    if min(args.layers, args.test, args.val, args.fista_max) < 1:
-        parser.error("--layers, --test, --val and --fista-max must be >= 1")
     return args
 
 
@@ -135,16 +125,16 @@ def batch_sampler(A, snr_db, device, batch=128):
 
 
 # -- methods ---------------------------------------------------------------------------------
+def flat(curve) -> bool:
+    """A FISTA run sits on its LASSO floor: its NMSE moved < 0.01 dB over the last 200 iterations (checked every 50)."""
+    k = len(curve) - 1
+    return k >= 200 and k % 50 == 0 and abs(curve[-201] - curve[-1]) < 0.01
+
+
 def solver_curve(solver, A, y, x, lam, n_iter, step, stop_flat=False) -> list:
-    """NMSE (dB) of iterates 1..n_iter; with stop_flat, stop once it moves < 0.01 dB in 200 iterations
-    (the rest of the curve is then filled with the last value)."""
-    curve = []
-
-    def record(k, xk):
-        curve.append(nmse_db(xk, x))
-        return stop_flat and k >= 200 and k % 50 == 0 and abs(curve[-201] - curve[-1]) < 0.01
-
-    solver(MatrixOperator(A), y, lam, n_iter=n_iter, step=step, callback=record)
+    """NMSE (dB) of iterates 1..n_iter; with stop_flat, stop once it is :func:`flat` (the rest of the curve is
+    then filled with the last value)."""
+    curve = nmse_curve(solver, MatrixOperator(A), y, x, lam, n_iter, step, stop=flat if stop_flat else None)
     return curve + [curve[-1]] * (n_iter - len(curve))
 
 
@@ -154,33 +144,24 @@ def tuned_solver(solver, A, val, test, T, step):
     return dict(curve=solver_curve(solver, A, *test, lam, T, step), lam=lam, seconds=None, params=0)
 
 
-def deep_supervision(outs, x):
-    return torch.stack([torch.log(((o - x) ** 2).mean()) for o in outs[1:]]).mean()
-
-
 def trained_network(name, A, val, test, sampler, args):
-    build, n_steps, lr = NETWORKS[name]
+    build, n_iter, lr = NETWORKS[name]
     torch.manual_seed(args.seed)
     net = build(A, args.layers)
     params = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    history = train(net, sampler, n_steps=args.steps or n_steps, lr=lr, loss_fn=deep_supervision,
-                    validation=val, eval_every=50, seed=args.seed, progress=False, description=name,
-                    predict=lambda m, y: m(y, all_layers=True))
+    net, history = train(net, sampler, n_iter=args.steps or n_iter, lr=lr, loss_fn=all_layer_log_loss,
+                         predict=every_layer, validation=val, eval_every=50, seed=args.seed, progress=False,
+                         description=name)
     with torch.no_grad():
-        curve = [nmse_db(o, test[1]) for o in net(test[0], all_layers=True)[1:]]
+        curve = layer_nmse_db(every_layer(net, test[0]), test[1])
     return dict(curve=curve, lam=INIT_LAM, seconds=history.seconds, params=params,
-                best_step=history.best_step)
+                best_iteration=history.best_iteration)
 
 
 def fista_envelope(A, test, step, n_iter) -> list:
     """Per K, the best test NMSE of FISTA over WORTH_GRID."""
     curves = [solver_curve(fista, A, *test, lam, n_iter, step, stop_flat=True) for lam in WORTH_GRID]
     return [min(values) for values in zip(*curves)]
-
-
-def worth(envelope, target) -> str:
-    k = next((k for k, v in enumerate(envelope, start=1) if v <= target), None)
-    return f"> {len(envelope)}" if k is None else str(k)
 
 
 def run_setting(setting, args) -> dict:
@@ -196,10 +177,10 @@ def run_setting(setting, args) -> dict:
             rows[name] = tuned_solver(ista if name == "ISTA" else fista, A, val, test, args.layers, step)
         else:
             rows[name] = trained_network(name, A, val, test, sampler, args)
-        print(f"  [{setting}] {name}: done at {time.perf_counter() - START:.0f} s", file=sys.stderr, flush=True)
+        progress(f"{setting}: {name}", START)
     envelope = fista_envelope(A, test, step, args.fista_max)
     for row in rows.values():
-        row["worth"] = worth(envelope, row["curve"][-1])
+        row["worth"] = first_k(envelope, row["curve"][-1])
     return dict(rows=rows, envelope=envelope)
 
 
@@ -213,20 +194,38 @@ def print_table(setting, result, args) -> None:
     for name, row in result["rows"].items():
         cells = "".join(f"{row['curve'][k - 1]:>7.2f}" for k in layers)
         seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
-        print(f"{name:<12}{row['lam']:>6g}{cells}{seconds:>9}{row['params']:>10}{row['worth']:>9}")
+        worth = k_text(row["worth"], len(result["envelope"]))
+        print(f"{name:<12}{row['lam']:>6g}{cells}{seconds:>9}{row['params']:>10}{worth:>9}")
     env = result["envelope"]
-    ks = [k for k in (16, 100, 500, 2000) if k <= len(env)]
+    ks = envelope_ks(env)
     print("lam: tuned on the validation set (ISTA, FISTA) / of the initialisation (networks); "
           "FISTA K: iterations of FISTA (best lam per K) to match layer T")
     print(f"FISTA, best lam of {min(WORTH_GRID):g}..{max(WORTH_GRID):g} per K: "
           + ", ".join(f"K = {k}: {env[k - 1]:.2f} dB" for k in ks))
-    best = [f"{name} {row['best_step']}" for name, row in result["rows"].items() if "best_step" in row]
+    best = [f"{name} {row['best_iteration']}" for name, row in result["rows"].items() if "best_iteration" in row]
     if best:
         print("Step of the best validation loss (the weights kept): " + ", ".join(best))
 
 
+def envelope_ks(envelope) -> list:
+    return [k for k in (16, 100, 500, 2000) if k <= len(envelope)]
+
+
+def figures(results, args) -> dict:
+    """The JSON figures: per setting, per method the NMSE of every layer (item k-1: layer k), lam, training
+    seconds, parameters, the step of the kept weights (networks), FISTA K (None: not within fista_max)."""
+    out = dict(layers=args.layers, test=args.test, val=args.val, fista_max=args.fista_max, settings={})
+    for setting, result in results.items():
+        env = result["envelope"]
+        rows = {name: dict(lam=row["lam"], nmse_db=row["curve"], train_seconds=row["seconds"], params=row["params"],
+                           best_iteration=row.get("best_iteration"), fista_k=row["worth"])
+                for name, row in result["rows"].items()}
+        out["settings"][setting] = dict(methods=rows, fista_best_lam_nmse_db={k: env[k - 1] for k in envelope_ks(env)})
+    return out
+
+
 def targets(results, args) -> list:
-    """(description, measured value or None when not run, check, format) for each target."""
+    """The four targets (noiseless); a value is None when its method was not run."""
     rows = results.get("noiseless", {}).get("rows", {})
 
     def last(name):
@@ -237,16 +236,15 @@ def targets(results, args) -> list:
     gain = None if alista is None or fista16 is None else fista16 - alista
     T = args.layers
     return [
-        (f"ALISTA-{T} <= -40 dB (noiseless)", alista, lambda v: v <= -40, "{:.2f} dB"),
-        ("ALISTA training <= 60 s (noiseless)", seconds, lambda v: v <= 60, "{:.1f} s"),
-        (f"ALISTA-{T} >= 25 dB better than FISTA-{T} (noiseless)", gain, lambda v: v >= 25, "{:.2f} dB better"),
-        (f"LISTA-CPSS-{T} <= -30 dB (noiseless)", cpss, lambda v: v <= -30, "{:.2f} dB"),
+        target(f"ALISTA-{T} <= -40 dB (noiseless)", alista, "<=", -40, "{:.2f} dB"),
+        target("ALISTA training <= 60 s (noiseless)", seconds, "<=", 60, "{:.1f} s"),
+        target(f"ALISTA-{T} >= 25 dB better than FISTA-{T} (noiseless)", gain, ">=", 25, "{:.2f} dB better"),
+        target(f"LISTA-CPSS-{T} <= -30 dB (noiseless)", cpss, "<=", -30, "{:.2f} dB"),
     ]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     torch.set_flush_denormal(not args.keep_denormals)  # speed only: values below 1.2e-38 become 0
     print("Deep unfolding: A 250x500 Gaussian (unit-norm columns), Bernoulli-Gaussian p = 0.1, "
           f"T = {args.layers}, float32, device {args.device}, torch {torch.__version__}, "
@@ -256,19 +254,8 @@ def main(argv=None) -> int:
     for setting in args.settings:
         results[setting] = run_setting(setting, args)
         print_table(setting, results[setting], args)
-    print("\nTargets:")
-    verdicts = []
-    for text, value, check, fmt in targets(results, args):
-        if value is None:
-            print(f"{text}: n/a (not run)")
-            continue
-        verdicts.append(check(value))
-        print(f"{text}: {'PASS' if verdicts[-1] else 'FAIL'} ({fmt.format(value)})")
-    total = time.perf_counter() - START
-    print(f"\nTotal: {total:.1f} s")
-    verdict = "n/a" if not verdicts else ("PASS" if all(verdicts) else "FAIL")
-    print(f"VERDICT: {verdict}: {sum(verdicts)}/{len(verdicts)} targets met, total {total:.1f} s"
-          + (" [--quick: tiny training and T, these numbers are not the benchmark]" if args.quick else ""))
+    report("unfolding_lista", figures(results, args), targets(results, args), time.perf_counter() - START,
+           args.quick, args.json, vars(args))
     return 0
 
 

@@ -1,16 +1,50 @@
-"""course_lib: operators, proximal maps and solvers for *Model-Based Deep Learning for Inverse Problems*.
+"""course_lib: operators, regularisers and solvers for *Model-Based Deep Learning for Inverse Problems*.
 
-One module per idea: ``operators`` (A, A*, norms, dot-tests), ``prox`` (proximal maps),
-``solvers`` (Landweber, Tikhonov, ISTA, FISTA, choosing alpha), ``metrics``, ``data``,
-``plotting``, ``checks`` (feedback for the exercises) and ``nbtools`` (the notebook pipeline).
+One module per idea: ``operators`` (A, A*, norms, dot-tests; operators are ``nn.Module``s),
+``prox`` (proximal maps), ``functionals`` (regularisers with a value and a prox), ``solvers``
+(Landweber, Tikhonov, ISTA, FISTA, choosing alpha, robust PCA), ``unfolding`` (LISTA and other
+unfolded networks), ``training``, ``dip`` (deep image prior), ``adp`` (analytic deep prior),
+``metrics``, ``data``, ``plotting``; ``history`` holds what every iterative routine records.
+The feedback checks of the exercises are in ``course_lib.checks`` and the course's machinery
+(notebook pipeline, grader, site) in ``course_lib.tools``; neither is imported here.
 """
-from . import data, metrics, operators, prox, solvers, training, unfolding, utils
-from .operators import (AveragePooling2D, Convolution1D, Convolution2D, Identity, Inpainting, IntegrationOperator,
-                        LinearOperator, MatrixOperator, MultiChannelConvolution2D, SubsampledFourier, gaussian_kernel,
-                        random_cartesian_mask)
-from .prox import (project_box, project_nonnegative, prox_squared_l2, singular_value_threshold, soft_threshold,
-                   soft_threshold_nonnegative)
-from .solvers import discrepancy_principle, fista, gradient_descent, ista, l_curve, landweber, robust_pca, tikhonov
-from .utils import select_device, setup_notebook
+from . import data, functionals, metrics, operators, prox, solvers, training, unfolding, utils
+from .functionals import L1, Box, Functional, NonnegativeL1, SquaredL2, TotalVariation
+from .history import History
+from .operators import (
+                        AveragePooling2D,
+                        Convolution1D,
+                        Convolution2D,
+                        Identity,
+                        Inpainting,
+                        IntegrationOperator,
+                        LinearOperator,
+                        MatrixOperator,
+                        MultiChannelConvolution2D,
+                        SubsampledFourier,
+                        gaussian_kernel,
+                        random_cartesian_mask,
+)
+from .prox import (
+                        project_box,
+                        project_nonnegative,
+                        prox_squared_l2,
+                        singular_value_threshold,
+                        soft_threshold,
+                        soft_threshold_nonnegative,
+)
+from .solvers import (
+                        casorati,
+                        discrepancy_principle,
+                        fista,
+                        gradient_descent,
+                        ista,
+                        ista_step,
+                        l_curve,
+                        landweber,
+                        robust_pca,
+                        tikhonov,
+)
+from .utils import latency, select_device, setup_notebook
 
 __version__ = "0.1.0"

@@ -13,10 +13,13 @@ minimising :math:`\|A\varphi_W(z) - y^\delta\|^2`. Two networks make this analyt
   :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` (:func:`train_adp`) changes the *discrepancy term* of a
   Tikhonov functional, starting from :math:`B = A`.
 
-For :math:`R = \tfrac12\|\cdot\|^2`, :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y` (:func:`tikhonov_solution`).
-Otherwise (e.g. :math:`R = \|\cdot\|_1`) the network has ``n_layers`` (10) layers and is
-*warm-started*: its input at training step k is its output at step k-1, so that over the steps it
-runs the proximal-gradient method to convergence ("network convergence", :math:`\|x(B_k) - x_k\|`).
+The regulariser :math:`R` is any :class:`~course_lib.functionals.Functional` (weight 1; :math:`\alpha`
+is separate, it may be trained). For :math:`R = \tfrac12\|\cdot\|^2` (``SquaredL2()``),
+:math:`x(B) = (B^*B + \alpha I)^{-1}B^*y` is :func:`course_lib.solvers.tikhonov` with the matrix
+:math:`B`. Otherwise (e.g. ``L1()``), or to watch the layers at work, the network has
+``n_layers`` layers and is *warm-started*: its input at training step k is its output at step
+k-1, so that over the steps it runs the proximal-gradient method to convergence ("network
+convergence", :math:`\|x(B_k) - x_k\|`). One training step is :func:`adp_step`.
 
 Everything here is **float64 by default**: the integration operator's singular values decay like
 1/k, and the gradients with respect to B are tiny; single precision loses them.
@@ -25,31 +28,31 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from .operators import IntegrationOperator
-from .prox import prox_squared_l2, soft_threshold
-from .utils import as_generator, check_positive_int, check_tensor
+from .functionals import Functional, SquaredL2
+from .history import History
+from .operators import IntegrationOperator, MatrixOperator
+from .solvers import fista, tikhonov
+from .utils import as_generator, check_number, check_positive_int, check_tensor
 
-__all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "tikhonov_solution",
-           "ProxGradientNetwork", "prox_gradient_layers", "ADPResult", "train_adp", "lasso_solution", "REGULARISERS"]
+__all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "ProxGradientNetwork",
+           "prox_gradient_layers", "adp_step", "train_adp"]
 
 DTYPE = torch.float64
-REGULARISERS = ("l2", "l1")
 
 
 def _check_regulariser(regulariser, owner):
-    if regulariser not in REGULARISERS:
-        raise ValueError(f"regulariser is {regulariser!r}; {owner} expects one of {REGULARISERS} "
-                         "(R = ½‖x‖² or R = ‖x‖₁)")
+    if not isinstance(regulariser, Functional):
+        raise TypeError(f"regulariser is a {type(regulariser).__name__}; {owner} expects a course_lib Functional "
+                        "such as SquaredL2() (R = ½‖x‖²) or L1() (R = ‖x‖₁)")
+    return regulariser
 
 
 def _check_positive(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} is {value!r}; {owner} expects a positive number")
+    return check_number(value, name, owner, strict=True)
 
 
 def _check_problem(A, y, owner):
@@ -104,41 +107,28 @@ def sparse_integration_example(n: int = 200, n_spikes: int = 6, amplitude: float
     return A, x_true, y, delta
 
 
-def trivial_network_descent(A: torch.Tensor, y: torch.Tensor, n_iter: int, step: float) -> list:
+def trivial_network_descent(A: torch.Tensor, y: torch.Tensor, n_iter: int, step: float, callback=None):
     r"""Train the trivial network :math:`\varphi_W(z) = W` (W starts at 0) by gradient descent on
-    :math:`\tfrac12\|AW - y\|^2`, with autograd; returns :math:`[W_1, \dots, W_{n\_iter}]`.
+    :math:`\tfrac12\|AW - y\|^2`, with autograd; returns ``(W, history)`` (``history.loss`` per step).
 
-    These are the Landweber iterates :math:`x_{k+1} = x_k - \tau A^*(Ax_k - y)` with :math:`\tau` = ``step``:
-    a deep image prior with the simplest network is a classical iteration.
+    ``callback(k, W)`` sees every iterate. These are the Landweber iterates
+    :math:`x_{k+1} = x_k - \tau A^*(Ax_k - y)` with :math:`\tau` = ``step``: a deep image prior with the
+    simplest network is a classical iteration.
     """
     A, y = _check_problem(A, y, "trivial_network_descent")
     _check_positive(step, "step", "trivial_network_descent")
+    check_positive_int(n_iter, "n_iter", "trivial_network_descent")
     W = torch.zeros(A.shape[1], dtype=DTYPE, requires_grad=True)
-    iterates = []
-    for _ in range(n_iter):
+    history = History()
+    for k in range(n_iter):
         loss = 0.5 * ((A @ W - y) ** 2).sum()
         (grad,) = torch.autograd.grad(loss, W)
         with torch.no_grad():
             W -= step * grad
-        iterates.append(W.detach().clone())
-    return iterates
-
-
-def tikhonov_solution(B: torch.Tensor, y: torch.Tensor, alpha) -> torch.Tensor:
-    r""":math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`, the minimiser of :math:`\tfrac12\|Bx - y\|^2 + \tfrac\alpha2\|x\|^2`,
-    differentiable in ``B`` (and in ``alpha`` when it is a tensor)."""
-    check_tensor(B, "B", "tikhonov_solution", allow_complex=False)
-    n = B.shape[1]
-    eye = torch.eye(n, dtype=B.dtype, device=B.device)
-    return torch.linalg.solve(B.T @ B + alpha * eye, B.T @ y.to(B))
-
-
-def lasso_solution(B: torch.Tensor, y: torch.Tensor, alpha: float, n_iter: int = 3000, x0=None) -> torch.Tensor:
-    r"""The minimiser of :math:`\tfrac12\|Bx - y\|^2 + \alpha\|x\|_1` by FISTA (``n_iter`` iterations, from ``x0``)."""
-    from .operators import MatrixOperator
-    from .solvers import fista
-
-    return fista(MatrixOperator(B.detach()), y.to(B), alpha, n_iter=n_iter, x0=x0)[0]
+        history.log(loss=loss.item())
+        if callback is not None:
+            callback(k, W.detach().clone())
+    return W.detach(), history
 
 
 class ProxGradientNetwork(nn.Module):
@@ -146,21 +136,23 @@ class ProxGradientNetwork(nn.Module):
     :math:`W = I - \lambda B^*B`, :math:`b = \lambda B^*y`: the proximal-gradient method for
     :math:`J_B(x) = \tfrac12\|Bx - y\|^2 + \alpha R(x)`, with the weight :math:`B` a parameter.
 
-    ``step`` (:math:`\lambda`) defaults to :math:`1/\|B_0\|^2`; ``forward(x0)`` returns :math:`x^L`
-    (``x0 = 0`` when None). With ``B = A`` and enough layers, the output is Tikhonov's
-    (``regulariser="l2"``) or the LASSO's (``"l1"``) solution.
+    ``regulariser`` is :math:`R` (a :class:`~course_lib.functionals.Functional`, ``SquaredL2()`` by
+    default); ``step`` (:math:`\lambda`) defaults to :math:`1/\|B_0\|^2`; ``forward(x0)`` returns
+    :math:`x^L` (``x0 = 0`` when None). With ``B = A`` and enough layers, the output is Tikhonov's
+    (``SquaredL2()``) or the LASSO's (``L1()``) solution.
     """
 
-    def __init__(self, B: torch.Tensor, y: torch.Tensor, alpha: float, n_layers: int = 10, regulariser: str = "l2",
-                 step: float | None = None):
+    def __init__(self, B: torch.Tensor, y: torch.Tensor, alpha: float, n_layers: int = 10,
+                 regulariser: Functional | None = None, step: float | None = None):
         super().__init__()
         B, y = _check_problem(B, y, "ProxGradientNetwork")
-        _check_regulariser(regulariser, "ProxGradientNetwork")
+        self.regulariser = _check_regulariser(SquaredL2() if regulariser is None else regulariser,
+                                              "ProxGradientNetwork")
         _check_positive(alpha, "alpha", "ProxGradientNetwork")
         check_positive_int(n_layers, "n_layers", "ProxGradientNetwork")
         self.B = nn.Parameter(B.clone())
         self.register_buffer("y", y.clone())
-        self.alpha, self.n_layers, self.regulariser = float(alpha), n_layers, regulariser
+        self.alpha, self.n_layers = float(alpha), n_layers
         self.step = float(step) if step is not None else 1.0 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
         _check_positive(self.step, "step", "ProxGradientNetwork")
 
@@ -170,35 +162,69 @@ class ProxGradientNetwork(nn.Module):
                                     self.step if step is None else step, self.n_layers, self.regulariser, x0)
 
 
-def prox_gradient_layers(B, y, alpha, step, n_layers: int, regulariser: str = "l2", x0=None) -> torch.Tensor:
+def prox_gradient_layers(B, y, alpha, step, n_layers: int, regulariser: Functional | None = None,
+                         x0=None) -> torch.Tensor:
     r"""``n_layers`` layers :math:`x \mapsto \mathrm{prox}_{\lambda\alpha R}((I - \lambda B^*B)x + \lambda B^*y)`
-    from ``x0`` (0 if None), :math:`\lambda` = ``step``; differentiable in ``B`` (the network's forward)."""
+    from ``x0`` (0 if None), :math:`\lambda` = ``step``, :math:`R` = ``regulariser`` (``SquaredL2()`` if None);
+    differentiable in ``B`` and ``alpha`` (the network's forward, and the unit of the lecture 07 exercise)."""
+    regulariser = SquaredL2() if regulariser is None else regulariser
     b = step * B.T @ y
     x = torch.zeros_like(b) if x0 is None else x0.to(b)
     for _ in range(n_layers):
         v = x - step * (B.T @ (B @ x)) + b          # W x + b, W = I - λB*B, without forming B*B
-        x = prox_squared_l2(v, step * alpha) if regulariser == "l2" else soft_threshold(v, step * alpha)
+        x = regulariser.prox(v, step * alpha)
     return x
 
 
-@dataclass
-class ADPResult:
-    """What :func:`train_adp` returns: the reconstruction, the trained operator and the history."""
-
-    x: torch.Tensor
-    B: torch.Tensor
-    alpha: float
-    iterations: int
-    stopped_by_discrepancy: bool
-    seconds: float
-    history: dict = field(default_factory=dict)   # per training step: see train_adp
+def _gradient_step(B, A, y, x_of, lr, log_alpha=None):
+    """Shared by :func:`adp_step` and :func:`train_adp`: x(B), F(B) and B - lr ∇F(B) (and ∂F/∂log α)."""
+    B = B.detach().requires_grad_(True)
+    x = x_of(B)
+    residual = A @ x - y
+    loss = 0.5 * (residual ** 2).sum()
+    grads = torch.autograd.grad(loss, [B] + ([log_alpha] if log_alpha is not None else []))
+    B_new = (B - lr * grads[0]).detach()
+    return B_new, loss.item(), x.detach(), residual.norm().item(), (grads[1] if log_alpha is not None else None)
 
 
-def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: str = "l2", n_iter: int = 1000,
-              lr: float = 0.3, method: str | None = None, n_layers: int = 10, x_true=None, delta=None,
+def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr: float):
+    r"""One gradient step on :math:`F(B) = \tfrac12\|A\,x(B) - y\|^2` with :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`.
+
+    Returns ``(B_new, loss)``: :math:`B - \eta\nabla F(B)` (``lr`` = :math:`\eta`, the gradient by autograd
+    through :func:`~course_lib.solvers.tikhonov`) and :math:`F(B)` before the step; ``B`` is left as it was.
+    The unit of the lecture 07 exercise; :func:`train_adp` repeats it.
+    """
+    B_new, loss, _, _, _ = _gradient_step(B.to(DTYPE), A.to(DTYPE), y.to(DTYPE),
+                                          lambda B_: tikhonov(B_, y.to(DTYPE), alpha), lr)
+    return B_new, loss
+
+
+def _reconstruction(y, regulariser, n_layers):
+    """x(B, alpha, x_prev): the closed form (``n_layers`` None, R = ½‖x‖²) or ``n_layers`` warm-started layers."""
+    if n_layers is None:
+        if not isinstance(regulariser, SquaredL2):
+            raise ValueError(f"{regulariser!r} has no closed-form x(B); give n_layers (e.g. 10) to unroll the "
+                             "proximal-gradient network")
+        return lambda B, alpha, x_prev, step: tikhonov(B, y, alpha * regulariser.weight)
+    check_positive_int(n_layers, "n_layers", "train_adp")
+    return lambda B, alpha, x_prev, step: prox_gradient_layers(B, y, alpha, step, n_layers, regulariser, x_prev)
+
+
+def _network_gap(B, y, alpha, x, regulariser, reference_iters) -> float:
+    r"""Network convergence :math:`\|x(B_k) - x_k\|`: the exact minimiser by Tikhonov's closed form or FISTA."""
+    with torch.no_grad():
+        if isinstance(regulariser, SquaredL2):
+            exact = tikhonov(B, y, alpha * regulariser.weight)
+        else:
+            exact = fista(MatrixOperator(B.detach()), y, float(alpha) * regulariser, n_iter=reference_iters, x0=x)[0]
+    return (exact - x).norm().item()
+
+
+def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Functional | None = None,
+              n_iter: int = 1000, lr: float = 0.3, n_layers: int | None = None, x0=None, x_true=None, delta=None,
               tau: float = 1.0, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
-              reference_iters: int = 3000, x0=None, progress: bool = False) -> ADPResult:
-    r"""Train the analytic deep prior on one datum: gradient descent on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2`.
+              progress: bool = False):
+    r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from :math:`B = A`.
 
     Parameters
     ----------
@@ -206,89 +232,69 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: str =
         The forward matrix ``(m, n)`` and the datum ``(m,)`` (converted to float64).
     alpha : float
         The regularisation weight (the initial one when ``adaptive_alpha``).
-    regulariser : "l2" or "l1"
-        :math:`R = \tfrac12\|x\|^2` or :math:`R = \|x\|_1`.
-    method : "closed" or "unrolled"
-        ``"closed"`` (only for ``"l2"``, the default there): :math:`x(B)` exactly; ``"unrolled"``
-        (the default for ``"l1"``): ``n_layers`` layers of :class:`ProxGradientNetwork`, warm-started
-        from the previous step's output, the gradient taken through those layers.
-    lr : float
-        The step size :math:`\eta` of :math:`B_{k+1} = B_k - \eta\nabla F(B_k)`.
+    regulariser : Functional, optional
+        :math:`R`: ``SquaredL2()`` (default) or ``L1()``, any functional with a prox.
+    n_iter, lr : int, float
+        Training steps and the step size :math:`\eta` of :math:`B_{k+1} = B_k - \eta\nabla F(B_k)`.
+    n_layers : int, optional
+        None: :math:`x(B)` exactly (Tikhonov's closed form, only for ``SquaredL2``). A number: that many
+        layers of :class:`ProxGradientNetwork`, warm-started from the previous step's output (from ``x0``,
+        or 0, at the first), the gradient taken through the layers.
     x_true : tensor, optional
         Records the relative true error per step (not used by the training).
     delta, tau : float, optional
         With the noise level ``delta``, training stops at the first step whose residual
         :math:`\|Ax_k - y\|` is at most ``tau * delta`` (the discrepancy principle: early stopping
         without the ground truth). Without it, all ``n_iter`` steps run.
-    adaptive_alpha : bool
+    adaptive_alpha, alpha_lr : bool, float
         Also train :math:`\log\alpha`, by gradient descent (step ``alpha_lr``) on :math:`\log F`
         (scale-free: F is tiny on this problem).
-    x0 : tensor, optional
-        The input of the unrolled network at the first step (0 by default); later steps start
-        from the previous output.
     track_every : int or None
         Every that many steps record the network convergence :math:`\|x(B_k) - x_k\|` (the exact
-        minimiser: closed form for ``"l2"``, ``reference_iters`` FISTA iterations for ``"l1"``).
+        minimiser: closed form for ``SquaredL2``, 3000 FISTA iterations otherwise).
 
     Returns
     -------
-    ADPResult
-        ``history`` holds per step ``loss``, ``residual`` (:math:`\|Ax_k - y\|`), ``error`` (relative,
-        with ``x_true``), ``step_norm`` (:math:`\|B_k - B_{k-1}\|_F`), ``alpha``, and ``gap_steps`` /
-        ``gap`` (network convergence at the tracked steps).
+    (x, B), history
+        The reconstruction and the trained operator; the :class:`~course_lib.history.History` holds per
+        step ``loss``, ``residual`` (:math:`\|Ax_k - y\|`), ``error`` (with ``x_true``), ``step_norm``
+        (:math:`\|B_k - B_{k-1}\|_F`), ``alpha``, at the tracked steps ``gap_iteration`` and ``gap``, and the
+        facts ``stopped`` (by the discrepancy principle), ``iterations``, ``seconds``.
     """
     A, y = _check_problem(A, y, "train_adp")
-    _check_regulariser(regulariser, "train_adp")
+    regulariser = _check_regulariser(SquaredL2() if regulariser is None else regulariser, "train_adp")
     _check_positive(alpha, "alpha", "train_adp")
     _check_positive(lr, "lr", "train_adp")
-    method = method or ("closed" if regulariser == "l2" else "unrolled")
-    if method not in ("closed", "unrolled"):
-        raise ValueError(f"method is {method!r}; train_adp expects 'closed' or 'unrolled'")
-    if method == "closed" and regulariser != "l2":
-        raise ValueError("method='closed' needs regulariser='l2' (x(B) in closed form); use method='unrolled'")
     check_positive_int(n_iter, "n_iter", "train_adp")
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
         x_true = x_true.to(DTYPE)
-    net = ProxGradientNetwork(A, y, alpha, n_layers, regulariser)
+    reconstruct = _reconstruction(y, regulariser, n_layers)
+    B = A.clone()
     log_alpha = torch.tensor(math.log(alpha), dtype=DTYPE, requires_grad=adaptive_alpha)
-    history = {k: [] for k in ("loss", "residual", "error", "step_norm", "alpha", "gap_steps", "gap")}
     from tqdm.auto import tqdm
 
-    start, x_prev, stopped = time.perf_counter(), (None if x0 is None else x0.to(DTYPE)), False
-    bar = tqdm(range(n_iter), desc=f"ADP ({regulariser}, α={alpha:g})", disable=not progress, leave=False)
-    for k in bar:
+    history = History(stopped=False, iterations=0, seconds=0.0)
+    start, x_prev, step = time.perf_counter(), (None if x0 is None else x0.to(DTYPE)), None
+    for k in tqdm(range(n_iter), desc=f"ADP ({regulariser!r}, α={alpha:g})", disable=not progress, leave=False):
         a = log_alpha.exp()
-        if method == "closed":
-            x = tikhonov_solution(net.B, y, a)
-        else:   # the step follows ‖B_k‖ (every 25 steps) so that the layers stay a convergent PG method
-            if k % 25 == 0:
-                step = 0.95 / torch.linalg.matrix_norm(net.B.detach(), ord=2).item() ** 2
-            x = net(x_prev, alpha=a, step=step)
-        residual = A @ x - y
-        loss = 0.5 * (residual ** 2).sum()
-        params = [net.B] + ([log_alpha] if adaptive_alpha else [])
-        grads = torch.autograd.grad(loss, params)
-        x = x.detach()
-        history["loss"].append(loss.item())
-        history["residual"].append(residual.norm().item())
-        history["alpha"].append(a.item())
+        if n_layers is not None and k % 25 == 0:   # the layers' step follows ‖B_k‖ (every 25 steps): a convergent PG method
+            step = 0.95 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
+        B_new, loss, x, residual, grad_alpha = _gradient_step(
+            B, A, y, lambda B_: reconstruct(B_, a, x_prev, step), lr, log_alpha if adaptive_alpha else None)
+        history.log(loss=loss, residual=residual, alpha=a.item())
+        history.iterations = k + 1
         if x_true is not None:
-            history["error"].append(((x - x_true).norm() / x_true.norm()).item())
+            history.log(error=((x - x_true).norm() / x_true.norm()).item())
         if track_every and k % track_every == 0:
-            with torch.no_grad():
-                exact = (tikhonov_solution(net.B, y, a) if regulariser == "l2"
-                         else lasso_solution(net.B, y, a.item(), reference_iters, x0=x))
-            history["gap_steps"].append(k)
-            history["gap"].append((exact - x).norm().item())
-        if delta is not None and history["residual"][-1] <= tau * delta:
-            stopped = True
+            history.log(gap_iteration=k, gap=_network_gap(B, y, a.item(), x, regulariser, 3000))
+        if delta is not None and residual <= tau * delta:
+            history.stopped = True
             break
-        with torch.no_grad():
-            net.B -= lr * grads[0]
-            if adaptive_alpha:
-                log_alpha -= alpha_lr * grads[1] / max(loss.item(), 1e-300)   # descent on log F in log α
-        history["step_norm"].append((lr * grads[0]).norm().item())
-        x_prev = x
-    return ADPResult(x=x, B=net.B.detach().clone(), alpha=log_alpha.exp().item(), iterations=k + 1,
-                     stopped_by_discrepancy=stopped, seconds=time.perf_counter() - start, history=history)
+        history.log(step_norm=(B_new - B).norm().item())
+        B, x_prev = B_new, x
+        if adaptive_alpha:
+            with torch.no_grad():
+                log_alpha -= alpha_lr * grad_alpha / max(loss, 1e-300)   # descent on log F in log α
+    history.seconds = time.perf_counter() - start
+    return (x, B.detach().clone()), history

@@ -145,7 +145,7 @@ def sparse_images(n_samples: int, shape, p: float = 0.01, seed=0, low: float = 0
 
 
 def light_field_psfs(n_views: int = 5, n_depths: int = 4, size: int = 9, sigma: float = 0.7,
-                     max_shift: float = 3.0, dtype=torch.float32) -> torch.Tensor:
+                     max_shift: float = 3.0, dtype=torch.float32, device=None) -> torch.Tensor:
     """Point-spread functions ``(n_views, n_depths, size, size)`` of a toy light-field microscope.
 
     View v sees depth plane d as a Gaussian spot shifted sideways by ``u_v * s_d`` pixels
@@ -167,11 +167,11 @@ def light_field_psfs(n_views: int = 5, n_depths: int = 4, size: int = 9, sigma: 
             shift = u[v].item() * depth[d].item() * max_shift
             g = torch.exp(-0.5 * (r[:, None] / width) ** 2 - 0.5 * ((r[None, :] - shift) / width) ** 2)
             psfs[v, d] = g / g.sum()
-    return psfs.to(dtype)
+    return psfs.to(dtype=dtype, device=device)
 
 
 def rpca_video(n_frames: int = 20, shape=(32, 32), rank: int = 2, n_bubbles: int = 6, seed=0,
-               bubble_intensity: float = 1.0, dtype=torch.float32):
+               bubble_intensity: float = 1.0, dtype=torch.float32, device=None):
     """A synthetic ultrasound-like video ``(n_frames, H, W)`` as the pair ``(tissue, bubbles)``.
 
     *Tissue* is low rank: ``rank`` smooth spatial patterns, each modulated slowly in time (strong,
@@ -198,7 +198,7 @@ def rpca_video(n_frames: int = 20, shape=(32, 32), rank: int = 2, n_bubbles: int
         pos[:, 0] %= H
         pos[:, 1] %= W
         bubbles[f, pos[:, 0], pos[:, 1]] = bubble_intensity
-    return tissue.to(dtype), bubbles.to(dtype)
+    return tissue.to(dtype=dtype, device=device), bubbles.to(dtype=dtype, device=device)
 
 
 def random_ellipses(n_samples: int, size: int = 64, n_ellipses: int = 6, seed=0, dtype=torch.float32,

@@ -9,9 +9,10 @@ structure before noise, so the PSNR rises, peaks and falls.
   for a CPU), :class:`DeepDecoder` (Heckel & Hand 2019: 1x1 convolutions, upsampling, channel
   normalisation, fewer weights than pixels), :class:`ConvGenerator` (the two-layer convolutional
   generator of the compressed-sensing theory).
-* :func:`fit`: the fitting loop for any operator of :mod:`course_lib.operators`, with input-noise
-  perturbation, an optional TV term, exponential averaging of the outputs, snapshots, and PSNR
-  against a truth *for teaching only*; a detector may stop it.
+* :func:`fit`: the fitting loop for any operator of :mod:`course_lib.operators`: :func:`dip_step`
+  (input-noise perturbation, an optional TV term) repeated, exponential averaging of the outputs,
+  and observers that each do one job: :class:`Metrics` (PSNR against a truth, *for teaching only*),
+  :class:`Snapshots`, :class:`EarlyStopping` (a detector that may stop it).
 * Educated DIP (Barbano et al. 2022): :func:`pretrain` the generator, with the adjoint
   reconstruction :func:`educated_input` as its input, on synthetic pairs (dead leaves or random ellipses) for the
   operator, then :func:`fit` it from there on the measurement.
@@ -22,16 +23,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from .history import History
 from .operators import LinearOperator
-from .utils import as_generator, check_positive_int, check_tensor
+from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
 __all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_input", "tv_loss", "WindowedVarianceDetector",
-           "DiscrepancyDetector", "FitResult", "fit", "educated_input", "pretrain"]
+           "DiscrepancyDetector", "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input",
+           "pretrain"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -198,147 +200,225 @@ class WindowedVarianceDetector:
         return iteration - self.best_iteration >= self.patience
 
 
+def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0) -> tuple:
+    r"""A synthetic run whose settling point is known: ``(truth, outputs)`` with output k (k = 1..n) equal to
+    truth + :math:`s_k` noise, :math:`s_k = 0.02 + 0.5|k - \text{best}|/n` smallest at ``best``.
+
+    What a detector of the settled iterate (ES-WMV) should find, without a network: tests and the
+    exercise's feedback run detectors on it.
+    """
+    check_positive_int(n, "n", "settling_path")
+    g = as_generator(seed)
+    truth = torch.rand(*shape, generator=g)
+    return truth, [truth + (0.02 + 0.5 * abs(k - best) / n) * torch.randn(*shape, generator=g) for k in range(1, n + 1)]
+
+
 class DiscrepancyDetector:
-    r"""Stop at the first iterate whose residual is at the noise level: :math:`\|Ax - y\|^2 \le \tau\,m\,\sigma^2`."""
+    r"""Morozov's discrepancy principle as a stopping rule: stop at the first iterate with
+    :math:`\|Ax - y\| \le \tau\sqrt{m}\,\sigma` (the residual at the noise level; ``tau`` as in
+    :func:`~course_lib.solvers.discrepancy_principle`)."""
 
     def __init__(self, A: LinearOperator, y: torch.Tensor, sigma: float, tau: float = 1.0):
         if not isinstance(A, LinearOperator):
             raise TypeError(f"A is a {type(A).__name__}; DiscrepancyDetector expects a course_lib LinearOperator")
-        if not sigma > 0 or not tau > 0:
-            raise ValueError(f"sigma is {sigma!r}, tau {tau!r}; DiscrepancyDetector expects positive numbers")
-        self.A, self.y, self.level = A, y, tau * y.numel() * sigma ** 2
+        check_number(sigma, "sigma", "DiscrepancyDetector", strict=True)
+        check_number(tau, "tau", "DiscrepancyDetector", strict=True)
+        self.A, self.y, self.level = A, y, tau * math.sqrt(y.numel()) * sigma
         self.best_iteration, self.best_output = None, None
 
     def update(self, iteration: int, x: torch.Tensor) -> bool:
-        residual = ((self.A(x.detach().reshape(self.A.in_shape)) - self.y.reshape(self.A.out_shape)).abs() ** 2).sum().item()
+        residual = (self.A(x.detach().reshape(self.A.in_shape)) - self.y.reshape(self.A.out_shape)).norm().item()
         if residual <= self.level:
             self.best_iteration, self.best_output = iteration, x.detach().clone()
             return True
         return False
 
 
-@dataclass
-class FitResult:
-    """What :func:`fit` returns."""
+def dip_step(net: nn.Module, optimizer, A: LinearOperator, y: torch.Tensor, z: torch.Tensor | None = None,
+             input_noise: float = 0.0, generator: torch.Generator | None = None, tv_weight: float = 0.0) -> tuple:
+    r"""One DIP step: Adam (or any ``optimizer``) on :math:`\tfrac1m\|A\,G(z + \epsilon) - y\|^2 + w\,\mathrm{TV}`.
 
-    x: torch.Tensor                      # the last (averaged) output, (H, W)
-    iterations: int
-    seconds: float
-    loss: list = field(default_factory=list)
-    psnr: list = field(default_factory=list)          # per iteration, only with x_true
-    snapshots: dict = field(default_factory=dict)     # iteration -> output
-    ssim: dict = field(default_factory=dict)          # iteration -> SSIM of the snapshot, only with x_true
-    stop_iteration: int | None = None                 # the detector's choice
-    stop_output: torch.Tensor | None = None           # the (averaged) output there
-    detector_stopped: int | None = None               # the iteration at which the detector said stop
+    :math:`\epsilon` is fresh noise of std ``input_noise`` drawn from ``generator`` (none when 0);
+    a generator without input (``z=None``, e.g. :class:`ConvGenerator`) is called as ``net()``.
+    Returns ``(loss, output)``: the loss as a float and the output *before* the update, detached,
+    of shape ``A.in_shape``. The unit of the lecture 06 exercise; :func:`fit` repeats it.
+    """
+    if z is None:
+        out = net().reshape(A.in_shape)
+    else:
+        noise = input_noise * torch.randn(z.shape, generator=generator).to(z.device) if input_noise else 0
+        out = net(z + noise).reshape(A.in_shape)
+    loss = ((A(out) - y).abs() ** 2).mean()
+    if tv_weight:
+        loss = loss + tv_weight * tv_loss(out)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), out.detach()
+
+
+class Metrics:
+    """Observer of :func:`fit`: the PSNR of every (averaged) output against a truth, logged as ``history.psnr``.
+
+    For teaching only: the truth never reaches the fit or a stopping rule.
+    """
+
+    def __init__(self, x_true: torch.Tensor):
+        check_tensor(x_true, "x_true", "Metrics", allow_complex=False)
+        self.x_true = x_true
+
+    def start(self, output: torch.Tensor | None) -> None:
+        self.x_true = self.x_true.to(output.device) if output is not None else self.x_true
+
+    def update(self, iteration: int, raw: torch.Tensor, average: torch.Tensor, history) -> bool:
+        from .metrics import psnr
+
+        history.log(psnr=psnr(average, self.x_true.to(average.device)))
+        return False
+
+
+class Snapshots:
+    """Observer of :func:`fit`: the (averaged) output at the given ``iterations`` (0: the untrained network), in ``images``;
+    with ``x_true``, their SSIM in ``ssim``."""
+
+    def __init__(self, iterations, x_true: torch.Tensor | None = None):
+        self.iterations = {check_int(k, "iteration", "Snapshots", minimum=0) for k in iterations}
+        self.x_true, self.images, self.ssim = x_true, {}, {}
+
+    @property
+    def wants_start(self) -> bool:
+        return 0 in self.iterations
+
+    def _keep(self, iteration: int, output: torch.Tensor) -> None:
+        from .metrics import ssim
+
+        self.images[iteration] = output.cpu().clone()
+        if self.x_true is not None:
+            self.ssim[iteration] = ssim(self.images[iteration], self.x_true.cpu())
+
+    def start(self, output: torch.Tensor | None) -> None:
+        if output is not None and 0 in self.iterations:
+            self._keep(0, output)
+
+    def update(self, iteration: int, raw: torch.Tensor, average: torch.Tensor, history) -> bool:
+        if iteration in self.iterations:
+            self._keep(iteration, average)
+        return False
+
+
+class EarlyStopping:
+    """Observer of :func:`fit` that runs a truth-free detector on the *raw* outputs (averaging would hide their variance).
+
+    ``iteration`` is the detector's choice and ``output`` the averaged output there; ``stopped_at``
+    the iteration at which it said stop. With ``stop=False`` the fit goes on to the end (to see
+    what stopping avoided) and the detector's choice stays frozen.
+    """
+
+    def __init__(self, detector, stop: bool = True):
+        if not callable(getattr(detector, "update", None)):
+            raise TypeError(f"detector is a {type(detector).__name__}; EarlyStopping expects an object with "
+                            "update(iteration, x) -> bool and best_iteration (e.g. WindowedVarianceDetector)")
+        self.detector, self.stop = detector, stop
+        self.iteration, self.output, self.stopped_at = None, None, None
+
+    def start(self, output) -> None:
+        pass
+
+    def update(self, iteration: int, raw: torch.Tensor, average: torch.Tensor, history) -> bool:
+        if self.stopped_at is not None:
+            return False
+        said = self.detector.update(iteration, raw)
+        if self.detector.best_iteration == iteration:
+            self.iteration, self.output = iteration, average.cpu().clone()
+        if said:
+            self.stopped_at = iteration
+        return bool(said) and self.stop
+
+
+def _prepare(net, A, y, z, seed, device):
+    """Checks, devices, the fixed input and the generator of its perturbations."""
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; fit expects a course_lib LinearOperator")
+    check_tensor(y, "y", f"fit with {A!r}", A.out_shape)
+    takes_input = getattr(net, "takes_input", True)
+    if len(A.in_shape) != 2 and (takes_input or len(A.in_shape) != 1):
+        raise ValueError(f"{A!r} acts on {A.in_shape}; fit expects an operator on images (H, W), or on signals (n,) "
+                         "for a generator without input")
+    device = device or next(net.parameters()).device
+    net.to(device)
+    A.to(device)
+    generator = as_generator(seed)
+    if takes_input:
+        z = generator_input(32, A.in_shape, seed=generator, device=device) if z is None else z.to(device)
+    # an int seed: z from seed, the perturbations from seed + 1 (two streams); a Generator: both from it
+    noise_generator = as_generator(seed + 1) if isinstance(seed, int) else generator
+    return y.to(device), (z if takes_input else None), noise_generator, device
 
 
 def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, lr: float = 0.01, z=None,
-        input_noise: float = 1 / 30, tv_weight: float = 0.0, ema: float = 0.0, snapshots=(), x_true=None,
-        detector=None, stop_early: bool = True, optimizer: str = "adam", seed: int = 0, progress: bool = True,
-        device=None) -> FitResult:
-    r"""Fit ``net`` to one measurement: Adam on :math:`\|A\,G(z + \epsilon_k) - y\|^2/m + w\,\mathrm{TV}`.
+        input_noise: float = 1 / 30, tv_weight: float = 0.0, optimizer: str = "adam", ema: float = 0.0,
+        observers=(), seed=0, progress: bool = True, device=None):
+    r"""Fit ``net`` to one measurement: ``n_iter`` :func:`dip_step` s on :math:`\tfrac1m\|A\,G(z + \epsilon_k) - y\|^2 + w\,\mathrm{TV}`.
 
     Parameters
     ----------
     net : nn.Module
-        A generator mapping ``z`` to ``(1, 1, *A.in_shape)``; it is trained in place. A generator
-        without input (``net.takes_input`` False, e.g. :class:`ConvGenerator`) is called as ``net()``.
+        A generator mapping ``z`` to ``(1, 1, *A.in_shape)``; trained in place. A generator without
+        input (``net.takes_input`` False, e.g. :class:`ConvGenerator`) is called as ``net()``.
     A, y : LinearOperator, tensor
         The forward model on images ``(H, W)`` (or signals ``(n,)`` for a generator without input)
-        and the measurement (shape ``A.out_shape``).
+        and the measurement; both are moved to ``device`` (the operator in place).
     z : tensor, optional
         The fixed input; by default :func:`generator_input` with 32 channels at full size.
-    input_noise : float
-        Std of the fresh noise added to ``z`` at every step (0: none).
-    tv_weight : float
-        Weight of :func:`tv_loss` on the output (DIP+TV).
-    ema : float
-        Exponential averaging of the outputs (0: none); the averaged output is what is recorded.
-    snapshots : iterable of int
-        Iterations at which to keep the output (1: after the first step; 0: the untrained output).
-    x_true : tensor, optional
-        The truth, for the PSNR curve only (teaching); never used to fit or to stop.
-    detector : object with ``update(iteration, x) -> bool`` and ``best_iteration``, optional
-        Sees the raw outputs and stops the fit; its choice is in ``stop_iteration`` and the
-        (averaged) output at that iteration in ``stop_output``.
-    stop_early : bool
-        False: when the detector says stop, note the iteration (``detector_stopped``), freeze its
-        choice and go on to ``n_iter`` (to see what stopping avoided).
+    input_noise, tv_weight : float
+        Std of the fresh noise added to ``z`` at every step (0: none); weight of :func:`tv_loss` (DIP+TV).
     optimizer : "adam" or "sgd"
         Adam, or plain gradient descent with step ``lr`` (the setting of the theory).
-    seed : int
+    ema : float
+        Exponential averaging of the outputs (0: none); the averaged output is what observers see
+        as ``average`` and what is returned.
+    observers : iterable
+        Each gets ``start(untrained output or None)`` and, after every step,
+        ``update(iteration, raw, average, history) -> bool`` (True stops the fit): :class:`Metrics`
+        (PSNR against a truth), :class:`Snapshots`, :class:`EarlyStopping` (a truth-free detector).
+    seed : int or torch.Generator
         Seeds ``z`` and its perturbations; seed the network's initialisation yourself
         (``torch.manual_seed``) before building it.
+
+    Returns
+    -------
+    x, history
+        The last (averaged) output on the CPU, and a :class:`~course_lib.history.History` with
+        ``loss`` per iteration (and what the observers logged), ``iterations`` and ``seconds``.
     """
-    from tqdm.auto import tqdm
-
-    from .metrics import psnr, ssim
-
-    if not isinstance(A, LinearOperator):
-        raise TypeError(f"A is a {type(A).__name__}; fit expects a course_lib LinearOperator")
     check_positive_int(n_iter, "n_iter", "fit")
-    check_tensor(y, "y", f"fit with {A!r}", A.out_shape)
-    shape = A.in_shape
-    takes_input = getattr(net, "takes_input", True)
-    if len(shape) != 2 and (takes_input or len(shape) != 1):
-        raise ValueError(f"{A!r} acts on {shape}; fit expects an operator on images (H, W), or on signals (n,) "
-                         "for a generator without input")
-    if tv_weight and len(shape) != 2:
+    if tv_weight and len(A.in_shape) != 2:
         raise ValueError("tv_weight is for images (H, W); set it to 0 for signals")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer is {optimizer!r}; fit expects 'adam' or 'sgd'")
-    device = device or next(net.parameters()).device
-    net.to(device)
-    y = y.to(device)
-    if takes_input:
-        z = generator_input(32, shape, seed=seed, device=device) if z is None else z.to(device)
-    if x_true is not None:
-        x_true = x_true.to(device)
-    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    check_number(ema, "ema", "fit")
+    y, z, generator, device = _prepare(net, A, y, z, seed, device)
+    observers = list(observers)
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
-    result = FitResult(x=torch.zeros(shape), iterations=0, seconds=0.0)
-    wanted, average, start = set(snapshots), None, time.perf_counter()
-    bar = tqdm(range(1, n_iter + 1), desc="DIP", disable=not progress, leave=False)
-    if 0 in wanted:                                      # the untrained network's output
+    untrained = None
+    if any(getattr(o, "wants_start", False) for o in observers):
         with torch.no_grad():
-            result.snapshots[0] = (net(z) if takes_input else net()).reshape(shape).cpu().clone()
-        if x_true is not None:
-            result.ssim[0] = ssim(result.snapshots[0], x_true)
-    watching = detector is not None
-    for k in bar:
-        if takes_input:
-            z_k = z + input_noise * torch.randn(z.shape, generator=gen).to(device) if input_noise else z
-            out = net(z_k).reshape(shape)
-        else:
-            out = net().reshape(shape)
-        loss = ((A(out) - y).abs() ** 2).mean()
-        if tv_weight:
-            loss = loss + tv_weight * tv_loss(out)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        out = out.detach()
+            untrained = (net(z) if z is not None else net()).reshape(A.in_shape)
+    for observer in observers:
+        observer.start(untrained)
+    from tqdm.auto import tqdm
+
+    history, average, start = History(iterations=0, seconds=0.0), None, time.perf_counter()
+    for k in tqdm(range(1, n_iter + 1), desc="DIP", disable=not progress, leave=False):
+        loss, out = dip_step(net, opt, A, y, z, input_noise, generator, tv_weight)
         average = out if (average is None or not ema) else ema * average + (1 - ema) * out
-        result.loss.append(loss.item())
-        if x_true is not None:
-            result.psnr.append(psnr(average, x_true))
-        if k in wanted:
-            result.snapshots[k] = average.cpu().clone()
-            if x_true is not None:
-                result.ssim[k] = ssim(result.snapshots[k], x_true)
-        result.iterations = k
-        if watching:
-            stop = detector.update(k, out)               # the raw output: averaging would hide its variance
-            if detector.best_iteration == k:
-                result.stop_iteration, result.stop_output = k, average.cpu().clone()
-            if stop:
-                result.detector_stopped = k
-                if stop_early:
-                    break
-                watching = False
-    result.x, result.seconds = average.cpu(), time.perf_counter() - start
-    return result
+        history.log(loss=loss)
+        history.iterations = k
+        stop = [observer.update(k, out, average, history) for observer in observers]
+        if any(stop):
+            break
+    history.seconds = time.perf_counter() - start
+    return average.cpu(), history
 
 
 def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
@@ -351,15 +431,14 @@ def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
 PHANTOMS = ("dead_leaves", "ellipses")
 
 
-def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200, batch: int = 8, lr: float = 0.01,
-             phantoms: str = "dead_leaves", pool: int | None = None, seed: int = 0, progress: bool = True,
-             device=None) -> list:
+def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200, batch: int = 8, lr: float = 0.01,
+             phantoms: str = "dead_leaves", pool: int | None = None, seed=0, progress: bool = True, device=None):
     r"""Train ``net`` (input channels 1) to map :math:`A^*(Ax + n)` to :math:`x` on synthetic images.
 
     Each step draws ``batch`` fresh ``phantoms`` (:func:`~course_lib.data.dead_leaves` or
     :func:`~course_lib.data.random_ellipses`) of the operator's image size, noise of std ``sigma``,
-    and takes an Adam step on the MSE (the learning rate decays by cosine to 0). Returns the loss per
-    step. ``pool``: draw that many phantoms once and sample the batches from them, each turned by a
+    and takes an Adam step on the MSE (the learning rate decays by cosine to 0). Returns
+    ``(net, history)`` with the loss per iteration in ``history.loss``. ``pool``: draw that many phantoms once and sample the batches from them, each turned by a
     random multiple of 90 degrees and maybe flipped (drawing phantoms costs more than a training
     step on small images). Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)`` starts from what the
     network learnt (``eval()`` keeps the BatchNorm statistics of the pretraining; the weights are
@@ -372,7 +451,7 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200
 
     if not isinstance(A, LinearOperator) or len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
         raise ValueError(f"A is {A!r}; pretrain expects a course_lib operator on square images (H, H)")
-    check_positive_int(n_steps, "n_steps", "pretrain")
+    check_positive_int(n_iter, "n_iter", "pretrain")
     check_positive_int(batch, "batch", "pretrain")
     if phantoms not in PHANTOMS:
         raise ValueError(f"phantoms is {phantoms!r}; pretrain expects one of {PHANTOMS}")
@@ -381,12 +460,13 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200
         check_positive_int(pool, "pool", "pretrain")
     device = device or next(net.parameters()).device
     net.to(device).train()
+    A.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
-    gen = torch.Generator().manual_seed(seed)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_iter)
+    gen = as_generator(seed)
     images = sample(pool, A.in_shape[0], seed=gen) if pool else None
-    losses = []
-    for _ in tqdm(range(n_steps), desc="pretraining", disable=not progress, leave=False):
+    history, start = History(seconds=0.0), time.perf_counter()
+    for _ in tqdm(range(n_iter), desc="pretraining", disable=not progress, leave=False):
         if images is None:
             x = sample(batch, A.in_shape[0], seed=gen)
         else:
@@ -402,5 +482,6 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_steps: int = 200
         loss.backward()
         optimizer.step()
         schedule.step()
-        losses.append(loss.item())
-    return losses
+        history.log(loss=loss.item())
+    history.seconds = time.perf_counter() - start
+    return net, history

@@ -12,7 +12,7 @@ import torch
 
 from .utils import check_tensor
 
-__all__ = ["mse", "psnr", "ssim", "nmse_db", "relative_error", "convergence_rate"]
+__all__ = ["mse", "psnr", "ssim", "nmse_db", "nmse_db_curve", "relative_error", "convergence_rate"]
 
 
 def _pair(x, ref, owner):
@@ -61,6 +61,13 @@ def nmse_db(x: torch.Tensor, ref: torch.Tensor) -> float:
         raise ValueError("ref is all zeros; the normalised MSE is undefined")
     err = _sq(x - ref)
     return -math.inf if err == 0 else 10 * math.log10(err / energy)
+
+
+def nmse_db_curve(history) -> list:
+    r"""NMSE in dB of iterates 1, 2, ... from a solver's history (run with ``x_true``): :math:`20\log_{10}` of
+    ``history.error[k]``, the relative error, for k >= 1 (the start :math:`x_0 = 0` is left out, as a
+    network's input layer is by :func:`course_lib.unfolding.layer_nmse_db`)."""
+    return [20 * math.log10(e) if e > 0 else -math.inf for e in history.error[1:]]
 
 
 def relative_error(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -7,8 +7,13 @@ The common thread of the course is :math:`y = A x + n`. Every operator here is a
 and transpose (``A.T``).
 
 Tensors are batch-first: an operator with ``in_shape = (n,)`` accepts any ``(..., n)``.
-The dtype and device of the result follow the input. The adjoint is taken with respect to
-the real inner product :math:`\langle u, v\rangle = \mathrm{Re}\sum_i \bar u_i v_i`.
+The dtype of the result follows the input. An operator is a ``torch.nn.Module`` whose tensors
+(matrix, kernel, mask) are buffers, as deepinv's ``Physics``: ``A.to(device)`` moves them once,
+a network that holds an operator carries it in its ``state_dict`` and moves it with itself, and
+applying an operator to a tensor on another device is an error that says so (no hidden copy at
+every application). ``A.norm()`` is computed once per operator and dtype, then cached.
+The adjoint is taken with respect to the real inner product
+:math:`\langle u, v\rangle = \mathrm{Re}\sum_i \bar u_i v_i`.
 """
 from __future__ import annotations
 
@@ -17,8 +22,9 @@ import numbers
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from .utils import as_generator, check_tensor
+from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = [
     "LinearOperator", "Identity", "MatrixOperator", "Convolution1D", "Convolution2D",
@@ -37,10 +43,11 @@ def inner(u: torch.Tensor, v: torch.Tensor) -> float:
     return torch.dot(u, v).item()
 
 
-class LinearOperator:
+class LinearOperator(nn.Module):
     """A linear map from signals of shape ``in_shape`` to measurements of shape ``out_shape``.
 
-    Subclasses implement ``_forward`` and ``_adjoint`` on already-validated tensors.
+    Subclasses register their tensors as buffers and implement ``_forward`` and ``_adjoint`` on
+    already-validated tensors.
     """
 
     #: whether the domain (range) holds complex signals; the dot-test then draws complex x (y)
@@ -48,26 +55,43 @@ class LinearOperator:
     complex_range = False
 
     def __init__(self, in_shape, out_shape):
+        super().__init__()
         self.in_shape = tuple(int(s) for s in in_shape)
         self.out_shape = tuple(int(s) for s in out_shape)
+        self._norms = {}          # (dtype, n_iter, tol, seed) -> ||A||, see norm()
 
     # -- the three verbs -------------------------------------------------------------------
     def A(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the operator: ``x`` of shape ``(..., *in_shape)`` to ``(..., *out_shape)``."""
-        check_tensor(x, "x", repr(self), self.in_shape)
+        check_tensor(x, "x", self, self.in_shape)       # the operator's repr is formatted only for an error
+        self._check_device(x, "x")
         return self._forward(x)
 
     def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """Apply the adjoint: ``y`` of shape ``(..., *out_shape)`` to ``(..., *in_shape)``."""
-        check_tensor(y, "y", f"{self!r}.A_adjoint", self.out_shape)
+        check_tensor(y, "y", _Named(self, ".A_adjoint"), self.out_shape)
+        self._check_device(y, "y")
         return self._adjoint(y)
 
     def A_adjoint_A(self, x: torch.Tensor) -> torch.Tensor:
         """The normal operator :math:`A^*A x`."""
         return self.A_adjoint(self.A(x))
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``A(x)``: calling the operator applies it."""
         return self.A(x)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the operator's tensors are (the CPU for an operator without tensors)."""
+        buffer = next(self.buffers(), None)
+        return buffer.device if buffer is not None else torch.device("cpu")
+
+    def _check_device(self, t: torch.Tensor, name: str) -> None:
+        buffer = next(self.buffers(), None)
+        if buffer is not None and buffer.device != t.device:
+            raise ValueError(f"{name} is on {t.device} but {self!r} is on {buffer.device}; move the operator once "
+                             f"with A = A.to({str(t.device)!r}) (or the tensor with {name}.to(A.device))")
 
     def _forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -77,7 +101,7 @@ class LinearOperator:
 
     # -- algebra ---------------------------------------------------------------------------
     @property
-    def T(self) -> "LinearOperator":
+    def T(self) -> LinearOperator:
         """The adjoint operator :math:`A^*` as an operator of its own."""
         return _Adjoint(self)
 
@@ -108,17 +132,27 @@ class LinearOperator:
         Built by applying the operator to the canonical basis: for small problems only.
         """
         n = math.prod(self.in_shape)
+        device = self.device if device is None else device
         basis = torch.eye(n, dtype=dtype, device=device).reshape(n, *self.in_shape)
         return self.A(basis).reshape(n, -1).T.contiguous()
 
-    def norm(self, n_iter: int = 500, tol: float = 1e-9, seed=0, dtype=torch.float64,
-             device=None) -> float:
+    def norm(self, n_iter: int = 500, tol: float | None = None, seed: int = 0, dtype=torch.float64) -> float:
         r"""Operator norm :math:`\|A\|_2 = \sigma_{\max}(A)` by power iteration on :math:`A^*A`.
 
-        Stops when the Rayleigh quotient changes by less than ``tol`` (relative). The Lipschitz
-        constant of :math:`\nabla \tfrac12\|Ax-y\|^2` is ``A.norm() ** 2``.
+        Stops when the Rayleigh quotient changes by less than ``tol`` (relative; by default
+        1e-9 in float64 and 10 machine epsilons in float32, the most that precision can tell).
+        Computed on the operator's device, once per operator and set of arguments: later calls
+        return the cached value. The Lipschitz constant of :math:`\nabla \tfrac12\|Ax-y\|^2`
+        is ``A.norm() ** 2``.
         """
-        x = torch.randn((1, *self.in_shape), generator=as_generator(seed), dtype=dtype).to(device)
+        tol = max(1e-9, 10 * torch.finfo(dtype).eps) if tol is None else float(tol)
+        key = (dtype, int(n_iter), tol, int(seed))
+        if key not in self._norms:
+            self._norms[key] = self._power_iteration(n_iter, tol, seed, dtype)
+        return self._norms[key]
+
+    def _power_iteration(self, n_iter, tol, seed, dtype) -> float:
+        x = torch.randn((1, *self.in_shape), generator=as_generator(seed), dtype=dtype).to(self.device)
         x = x / x.norm()
         eigenvalue = 0.0
         for _ in range(n_iter):
@@ -135,9 +169,10 @@ class LinearOperator:
         r"""Relative error of the dot-product test :math:`\langle Ax, y\rangle = \langle x, A^*y\rangle`.
 
         ``x`` and ``y`` are random; a correct adjoint gives an error at rounding level
-        (about 1e-15 in float64).
+        (about 1e-15 in float64). Runs on the operator's device unless ``device`` is given.
         """
         gen = as_generator(seed)
+        device = self.device if device is None else device
         x_dtype = (torch.complex128 if dtype == torch.float64 else torch.complex64) if self.complex_domain else dtype
         x = torch.randn((2, *self.in_shape), generator=gen, dtype=x_dtype).to(device)
         Ax = self.A(x)
@@ -149,6 +184,16 @@ class LinearOperator:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(in_shape={self.in_shape}, out_shape={self.out_shape})"
+
+
+class _Named:
+    """``repr(op) + suffix``, formatted only when an error message needs it."""
+
+    def __init__(self, op, suffix: str):
+        self.op, self.suffix = op, suffix
+
+    def __str__(self) -> str:
+        return f"{self.op!r}{self.suffix}"
 
 
 class _Adjoint(LinearOperator):
@@ -229,8 +274,8 @@ class _Sum(LinearOperator):
 
 
 def _like(param: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """An operator's parameter in the dtype and on the device of the input (no copy if equal)."""
-    return param.to(device=x.device, dtype=x.dtype)
+    """An operator's tensor in the dtype of the input (no copy if equal; the device is checked in ``A``)."""
+    return param.to(dtype=x.dtype)
 
 
 class Identity(LinearOperator):
@@ -264,7 +309,7 @@ class MatrixOperator(LinearOperator):
         if matrix.ndim != 2:
             raise ValueError(f"matrix has shape {tuple(matrix.shape)}; MatrixOperator expects a 2-D (m, n) tensor")
         super().__init__((matrix.shape[1],), (matrix.shape[0],))
-        self.matrix = matrix
+        self.register_buffer("matrix", matrix)
 
     def _forward(self, x):
         return x @ _like(self.matrix, x).mT
@@ -302,9 +347,10 @@ class _Convolution(LinearOperator):
         shape = tuple(int(s) for s in shape)
         _check_kernel(kernel, self.ndim, shape, owner)
         super().__init__(shape, shape)
-        self.kernel, self.padding = kernel, padding
+        self.register_buffer("kernel", kernel)
+        self.padding = padding
 
-    def _apply(self, x, weight):
+    def _convolve(self, x, weight):
         batch = x.shape[: x.ndim - self.ndim]
         x = x.reshape(-1, 1, *self.in_shape)
         pad = [k // 2 for k in reversed(weight.shape) for _ in range(2)]
@@ -314,11 +360,11 @@ class _Convolution(LinearOperator):
 
     def _forward(self, x):
         # torch's conv is a correlation; flipping the kernel makes it a true convolution k * x
-        return self._apply(x, torch.flip(self.kernel, dims=tuple(range(self.ndim))))
+        return self._convolve(x, torch.flip(self.kernel, dims=tuple(range(self.ndim))))
 
     def _adjoint(self, y):
         # the adjoint of convolving with k is correlating with k (same padding, odd kernel)
-        return self._apply(y, self.kernel)
+        return self._convolve(y, self.kernel)
 
     def __repr__(self):
         return (f"{type(self).__name__}(kernel {tuple(self.kernel.shape)}, shape={self.in_shape}, "
@@ -370,9 +416,19 @@ class MultiChannelConvolution2D(LinearOperator):
         H, W = (int(v) for v in shape)
         C, D = kernels.shape[:2]
         super().__init__((D, H, W), (C, H, W))
-        self.kernels, self.padding = kernels, padding
+        self.register_buffer("kernels", kernels)
+        self.padding = padding
 
-    def _apply(self, x, weight, channels_in, channels_out):
+    def apply_bank(self, x: torch.Tensor, kernels: torch.Tensor, adjoint: bool = False) -> torch.Tensor:
+        """The forward map (or with ``adjoint`` its adjoint) with another bank ``kernels`` of the same shape.
+
+        A learned network uses it to apply its own filters with this operator's geometry.
+        """
+        if kernels.shape != self.kernels.shape:
+            raise ValueError(f"kernels has shape {tuple(kernels.shape)}; {self!r} expects {tuple(self.kernels.shape)}")
+        C, D = kernels.shape[:2]
+        weight, channels_in, channels_out = ((kernels.transpose(0, 1), C, D) if adjoint
+                                             else (torch.flip(kernels, dims=(2, 3)), D, C))
         batch = x.shape[: x.ndim - 3]
         H, W = self.in_shape[1:]
         x = x.reshape(-1, channels_in, H, W)
@@ -381,12 +437,10 @@ class MultiChannelConvolution2D(LinearOperator):
         return F.conv2d(x, weight.to(x)).reshape(*batch, channels_out, H, W)
 
     def _forward(self, x):
-        C, D = self.kernels.shape[:2]
-        return self._apply(x, torch.flip(self.kernels, dims=(2, 3)), D, C)
+        return self.apply_bank(x, self.kernels)
 
     def _adjoint(self, y):
-        C, D = self.kernels.shape[:2]
-        return self._apply(y, self.kernels.transpose(0, 1), C, D)
+        return self.apply_bank(y, self.kernels, adjoint=True)
 
     def __repr__(self):
         C, D, kh, kw = self.kernels.shape
@@ -403,7 +457,8 @@ class AveragePooling2D(LinearOperator):
 
     def __init__(self, shape, factor: int):
         H, W = (int(v) for v in shape)
-        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1 or H % factor or W % factor:
+        check_positive_int(factor, "factor", "AveragePooling2D")
+        if H % factor or W % factor:
             raise ValueError(f"factor is {factor!r}; AveragePooling2D expects a positive integer dividing the "
                              f"image shape {(H, W)}")
         super().__init__((H, W), (H // factor, W // factor))
@@ -423,7 +478,7 @@ class AveragePooling2D(LinearOperator):
 
 
 def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2,
-                    dtype=torch.float32) -> torch.Tensor:
+                    dtype=torch.float32, device=None) -> torch.Tensor:
     """A normalised Gaussian blur kernel (sums to 1), odd ``size`` (default about 6 sigma)."""
     if sigma <= 0:
         raise ValueError(f"sigma is {sigma}; a Gaussian kernel needs sigma > 0")
@@ -435,7 +490,7 @@ def gaussian_kernel(sigma: float, size: int | None = None, ndim: int = 2,
     kernel = g
     for _ in range(ndim - 1):
         kernel = kernel[..., None] * g
-    return (kernel / kernel.sum()).to(dtype)
+    return (kernel / kernel.sum()).to(dtype=dtype, device=device)
 
 
 class Inpainting(LinearOperator):
@@ -447,15 +502,16 @@ class Inpainting(LinearOperator):
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask has values other than 0 and 1; Inpainting expects a 0/1 (or bool) mask")
         super().__init__(mask.shape, mask.shape)
-        self.mask = mask.to(torch.float32)
+        self.register_buffer("mask", mask.to(torch.float32))
+        self.n_kept = int(self.mask.sum())
 
     def _forward(self, x):
-        return x * self.mask.to(device=x.device, dtype=x.real.dtype)
+        return x * self.mask.to(dtype=x.real.dtype)
 
     _adjoint = _forward
 
     def __repr__(self):
-        return f"Inpainting(shape={self.in_shape}, {int(self.mask.sum())} of {self.mask.numel()} kept)"
+        return f"Inpainting(shape={self.in_shape}, {self.n_kept} of {self.mask.numel()} kept)"
 
 
 class SubsampledFourier(LinearOperator):
@@ -472,7 +528,8 @@ class SubsampledFourier(LinearOperator):
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask has values other than 0 and 1; SubsampledFourier expects a 0/1 mask")
         super().__init__(mask.shape, mask.shape)
-        self.mask, self.real = mask.to(torch.float32), real
+        self.register_buffer("mask", mask.to(torch.float32))
+        self.real = real
         self.complex_domain, self.complex_range = not real, True
 
     def _forward(self, x):
@@ -480,12 +537,12 @@ class SubsampledFourier(LinearOperator):
             raise TypeError("x is complex; SubsampledFourier(real=True) expects real images "
                             "(use real=False for complex images)")
         k = torch.fft.fft2(x, norm="ortho")
-        return k * self.mask.to(device=x.device, dtype=k.real.dtype)
+        return k * self.mask.to(dtype=k.real.dtype)
 
     def _adjoint(self, y):
         if not y.is_complex():
             y = y.to(torch.complex128 if y.dtype == torch.float64 else torch.complex64)
-        x = torch.fft.ifft2(y * self.mask.to(device=y.device, dtype=y.real.dtype), norm="ortho")
+        x = torch.fft.ifft2(y * self.mask.to(dtype=y.real.dtype), norm="ortho")
         return x.real if self.real else x
 
     @property
@@ -498,7 +555,7 @@ class SubsampledFourier(LinearOperator):
 
 
 def random_cartesian_mask(shape, acceleration: float = 4.0, center_fraction: float = 0.08,
-                          seed=0) -> torch.Tensor:
+                          seed=0, device=None) -> torch.Tensor:
     """A 0/1 mask of fully sampled k-space columns: the centre band plus random others.
 
     Returned in the unshifted FFT layout expected by :class:`SubsampledFourier`.
@@ -515,7 +572,7 @@ def random_cartesian_mask(shape, acceleration: float = 4.0, center_fraction: flo
     pick = others[torch.randperm(len(others), generator=as_generator(seed))[: n_keep - n_center]]
     columns[pick] = True
     mask = columns.expand(H, W).to(torch.float32)
-    return torch.fft.ifftshift(mask, dim=-1)
+    return torch.fft.ifftshift(mask, dim=-1).to(device)
 
 
 class IntegrationOperator(LinearOperator):
@@ -529,8 +586,7 @@ class IntegrationOperator(LinearOperator):
     """
 
     def __init__(self, n: int):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n is {n!r}; IntegrationOperator expects a positive integer number of points")
+        check_positive_int(n, "n (the number of points)", "IntegrationOperator")
         super().__init__((n,), (n,))
         self.n, self.h = int(n), 1.0 / n
 

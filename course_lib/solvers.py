@@ -2,41 +2,40 @@ r"""Solvers for :math:`\hat x = \arg\min_x \tfrac12\|Ax - y\|^2 + \alpha R(x)`.
 
 * :func:`gradient_descent` / :func:`landweber`: :math:`R = \tfrac12\|x\|^2` (or none), gradient steps.
 * :func:`tikhonov`: the closed form :math:`(A^*A + \alpha I)^{-1}A^*y`.
-* :func:`ista`, :func:`fista`: :math:`R = \|x\|_1` by proximal gradient (Beck & Teboulle 2009).
+* :func:`ista`, :func:`fista`: any regulariser with a prox (a :class:`~course_lib.functionals.Functional`;
+  a number λ means :math:`\lambda\|x\|_1`) by proximal gradient (Beck & Teboulle 2009); one step of it is
+  :func:`ista_step`.
 * :func:`discrepancy_principle`, :func:`l_curve`: choosing :math:`\alpha`.
 * :func:`robust_pca`: low-rank + sparse, :math:`D = L + S`, by ISTA or FISTA on the pair.
 
-Every iterative solver returns ``(x, history)``: ``history.objective[k]`` is the objective at
-:math:`x_k` (k = 0 is the start), ``history.error[k]`` the relative error
-:math:`\|x_k - x^\dagger\|/\|x^\dagger\|` when ``x_true`` is given. Objectives are averaged over
-the batch. ``callback(k, x)`` is called after iteration k; returning ``True`` stops the solver.
+Every iterative solver returns ``(x, history)`` (a :class:`~course_lib.history.History`):
+``history.objective[k]`` is the objective at :math:`x_k` (k = 0 is the start), ``history.error[k]``
+the relative error :math:`\|x_k - x^\dagger\|/\|x^\dagger\|` when ``x_true`` is given (so the NMSE in dB
+of iterate k is ``20 * log10(history.error[k])``). Objectives are averaged over the batch.
+``callback(k, x)`` is called after iteration k; returning ``True`` stops the solver.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import warnings
 
 import torch
 
+from .functionals import Functional, as_functional
+from .history import History
 from .operators import LinearOperator
-from .prox import singular_value_threshold, soft_threshold, soft_threshold_nonnegative
-from .utils import batch_size, check_tensor
+from .prox import singular_value_threshold, soft_threshold
+from .utils import batch_size, check_int, check_number, check_tensor
 
-__all__ = ["History", "gradient_descent", "landweber", "tikhonov", "ista", "fista",
-           "discrepancy_principle", "l_curve", "robust_pca"]
+__all__ = ["gradient_descent", "landweber", "tikhonov", "ista_step", "ista", "fista",
+           "discrepancy_principle", "l_curve", "casorati", "robust_pca"]
 
 
-@dataclass
-class History:
-    """What an iterative solver recorded, one entry per iterate :math:`x_0, x_1, \\dots`."""
-
-    objective: list = field(default_factory=list)
-    error: list = field(default_factory=list)
-
-    def record(self, objective: float, x: torch.Tensor, x_true) -> None:
-        self.objective.append(objective)
-        if x_true is not None:
-            self.error.append(((x - x_true).norm() / x_true.norm()).item())
+def _log(history: History, objective: float, x: torch.Tensor, x_true) -> None:
+    """Record the objective at x and, with a truth, the relative error."""
+    history.log(objective=objective)
+    if x_true is not None:
+        history.log(error=((x - x_true).norm() / x_true.norm()).item())
 
 
 def _check_problem(A, y, x0, x_true, n_iter, owner):
@@ -51,8 +50,7 @@ def _check_problem(A, y, x0, x_true, n_iter, owner):
             if t.shape[: t.ndim - len(A.in_shape)] != batch:
                 raise ValueError(f"{name} has shape {tuple(t.shape)}; {owner} expects the batch "
                                  f"dimensions of y, {tuple(batch)}, followed by {A.in_shape}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-        raise ValueError(f"n_iter is {n_iter!r}; {owner} expects a non-negative integer")
+    check_int(n_iter, "n_iter", owner, minimum=0)
 
 
 def _start(A, y, x0):
@@ -66,16 +64,8 @@ def _step(A, y, step, extra=0.0):
     """Default step 1/L with L = ||A||^2 (+ extra), measured by power iteration."""
     if step is None:
         dtype = y.real.dtype if y.is_complex() else y.dtype
-        return 1.0 / (A.norm(dtype=torch.float64 if dtype == torch.float64 else torch.float32,
-                             device=y.device) ** 2 + extra)
-    if not step > 0:
-        raise ValueError(f"step is {step}; it must be positive (at most 1/||A||^2 for convergence)")
-    return float(step)
-
-
-def _check_weight(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name} is {value!r}; {owner} expects a number >= 0")
+        return 1.0 / (A.norm(dtype=torch.float64 if dtype == torch.float64 else torch.float32) ** 2 + extra)
+    return check_number(step, "step", "the solver (at most 1/||A||^2 for convergence)", strict=True)
 
 
 def _sq(t: torch.Tensor) -> torch.Tensor:
@@ -86,7 +76,7 @@ def gradient_descent(A: LinearOperator, y: torch.Tensor, alpha: float = 0.0, n_i
                      step: float | None = None, x0=None, x_true=None, callback=None):
     r"""Gradient descent on :math:`\tfrac12\|Ax - y\|^2 + \tfrac{\alpha}{2}\|x\|^2`.
 
-    :math:`x_{k+1} = x_k - \tau\,(A^*(Ax_k - y) + \alpha x_k)`, default :math:`\tau = 1/(\|A\|^2+\alpha)`.
+    :math:`x_{k+1} = x_k - \tau\,(A^*(Ax_k - y) + \alpha x_k)` with :math:`\tau` = ``step``, default :math:`1/(\|A\|^2+\alpha)`.
     With :math:`\alpha = 0` this is the Landweber iteration, whose iteration count
     regularises (early stopping); with :math:`\alpha > 0` it converges to :func:`tikhonov`.
 
@@ -98,19 +88,19 @@ def gradient_descent(A: LinearOperator, y: torch.Tensor, alpha: float = 0.0, n_i
         Objective (and relative error to ``x_true``) at every iterate.
     """
     _check_problem(A, y, x0, x_true, n_iter, "gradient_descent")
-    _check_weight(alpha, "alpha", "gradient_descent")
-    tau = _step(A, y, step, alpha)
+    check_number(alpha, "alpha", "gradient_descent")
+    step = _step(A, y, step, alpha)
     x, history = _start(A, y, x0), History()
     batch = batch_size(y, A.out_shape)
     for k in range(n_iter + 1):
         residual = A(x) - y
-        history.record(((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
+        _log(history, ((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
         if k == n_iter:
             break
-        x = x - tau * (A.A_adjoint(residual) + alpha * x)
+        x = x - step * (A.A_adjoint(residual) + alpha * x)
         if callback is not None and callback(k, x) is True:
             residual = A(x) - y
-            history.record(((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
+            _log(history, ((0.5 * _sq(residual) + 0.5 * alpha * _sq(x)) / batch).item(), x, x_true)
             break
     return x, history
 
@@ -121,95 +111,127 @@ def landweber(A: LinearOperator, y: torch.Tensor, n_iter: int = 100, step: float
     return gradient_descent(A, y, 0.0, n_iter, step, x0, x_true, callback)
 
 
-def tikhonov(A: LinearOperator, y: torch.Tensor, alpha: float) -> torch.Tensor:
-    r"""Tikhonov's closed form :math:`x_\alpha = (A^*A + \alpha I)^{-1} A^* y`.
+def tikhonov(A, y: torch.Tensor, alpha) -> torch.Tensor:
+    r"""Tikhonov's closed form :math:`x_\alpha = (A^*A + \alpha I)^{-1} A^* y`, the minimiser of
+    :math:`\tfrac12\|Ax - y\|^2 + \tfrac\alpha2\|x\|^2`.
 
-    Solves the normal equations with the operator's matrix (``A.to_matrix()``), so it is for
-    problems with up to a few thousand unknowns; use :func:`gradient_descent` beyond that.
+    ``A`` is a :class:`~course_lib.operators.LinearOperator` (its matrix is built with
+    ``A.to_matrix()``, so up to a few thousand unknowns; use :func:`gradient_descent` beyond that)
+    or a matrix tensor ``(m, n)``. With a matrix the result is differentiable in it and in ``alpha``
+    when that is a tensor: the analytic deep prior trains :math:`B` through :math:`x(B)` = ``tikhonov(B, y, alpha)``.
     ``y`` may be a batch ``(..., *out_shape)``.
     """
-    check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape)
-    _check_weight(alpha, "alpha", "tikhonov")
-    n = math.prod(A.in_shape)
+    if isinstance(A, torch.Tensor):
+        check_tensor(A, "A", "tikhonov", allow_complex=False)
+        if A.ndim != 2:
+            raise ValueError(f"A has shape {tuple(A.shape)}; tikhonov expects a LinearOperator or a matrix (m, n)")
+        M, in_shape, out_shape, complex_domain = A, (A.shape[1],), (A.shape[0],), False
+    elif isinstance(A, LinearOperator):
+        M, in_shape, out_shape, complex_domain = None, A.in_shape, A.out_shape, A.complex_domain
+    else:
+        raise TypeError(f"A is a {type(A).__name__}; tikhonov expects a course_lib LinearOperator or a matrix tensor")
+    check_tensor(y, "y", f"tikhonov with {A!r}" if M is None else "tikhonov", out_shape)
+    if not isinstance(alpha, torch.Tensor):
+        alpha = check_number(alpha, "alpha", "tikhonov")
+    n = math.prod(in_shape)
     if n > 4096:
         raise ValueError(f"{A!r} has {n} unknowns; tikhonov builds the {n}x{n} normal matrix, which is "
                          "too large: use gradient_descent(A, y, alpha) instead")
-    complex_domain = A.complex_domain
-    dtype = y.dtype if (y.is_complex() and complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
-    if complex_domain and not dtype.is_complex:
-        dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    M = A.to_matrix(dtype=dtype, device=y.device)
+    if M is None:
+        dtype = y.dtype if (y.is_complex() and complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
+        if complex_domain and not dtype.is_complex:
+            dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+        M = A.to_matrix(dtype=dtype, device=y.device)
+        rhs = A.A_adjoint(y).reshape(-1, n)
+    else:
+        rhs = (M.mH @ y.to(M.dtype))[None] if y.ndim == 1 else y.reshape(-1, M.shape[0]).to(M.dtype) @ M.conj()
     normal = M.mH @ M
     if not complex_domain and normal.is_complex():
         normal = normal.real
-    normal = normal + alpha * torch.eye(n, dtype=normal.dtype, device=y.device)
-    rhs = A.A_adjoint(y).reshape(-1, n).to(normal.dtype)
-    if alpha == 0 and torch.linalg.matrix_rank(normal) < n:
+    normal = normal + alpha * torch.eye(n, dtype=normal.dtype, device=normal.device)
+    if bool(alpha == 0) and torch.linalg.matrix_rank(normal) < n:
         raise ValueError("alpha = 0 and A*A is singular: the unregularised problem has no unique solution; "
                          "use alpha > 0")
-    x = torch.linalg.solve(normal, rhs.T).T
-    return x.reshape(*y.shape[: y.ndim - len(A.out_shape)], *A.in_shape)
+    if y.ndim == 1 and not isinstance(A, LinearOperator):
+        return torch.linalg.solve(normal, rhs[0].to(normal.dtype))
+    x = torch.linalg.solve(normal, rhs.to(normal.dtype).T).T
+    return x.reshape(*y.shape[: y.ndim - len(out_shape)], *in_shape)
 
 
-def _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, owner):
-    """Checks and start of ISTA/FISTA: (prox, step, x_0, empty history, batch size)."""
+def ista_step(x: torch.Tensor, A: LinearOperator, y: torch.Tensor, regulariser, step: float,
+              Ax: torch.Tensor | None = None) -> torch.Tensor:
+    r"""One proximal-gradient (ISTA) step :math:`x^+ = \mathrm{prox}_{\tau g}\big(x - \tau A^*(Ax - y)\big)`.
+
+    ``regulariser`` is a :class:`~course_lib.functionals.Functional` :math:`g`, or a number λ for
+    :math:`\lambda\|x\|_1`, whose step reads as on the board:
+    ``x = soft_threshold(x - step * A.A_adjoint(A(x) - y), step * lam)``. ``Ax`` (= ``A(x)``, when
+    the caller already has it) saves one operator product. This is the unit that :func:`ista`,
+    :func:`fista` (at the extrapolated point) and the exercise of lecture 01 share.
+    """
+    g = as_functional(regulariser, "ista_step")
+    Ax = A(x) if Ax is None else Ax
+    return g.prox(x - step * A.A_adjoint(Ax - y), step)
+
+
+def _proximal_setup(A, y, regulariser, n_iter, step, x0, x_true, owner):
+    """Checks and start of ISTA/FISTA: (g, step, x_0, empty history, batch size)."""
     _check_problem(A, y, x0, x_true, n_iter, owner)
-    _check_weight(lam, "lam", owner)
-    prox = soft_threshold_nonnegative if nonnegative else soft_threshold
-    return prox, _step(A, y, step), _start(A, y, x0), History(), batch_size(y, A.out_shape)
+    g = as_functional(regulariser, owner)
+    return g, _step(A, y, step), _start(A, y, x0), History(), batch_size(y, A.out_shape)
 
 
-def _lasso_objective(residual, x, lam, batch):
-    return ((0.5 * _sq(residual) + lam * x.abs().sum()) / batch).item()
+def _objective(residual, x, g: Functional, batch):
+    return ((0.5 * _sq(residual) + g(x)) / batch).item()
 
 
-def ista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, step: float | None = None,
-         x0=None, x_true=None, callback=None, nonnegative: bool = False):
-    r"""ISTA for the LASSO :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda\|x\|_1`.
+def ista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, step: float | None = None,
+         x0=None, x_true=None, callback=None):
+    r"""ISTA for :math:`\min_x \tfrac12\|Ax - y\|^2 + g(x)`; with a number λ, the LASSO :math:`g = \lambda\|x\|_1`.
 
-    .. math:: x_{k+1} = S_{\tau\lambda}\big(x_k - \tau A^*(Ax_k - y)\big),\qquad \tau = 1/\|A\|^2
+    .. math:: x_{k+1} = \mathrm{prox}_{\tau g}\big(x_k - \tau A^*(Ax_k - y)\big),\qquad \tau = 1/\|A\|^2
 
-    The objective gap decays like :math:`O(1/k)`. With ``nonnegative=True`` the prox is
-    :math:`\mathrm{ReLU}(\cdot - \tau\lambda)` (constraint :math:`x \ge 0`). Each iteration costs one
-    product with :math:`A` and one with :math:`A^*`; the recorded objective reuses them.
+    (:func:`ista_step`). The objective gap decays like :math:`O(1/k)`. ``regulariser`` is any
+    :class:`~course_lib.functionals.Functional`: ``NonnegativeL1(lam)`` for :math:`x \ge 0`,
+    ``TotalVariation(lam)``, ... Each iteration costs one product with :math:`A` and one with
+    :math:`A^*`; the recorded objective reuses them.
 
     Examples
     --------
     >>> A = MatrixOperator(torch.eye(3))
-    >>> x, history = ista(A, torch.tensor([3.0, 0.5, -2.0]), lam=1.0, n_iter=5, step=1.0)
+    >>> x, history = ista(A, torch.tensor([3.0, 0.5, -2.0]), 1.0, n_iter=5, step=1.0)
     >>> x
     tensor([ 2.,  0., -1.])
     """
-    prox, step, x, history, batch = _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, "ista")
+    g, step, x, history, batch = _proximal_setup(A, y, regulariser, n_iter, step, x0, x_true, "ista")
     Ax = A(x)
     for k in range(n_iter):
-        history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
-        x = prox(x - step * A.A_adjoint(Ax - y), step * lam)
+        _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+        x = ista_step(x, A, y, g, step, Ax=Ax)
         Ax = A(x)
         if callback is not None and callback(k, x) is True:
             break
-    history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+    _log(history, _objective(Ax - y, x, g, batch), x, x_true)
     return x, history
 
 
-def fista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, step: float | None = None,
-          x0=None, x_true=None, callback=None, nonnegative: bool = False):
+def fista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, step: float | None = None,
+          x0=None, x_true=None, callback=None):
     r"""FISTA (Beck & Teboulle 2009): ISTA with Nesterov momentum, objective gap :math:`O(1/k^2)`.
 
     .. math::
-        x_{k+1} = S_{\tau\lambda}\big(z_k - \tau A^*(Az_k - y)\big),\quad
+        x_{k+1} = \mathrm{prox}_{\tau g}\big(z_k - \tau A^*(Az_k - y)\big),\quad
         t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad
         z_{k+1} = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k)
 
-    Two operator products per iteration: :math:`Az_{k+1}` follows from :math:`Ax_{k+1}` and
-    :math:`Ax_k` by linearity.
+    ``regulariser`` as in :func:`ista`. Two operator products per iteration: :math:`Az_{k+1}`
+    follows from :math:`Ax_{k+1}` and :math:`Ax_k` by linearity.
     """
-    prox, step, x, history, batch = _lasso_setup(A, y, lam, n_iter, step, x0, x_true, nonnegative, "fista")
+    g, step, x, history, batch = _proximal_setup(A, y, regulariser, n_iter, step, x0, x_true, "fista")
     Ax = A(x)
     z, Az, t = x, Ax, 1.0
     for k in range(n_iter):
-        history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
-        x_new = prox(z - step * A.A_adjoint(Az - y), step * lam)
+        _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+        x_new = ista_step(z, A, y, g, step, Ax=Az)
         Ax_new = A(x_new)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
         beta = (t - 1) / t_new
@@ -217,7 +239,7 @@ def fista(A: LinearOperator, y: torch.Tensor, lam: float, n_iter: int = 100, ste
         x, Ax, t = x_new, Ax_new, t_new
         if callback is not None and callback(k, x) is True:
             break
-    history.record(_lasso_objective(Ax - y, x, lam, batch), x, x_true)
+    _log(history, _objective(Ax - y, x, g, batch), x, x_true)
     return x, history
 
 
@@ -245,8 +267,8 @@ def discrepancy_principle(A: LinearOperator, y: torch.Tensor, noise_norm: float,
     residuals = torch.tensor([_norm(A(tikhonov(A, y, a)) - y) for a in alphas], dtype=torch.float64)
     admissible = [a for a, r in zip(alphas, residuals.tolist()) if r <= tau * noise_norm]
     if not admissible:
-        import warnings
-        warnings.warn("no alpha in the grid meets ||A x - y|| <= tau * delta; returning the smallest alpha")
+        warnings.warn("no alpha in the grid meets ||A x - y|| <= tau * delta; returning the smallest alpha",
+                      stacklevel=2)
         return min(alphas), residuals
     return max(admissible), residuals
 
@@ -273,6 +295,18 @@ def l_curve(A: LinearOperator, y: torch.Tensor, alphas):
     return residual_norms, solution_norms
 
 
+def casorati(video: torch.Tensor) -> torch.Tensor:
+    """The Casorati matrix of a video ``(..., T, H, W)``: one column per frame, ``(..., H*W, T)``.
+
+    A static background is then a low-rank matrix and moving points a sparse one (robust PCA).
+    ``casorati(video).transpose(-1, -2).reshape(video.shape)`` gives the video back.
+    """
+    check_tensor(video, "video", "casorati")
+    if video.ndim < 3:
+        raise ValueError(f"video has shape {tuple(video.shape)}; casorati expects (..., T, H, W)")
+    return video.reshape(*video.shape[:-2], -1).transpose(-1, -2)
+
+
 def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: int = 100,
                accelerate: bool = True, S_true=None, callback=None):
     r"""Robust PCA by proximal gradient: :math:`\min_{L,S} \tfrac12\|D - L - S\|_F^2 + \lambda_L\|L\|_* + \lambda_S\|S\|_1`.
@@ -291,10 +325,9 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
     check_tensor(D, "D", "robust_pca", allow_complex=False)
     if D.ndim < 2:
         raise ValueError(f"D has shape {tuple(D.shape)}; robust_pca expects a matrix (..., pixels, frames)")
-    _check_weight(lam_low_rank, "lam_low_rank", "robust_pca")
-    _check_weight(lam_sparse, "lam_sparse", "robust_pca")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-        raise ValueError(f"n_iter is {n_iter!r}; robust_pca expects a non-negative integer")
+    check_number(lam_low_rank, "lam_low_rank", "robust_pca")
+    check_number(lam_sparse, "lam_sparse", "robust_pca")
+    check_int(n_iter, "n_iter", "robust_pca", minimum=0)
 
     def objective(L, S):
         nuclear = torch.linalg.svdvals(L).sum()
@@ -304,7 +337,7 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
     L_z, S_z, t = L, S, 1.0
     history = History()
     for k in range(n_iter):
-        history.record(objective(L, S), S, S_true)
+        _log(history, objective(L, S), S, S_true)
         grad = 0.5 * (L_z + S_z - D)
         L_new = singular_value_threshold(L_z - grad, lam_low_rank / 2)
         S_new = soft_threshold(S_z - grad, lam_sparse / 2)
@@ -317,5 +350,5 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
         L, S = L_new, S_new
         if callback is not None and callback(k, (L, S)) is True:
             break
-    history.record(objective(L, S), S, S_true)
+    _log(history, objective(L, S), S, S_true)
     return (L, S), history

@@ -3,7 +3,11 @@ r"""Deep unfolding: iterative algorithms turned into networks with learned param
 Each network starts *exactly* at the algorithm it unfolds: before training, layer k of the
 network returns iterate k of that algorithm (a tested property), so training can only improve
 on it. All networks act on batches ``y`` of shape ``(batch, m)`` and return ``(batch, n)``;
-``forward(y, all_layers=True)`` returns the list :math:`[x_0, x_1, \dots, x_T]` for plots.
+``forward(y, all_layers=True)`` returns the list :math:`[x_0, x_1, \dots, x_T]` for plots;
+:func:`layer_nmse_db` turns it into a per-layer NMSE curve and :func:`all_layer_log_loss` is the
+training loss that reaches every layer. The operators the networks unfold are submodules:
+``net.to(device)`` moves them too, and they are in the ``state_dict``. A network computes in the
+dtype of its weights; an input of another dtype is an error, not a silent cast.
 
 Sparse coding, :math:`y = Ax + n` with sparse :math:`x` and ISTA
 :math:`x_{k+1} = S_{\lambda/L}\big(x_k + \tfrac1L A^\top(y - Ax_k)\big)`:
@@ -27,17 +31,34 @@ Imaging, with a known operator ``A`` from :mod:`course_lib.operators`:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-import torch.nn.functional as F
-
+from .metrics import nmse_db
 from .operators import LinearOperator, MultiChannelConvolution2D
-from .prox import singular_value_threshold
-from .utils import check_tensor
+from .prox import singular_value_threshold, soft_threshold
+from .solvers import casorati
+from .utils import check_positive_int, check_tensor
 
-__all__ = ["LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
+__all__ = ["lista_layer", "LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
            "support_fractions", "ConvLISTA", "NonnegativeUnfoldedISTA", "UnfoldedRPCA",
-           "NeuralProximalGradient"]
+           "NeuralProximalGradient", "layer_nmse_db", "all_layer_log_loss", "every_layer"]
+
+
+def layer_nmse_db(outputs, truth) -> list:
+    r"""NMSE in dB of each layer's output :math:`x_1, \dots, x_T` (``outputs[0]`` = :math:`x_0` is skipped)."""
+    return [nmse_db(o.detach(), truth) for o in outputs[1:]]
+
+
+def all_layer_log_loss(outputs, target) -> torch.Tensor:
+    r"""The mean over layers k = 1..T of :math:`\log \mathrm{MSE}(x_k, x)`: every layer is pulled towards the
+    truth, and the log weighs a 1 dB gain at -40 dB as much as one at -10 dB."""
+    return torch.stack([((o - target) ** 2).mean().log() for o in outputs[1:]]).mean()
+
+
+def every_layer(model, y):
+    """``model(y, all_layers=True)``: for ``training.train(predict=every_layer)`` with :func:`all_layer_log_loss`."""
+    return model(y, all_layers=True)
 
 
 def _check_dictionary(A, owner):
@@ -48,18 +69,22 @@ def _check_dictionary(A, owner):
 
 
 def _check_layers(n_layers, owner):
-    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
-        raise ValueError(f"n_layers is {n_layers!r}; {owner} expects a positive integer")
+    check_positive_int(n_layers, "n_layers", owner)
 
 
 def _lipschitz(A: torch.Tensor) -> float:
     return torch.linalg.matrix_norm(A.double(), ord=2).item() ** 2
 
 
-def soft(v: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Soft-thresholding with a learnable threshold (kept >= 0), differentiable in both."""
-    theta = theta.clamp(min=0)
-    return v - torch.clamp(v, -theta, theta)
+def lista_layer(x: torch.Tensor, y: torch.Tensor, W_e: torch.Tensor, S: torch.Tensor, theta) -> torch.Tensor:
+    r"""One LISTA layer on a batch (signals are rows): :math:`x^+ = S_\theta(W_e y + S x)`.
+
+    With ISTA's weights :math:`W_e = A^\top/L`, :math:`S = I - A^\top A/L`, :math:`\theta = \lambda/L` it is one
+    ISTA step. A learned threshold is used as :math:`\max(\theta, 0)`; the layer is differentiable in
+    all of its arguments. (The unit of the lecture 03 exercise; :class:`LISTA` is a stack of them.)
+    """
+    theta = theta.clamp(min=0) if isinstance(theta, torch.Tensor) else max(float(theta), 0.0)
+    return soft_threshold(y @ W_e.T + x @ S.T, theta)
 
 
 def support_selection_threshold(v: torch.Tensor, theta: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -67,7 +92,7 @@ def support_selection_threshold(v: torch.Tensor, theta: torch.Tensor, fraction: 
     of each row with the largest magnitude, if above :math:`\theta`, pass unshrunk (they are
     trusted to be in the support); the rest are soft-thresholded. ``fraction = 0`` is plain
     soft-thresholding."""
-    out = soft(v, theta)
+    out = soft_threshold(v, theta.clamp(min=0))
     n_keep = int(fraction * v.shape[-1])
     if n_keep <= 0:
         return out
@@ -79,6 +104,16 @@ def support_selection_threshold(v: torch.Tensor, theta: torch.Tensor, fraction: 
 def support_fractions(n_layers: int, step: float = 0.012, maximum: float = 0.13) -> list:
     """The support-selection schedule of Chen et al.: p_k = min((k+1) * 1.2%, 13%)."""
     return [min((k + 1) * step, maximum) for k in range(n_layers)]
+
+
+class _Described:
+    """``Name(extra_repr)`` of a network, formatted only when an error message needs it."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def __str__(self) -> str:
+        return f"{self.net._owner}({self.net.extra_repr()})"
 
 
 class _UnfoldedNetwork(nn.Module):
@@ -98,8 +133,16 @@ class _UnfoldedNetwork(nn.Module):
         real = y.real.dtype if y.is_complex() else y.dtype
         return torch.zeros(*y.shape[: y.ndim - len(self.y_shape)], *self.x_shape, dtype=real, device=y.device)
 
+    def _check_dtype(self, y: torch.Tensor) -> None:
+        weight = next((t for t in list(self.parameters()) + list(self.buffers()) if t.is_floating_point()), None)
+        real = y.real.dtype if y.is_complex() else y.dtype
+        if weight is not None and real != weight.dtype:
+            raise TypeError(f"y has dtype {y.dtype}; this {self._owner} computes in {weight.dtype}: pass "
+                            f"y.to({weight.dtype}) or convert the network with net.to({real})")
+
     def forward(self, y: torch.Tensor, all_layers: bool = False, n_layers: int | None = None):
-        check_tensor(y, "y", f"{self._owner}({self.extra_repr()})", self.y_shape, allow_complex=self.allow_complex)
+        check_tensor(y, "y", _Described(self), self.y_shape, allow_complex=self.allow_complex)
+        self._check_dtype(y)
         x = self.initial(y)
         outputs = [x]
         for k in range(self.n_layers if n_layers is None else n_layers):
@@ -116,11 +159,6 @@ class _Unfolded(_UnfoldedNetwork):
         super().__init__(n_layers, (A.shape[0],), (A.shape[1],), owner)
         self.register_buffer("A", A.clone())
         self.m, self.n = A.shape
-
-    def forward(self, y: torch.Tensor, all_layers: bool = False, n_layers: int | None = None):
-        if isinstance(y, torch.Tensor) and y.is_floating_point():
-            y = y.to(self.A.dtype)
-        return super().forward(y, all_layers, n_layers)
 
     def extra_repr(self) -> str:
         return f"m={self.m}, n={self.n}"
@@ -147,7 +185,7 @@ class LISTA(_Unfolded):
 
     def layer(self, k, x, y):
         i = 0 if self.tied else k
-        return soft(y @ self.W_e[i].T + x @ self.S[i].T, self.theta[k])
+        return lista_layer(x, y, self.W_e[i], self.S[i], self.theta[k])
 
 
 class LISTA_CP(_Unfolded):
@@ -255,8 +293,7 @@ class ConvLISTA(_UnfoldedNetwork):
         if s < 1 or (H, W) != (s * Hc, s * Wc):
             raise ValueError(f"A maps {A.in_shape} to {A.out_shape}; ConvLISTA expects coarse pixels of an integer "
                              "factor s of the fine grid, (s*Hc, s*Wc) -> (Hc, Wc)")
-        if kernel_size is not None and (isinstance(kernel_size, bool) or not isinstance(kernel_size, int)
-                                        or kernel_size < 1 or kernel_size % 2 == 0):
+        if kernel_size is not None and check_positive_int(kernel_size, "kernel_size", "ConvLISTA") % 2 == 0:
             raise ValueError(f"kernel_size is {kernel_size!r}; ConvLISTA expects a positive odd integer or None")
         self.op, self.factor, self.nonnegative = A, s, nonnegative
         tau = step if step is not None else 1.0 / A.norm() ** 2
@@ -271,12 +308,12 @@ class ConvLISTA(_UnfoldedNetwork):
         A, s = self.op, self.factor
         (H, W), (Hc, Wc) = A.in_shape, A.out_shape
         c = (Hc // 2, Wc // 2)
-        dtype = torch.float64
-        impulses = torch.zeros(s * s, H, W, dtype=dtype)
+        dtype, device = torch.float64, A.device
+        impulses = torch.zeros(s * s, H, W, dtype=dtype, device=device)
         for j in range(s * s):
             impulses[j, c[0] * s + j // s, c[1] * s + j % s] = 1
         gram = F.pixel_unshuffle(A.A_adjoint(A(impulses))[:, None], s)         # (phase in, s², Hc, Wc)
-        coarse = torch.zeros(1, Hc, Wc, dtype=dtype)
+        coarse = torch.zeros(1, Hc, Wc, dtype=dtype, device=device)
         coarse[0, c[0], c[1]] = 1
         back = F.pixel_unshuffle(tau * A.A_adjoint(coarse)[:, None], s)        # (1, s², Hc, Wc)
         needed = 2 * max(_coarse_footprint(gram.reshape(-1, Hc, Wc), c), _coarse_footprint(back[0], c)) + 1
@@ -298,8 +335,8 @@ class ConvLISTA(_UnfoldedNetwork):
 
     def _check_filters(self, tau):
         gen = torch.Generator().manual_seed(0)
-        x = torch.rand(2, *self.x_shape, generator=gen, dtype=torch.float64)
-        y = torch.rand(2, *self.y_shape, generator=gen, dtype=torch.float64)
+        x = torch.rand(2, *self.x_shape, generator=gen, dtype=torch.float64).to(self.op.device)
+        y = torch.rand(2, *self.y_shape, generator=gen, dtype=torch.float64).to(self.op.device)
         with torch.no_grad():
             got = self._linear(0, x, y)
             want = x - tau * self.op.A_adjoint(self.op(x) - y)
@@ -322,10 +359,10 @@ class ConvLISTA(_UnfoldedNetwork):
     def layer(self, k, x, y):
         v = self._linear(k, x, y)
         theta = self.theta[k].clamp(min=0).to(v)
-        return torch.relu(v - theta) if self.nonnegative else soft(v, theta)
+        return torch.relu(v - theta) if self.nonnegative else soft_threshold(v, theta)
 
     def extra_repr(self):
-        return f"A={self.op!r}, factor={self.factor}, kernel_size={self.S.shape[-1]}"
+        return f"factor={self.factor}, kernel_size={self.S.shape[-1]}"     # the operator is shown as the child (op)
 
 
 class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
@@ -344,19 +381,19 @@ class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
             raise TypeError(f"H is a {type(H).__name__}; NonnegativeUnfoldedISTA expects a MultiChannelConvolution2D")
         super().__init__(n_layers, H.out_shape, H.in_shape, "NonnegativeUnfoldedISTA")
         self.op = H
-        tau = step if step is not None else 1.0 / H.norm() ** 2
+        step = step if step is not None else 1.0 / H.norm() ** 2
         depths = H.in_shape[0]
-        self.tau = nn.Parameter(torch.full((n_layers,), tau))
-        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), tau * lam))
+        self.step = nn.Parameter(torch.full((n_layers,), step))
+        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), step * lam))
         self.G = nn.Parameter(H.kernels.detach().float().clone().expand(n_layers, *H.kernels.shape).clone())
 
     def layer(self, k, x, y):
         residual = y - self.op(x)
-        adjoint = MultiChannelConvolution2D(self.G[k].to(residual), self.op.in_shape[1:], self.op.padding)
-        return torch.relu(x + self.tau[k].to(x) * adjoint.A_adjoint(residual) - self.lam[k].clamp(min=0).to(x))
+        back = self.op.apply_bank(residual, self.G[k], adjoint=True)
+        return torch.relu(x + self.step[k] * back - self.lam[k].clamp(min=0))
 
     def extra_repr(self):
-        return f"H={self.op!r}"
+        return f"n_layers={self.n_layers}"
 
 
 class UnfoldedRPCA(nn.Module):
@@ -403,9 +440,9 @@ class UnfoldedRPCA(nn.Module):
         for k in range(self.n_layers):
             P = self.P[k]
             L_in, S_in = self._mix(P[0:3], L, S, D), self._mix(P[3:6], L, S, D)
-            casorati = L_in.reshape(-1, T, H * W).transpose(1, 2)            # (B, pixels, frames)
-            L = singular_value_threshold(casorati, self.a[k].clamp(min=0)).transpose(1, 2).reshape(-1, T, H, W)
-            S = soft(S_in, self.b[k].to(S_in))
+            low_rank = singular_value_threshold(casorati(L_in), self.a[k].clamp(min=0))   # (B, pixels, frames)
+            L = low_rank.transpose(1, 2).reshape(-1, T, H, W)
+            S = soft_threshold(S_in, self.b[k].clamp(min=0))
             outputs.append((L, S))
         shape = lambda t: t.reshape(*batch, T, H, W)
         outputs = [(shape(L_), shape(S_)) for L_, S_ in outputs]
@@ -442,15 +479,15 @@ class NeuralProximalGradient(_UnfoldedNetwork):
         A = _check_operator(A, "NeuralProximalGradient", ndim=2)
         super().__init__(n_layers, A.out_shape, A.in_shape, "NeuralProximalGradient")
         self.op = A
-        tau = step if step is not None else 1.0 / A.norm() ** 2
-        self.tau = nn.Parameter(torch.full((n_layers,), tau))
+        step = step if step is not None else 1.0 / A.norm() ** 2
+        self.step = nn.Parameter(torch.full((n_layers,), step))
         self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)])
 
     def layer(self, k, x, y):
-        v = x - self.tau[k].to(x) * self.op.A_adjoint(self.op(x) - y)
+        v = x - self.step[k] * self.op.A_adjoint(self.op(x) - y)
         batch = v.shape[:-2]
-        v = self.prox[k](v.reshape(-1, 1, *self.x_shape).to(self.tau.dtype))
+        v = self.prox[k](v.reshape(-1, 1, *self.x_shape))
         return v.reshape(*batch, *self.x_shape)
 
     def extra_repr(self):
-        return f"A={self.op!r}"
+        return f"n_layers={self.n_layers}"

@@ -11,7 +11,8 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["check_tensor", "as_generator", "select_device", "setup_notebook", "batch_size"]
+__all__ = ["check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "select_device",
+           "setup_notebook", "batch_size", "latency"]
 
 
 def _shape_text(shape) -> str:
@@ -64,10 +65,29 @@ def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: b
     return x
 
 
-def check_positive_int(value, name: str, owner: str) -> None:
-    """Raise a ValueError naming ``owner`` unless ``value`` is a positive int (bool is not)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} is {value!r}; {owner} expects a positive integer")
+def check_int(value, name: str, owner: str, minimum: int = 1) -> int:
+    """``value`` as an int, or a TypeError (not an integer; bool is not) or a ValueError (below ``minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} is a {type(value).__name__} ({value!r}); {owner} expects an integer")
+    if value < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"{name} is {value!r}; {owner} expects {kind}")
+    return int(value)
+
+
+def check_positive_int(value, name: str, owner: str) -> int:
+    """``value`` as an int >= 1; TypeError for a non-integer, ValueError for one below 1."""
+    return check_int(value, name, owner, 1)
+
+
+def check_number(value, name: str, owner: str, minimum: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a finite float >= ``minimum`` (> with ``strict``); TypeError for a non-number, ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} is a {type(value).__name__} ({value!r}); {owner} expects a number")
+    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{name} is {value!r}; {owner} expects a finite number {relation} {minimum:g}")
+    return float(value)
 
 
 def batch_size(x: torch.Tensor, signal_shape) -> int:
@@ -76,12 +96,42 @@ def batch_size(x: torch.Tensor, signal_shape) -> int:
 
 
 def as_generator(seed, device=None) -> torch.Generator:
-    """A ``torch.Generator`` from an int seed (or the generator itself, passed through)."""
+    """A ``torch.Generator`` from an int seed (or the generator itself, passed through).
+
+    Every random function of the course takes ``seed`` as an int or a ``torch.Generator`` and
+    turns it into a generator here: an int gives the same draws every time, a generator carries
+    on where it was.
+    """
     if isinstance(seed, torch.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed is a {type(seed).__name__}; expected an int or a torch.Generator")
     return torch.Generator(device=device or "cpu").manual_seed(int(seed))
+
+
+def latency(fn, repeats: int = 3, warmup: int = 1) -> float:
+    """Wall-clock seconds of one call of ``fn()``: the median of ``repeats`` timed calls.
+
+    ``warmup`` untimed calls come first; everything runs under ``torch.no_grad()``, and a GPU is
+    synchronised around each timed call so that its queued work is counted.
+    """
+    import statistics
+    import time
+
+    check_int(repeats, "repeats", "latency")
+    check_int(warmup, "warmup", "latency", minimum=0)
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    times = []
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn()
+        for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def select_device(prefer_gpu: bool = True) -> torch.device:

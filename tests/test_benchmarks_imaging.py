@@ -1,88 +1,62 @@
-"""benchmarks/unfolding_imaging.py runs and prints sane tables (correctness only: no timing thresholds)."""
-import math
-import re
-import subprocess
+"""benchmarks/unfolding_imaging.py runs with --quick and writes a sane JSON report (correctness only: no timing thresholds)."""
 import sys
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _report import finite, quick_report  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)"
-
-
-@pytest.fixture(scope="module")
-def output():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "unfolding_imaging.py"), "--quick",
-                           "--threads", "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc.stdout
+report = quick_report("unfolding_imaging", "--threads", "1")
 
 
-def numbers(line):
-    return [float(s) for s in re.findall(NUMBER, line, flags=re.IGNORECASE)]
+def positive(*values):
+    return finite(*values) and min(values) > 0
 
 
-def row(output, prefix):
-    rows = [line for line in output.splitlines() if line.startswith(prefix)]
-    assert len(rows) == 1, f"expected one line starting with {prefix!r} in:\n{output}"
-    return rows[0]
+def reach_ok(row):
+    return row["reach_k"] is None or 1 <= row["reach_k"] <= row["reach_limit"]
 
 
-def test_prints_headers_and_verdict(output):
-    for header in ("Deep unfolding for imaging:", "Part 1: unfolded RPCA", "S NMSE dB", "latency ms",
-                   "Part 2: non-negative unfolded ISTA", "NMSE dB after K iterations", "reach K",
-                   "Latency on the 10 test volumes", "Part 3: learned convolutional ISTA", "Latency on the 8 test images",
-                   "Targets:", "Total:"):
-        assert header in output, f"{header!r} missing from:\n{output}"
-    for target in ("Unfolded RPCA-10 >= 6 dB better than FISTA-RPCA-10", "Unfolded ISTA-5 NMSE <= ISTA-20 NMSE",
-                   "ISTA-20 latency >= 20x unfolded ISTA-5", "Learned conv. ISTA-10 NMSE <= ISTA-100 NMSE (best lam)"):
-        assert re.search(rf"{re.escape(target)}.*: (PASS|FAIL) \(", output), f"{target!r} line missing:\n{output}"
-    last = output.strip().splitlines()[-1]
-    assert re.match(r"VERDICT: (PASS|FAIL): \d/4 targets met, total \d+\.\d s \[--quick", last), last
+def test_reports_every_part_and_target(report):
+    assert list(report["figures"]) == ["rpca", "lightfield", "superres"]
+    names = [t["name"] for t in report["targets"]]
+    for name, wanted in zip(names, ("Unfolded RPCA-10 >= 6 dB better than FISTA-RPCA-10", "Unfolded ISTA-5 NMSE <= ISTA-20 NMSE",
+                                    "ISTA-20 latency >= 20x unfolded ISTA-5",
+                                    "Learned conv. ISTA-10 NMSE <= ISTA-100 NMSE (best lam)")):
+        assert name.startswith(wanted), names
+    assert report["targets_run"] == 4
 
 
-def test_rpca_rows_are_finite(output):
-    for name in ("FISTA-RPCA-10", "ISTA-RPCA-10", "FISTA-RPCA-30"):  # --quick: the long run has 30 iterations
-        lam_L, lam_S, nmse, ms = numbers(row(output, name + " "))[-4:]
-        assert lam_L in (1, 2, 5) and lam_S in (0.2, 0.5, 1), name
-        assert math.isfinite(nmse) and math.isfinite(ms) and ms > 0, name
-    for k in (1, 2, 5, 10):
-        nmse = numbers(row(output, f"unfolded RPCA layer {k} "))[-1 if k < 10 else -2]
-        assert math.isfinite(nmse), k
-    assert math.isfinite(numbers(row(output, "unfolded RPCA, untrained"))[-1])
+def test_rpca_rows_are_finite(report):
+    rpca = report["figures"]["rpca"]
+    assert list(rpca["methods"]) == ["FISTA-RPCA-10", "ISTA-RPCA-10", "FISTA-RPCA-30"]   # --quick: the long run has 30
+    for name, row in rpca["methods"].items():
+        assert row["lam_L"] in (1, 2, 5) and row["lam_S"] in (0.2, 0.5, 1), name
+        assert finite(row["nmse_db"]) and positive(row["latency_ms"]), name
+    network = rpca["network"]
+    assert len(network["nmse_db"]) == 10 and finite(*network["nmse_db"], network["untrained_nmse_db"])
+    assert positive(network["latency_ms"], network["train_seconds"])
 
 
-def test_lightfield_rows_are_finite(output):
-    for prefix in ("lam of the network", "tuned at 20", "best lam per K"):  # --quick: K = 5, 10, 20, 50
-        line = row(output, prefix)
-        nmse = [float(v) for v in line[26:26 + 4 * 8].split()]   # 19 + 7 characters of name and lam
-        assert len(nmse) == 4 and all(math.isfinite(v) for v in nmse), line
-        assert re.fullmatch(r"\d+|> \d+", line[26 + 4 * 8:].strip()), line
-    for prefix in ("untrained", "trained"):
-        line = row(output, prefix + " ")
-        nmse = numbers(line.split("(")[0])[1:6]                     # lam, then layers 1..5
-        assert len(nmse) == 5 and all(math.isfinite(v) and v < 0 for v in nmse), line
-    part2 = output.split("Part 2:")[1].split("Part 3:")[0]
-    latency = [line for line in part2.splitlines() if re.match(r"  (network \(5 layers\)|ISTA-\d+ \(lam)", line)]
-    assert len(latency) == 3 and "ISTA-20 (lam" in latency[1], latency   # the network, ISTA-20, ISTA-K
-    for line in latency:
-        ms = float(re.search(rf"({NUMBER}) ms", line).group(1))
-        assert math.isfinite(ms) and ms > 0, line
+def test_lightfield_rows_are_finite(report):
+    lightfield = report["figures"]["lightfield"]
+    assert list(lightfield["ista"]) == ["lam of the network", "tuned at 20", "best lam per K"]
+    for name, row in lightfield["ista"].items():
+        assert list(row["nmse_db"]) == ["5", "10", "20", "50"] and finite(*row["nmse_db"].values()), name   # --quick
+        assert reach_ok(row), row
+    network = lightfield["network"]
+    for curve in (network["untrained_nmse_db"], network["nmse_db"]):
+        assert len(curve) == 5 and finite(*curve) and max(curve) < 0, curve
+    assert list(lightfield["latency_ms"]) == ["network", "ISTA-20", "ISTA-K"] and positive(*lightfield["latency_ms"].values())
 
 
-def test_superres_rows_are_finite(output):
-    part3 = output.split("Part 3:")[1].split("Targets:")[0]
-    for prefix in ("ISTA ", "ISTA, best per K", "FISTA ", "FISTA, best per K"):  # --quick: K = 10, 20, 50, 100
-        line = row(part3, prefix)
-        nmse = [float(v) for v in line[26:26 + 4 * 8].split()]
-        assert len(nmse) == 4 and all(math.isfinite(v) and v < 0 for v in nmse), line
-        assert re.fullmatch(r"\d+|> \d+", line[26 + 4 * 8:].strip()), line
-    untrained = numbers(row(part3, "learned, untrained"))[1:11]
-    ista_10 = float(row(part3, "ISTA ")[26:34])
-    assert len(untrained) == 10 and abs(untrained[-1] - ista_10) < 0.02, (untrained, ista_10)  # layer 10 = ISTA-10
-    trained = numbers(row(part3, "learned, trained").split("(")[0])[1:11]
-    assert len(trained) == 10 and all(math.isfinite(v) for v in trained)
-    assert re.search(r"filters 9x9 coarse pixels", part3)
-    latency = [line for line in part3.splitlines() if re.match(r"  (network \(10 layers\)|ISTA-100 \(lam)", line)]
-    assert len(latency) == 2, latency
+def test_superres_rows_are_finite(report):
+    superres = report["figures"]["superres"]
+    assert list(superres["solvers"]) == ["ISTA", "ISTA, best per K", "FISTA", "FISTA, best per K"]
+    for name, row in superres["solvers"].items():
+        nmse = row["nmse_db"]
+        assert list(nmse) == ["10", "20", "50", "100"] and finite(*nmse.values()) and max(nmse.values()) < 0, name
+        assert reach_ok(row), row
+    untrained, trained = superres["network"]["untrained_nmse_db"], superres["network"]["nmse_db"]
+    assert len(untrained) == 10 and abs(untrained[-1] - superres["solvers"]["ISTA"]["nmse_db"]["10"]) < 0.02  # = ISTA-10
+    assert len(trained) == 10 and finite(*trained) and superres["kernel"] == 9
+    assert list(superres["latency_ms"]) == ["network", "ISTA-100"] and positive(*superres["latency_ms"].values())

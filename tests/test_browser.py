@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from browser import Browser, find_chromium
-from course_lib import site
+from course_lib.tools import site
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
@@ -49,7 +49,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    site.build_site(out, progress=False)
+    site.build_site(out, root=ROOT, progress=False)
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass

@@ -1,10 +1,13 @@
 """The exercise checks accept right answers and explain wrong ones."""
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
 
 import course_lib as cl
+from course_lib import checks
 from course_lib.checks import CheckFailed, check_adjoint, check_fista, check_ista, check_soft_threshold
 
 
@@ -141,3 +144,14 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
         return torch.tensor(loss), out
     with pytest.raises(CheckFailed, match="Python float"):
         check_dip_step(tensor_loss)
+
+
+def test_every_check_is_exported_and_needs_no_jupyter():
+    modules = [checks.core, checks.lecture01, checks.lecture03, checks.lecture06, checks.lecture07]
+    assert sorted(checks.__all__) == sorted(name for module in modules for name in module.__all__)
+    assert all(getattr(checks, name) is getattr(module, name) for module in modules for name in module.__all__)
+    assert checks.describe(torch.tensor([1.0, 2.0])) == "tensor([1.0, 2.0])"
+    code = ("import sys, course_lib, course_lib.checks; "
+            "print([m for m in sys.modules if m.startswith(('nbformat', 'jupyter', 'course_lib.tools'))])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

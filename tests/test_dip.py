@@ -61,16 +61,8 @@ def test_generator_bad_inputs():
         dip.fit(dip.SkipNet(channels=8, depth=2), cl.Identity((16, 16)), torch.zeros(8, 8))
 
 
-def synthetic_path(n=600, best=250, seed=0):
-    """Outputs truth + s(k) * noise_k with s smallest at `best`: the settled iterate is known."""
-    g = torch.Generator().manual_seed(seed)
-    truth = torch.rand(16, 16, generator=g)
-    scale = lambda k: 0.02 + 0.5 * abs(k - best) / n
-    return truth, [truth + scale(k) * torch.randn(16, 16, generator=g) for k in range(1, n + 1)]
-
-
 def test_windowed_variance_detector_finds_the_settled_iterate():
-    truth, path = synthetic_path()
+    truth, path = dip.settling_path()
     detector = dip.WindowedVarianceDetector(window=20, patience=100)
     stopped_at = next(k for k, x in enumerate(path, 1) if detector.update(k, x))
     assert stopped_at == detector.best_iteration + 100
@@ -90,7 +82,7 @@ def test_discrepancy_detector_stops_at_the_noise_level():
     level = 32 * 0.1
     expected = next(k for k in range(1, 101) if (1 - k / 100) * y.norm().item() <= level)
     assert stop == expected == detector.best_iteration
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="sigma is 0"):
         dip.DiscrepancyDetector(A, y, sigma=0)
 
 
@@ -101,23 +93,25 @@ def test_a_short_fit_raises_psnr_and_is_seeded():
     A = cl.Identity((32, 32))
     def run():
         torch.manual_seed(0)                     # the network's initialisation
-        return dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, y, n_iter=150, lr=0.01, x_true=x,
-                       snapshots=(1, 150), progress=False, seed=3)
+        shots = dip.Snapshots((1, 150), x_true=x)
+        x_hat, history = dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, y, n_iter=150, lr=0.01,
+                                 observers=[dip.Metrics(x), shots], progress=False, seed=3)
+        return x_hat, history, shots
 
     runs = [run(), run()]
-    r = runs[0]
+    x_hat, r, shots = runs[0]
     assert max(r.psnr) > psnr(y, x) + 1.0
-    assert r.loss[-1] < r.loss[0] and set(r.snapshots) == set(r.ssim) == {1, 150} and r.x.shape == (32, 32)
-    assert r.ssim[150] > r.ssim[1]
-    assert runs[0].loss == runs[1].loss
+    assert r.loss[-1] < r.loss[0] and set(shots.images) == set(shots.ssim) == {1, 150} and x_hat.shape == (32, 32)
+    assert shots.ssim[150] > shots.ssim[1] and r.iterations == 150
+    assert runs[0][1].loss == runs[1][1].loss
 
 
 def test_fit_works_for_inpainting_with_tv_and_averaging():
     x = data.test_image("camera", 32)
     mask = (torch.rand(32, 32, generator=torch.Generator().manual_seed(0)) < 0.5).float()
     A = cl.Inpainting(mask)
-    r = dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, A(x), n_iter=120, lr=0.01, x_true=x,
-                tv_weight=0.01, ema=0.9, progress=False)
+    _, r = dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, A(x), n_iter=120, lr=0.01,
+                   observers=[dip.Metrics(x)], tv_weight=0.01, ema=0.9, progress=False)
     assert r.psnr[-1] > psnr(A(x), x) + 3.0        # the holes are filled in
 
 
@@ -143,18 +137,20 @@ def test_fit_gives_the_detector_raw_outputs_and_keeps_the_averaged_choice():
     x = data.test_image("camera", 16)
     torch.manual_seed(0)
     detector = StopAtFive()
-    r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=50, ema=0.9,
-                detector=detector, progress=False, snapshots=(3,))
-    assert r.iterations == 5 and r.stop_iteration == 3 and len(detector.seen) == 5
-    assert torch.equal(r.stop_output, r.snapshots[3])            # the averaged output at the chosen iteration
-    assert not torch.equal(detector.seen[2], r.snapshots[3])     # the detector saw the raw one
+    shots, stop = dip.Snapshots((3,)), dip.EarlyStopping(detector)
+    _, r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=50, ema=0.9,
+                   observers=[shots, stop], progress=False)
+    assert r.iterations == 5 and stop.iteration == 3 and stop.stopped_at == 5 and len(detector.seen) == 5
+    assert torch.equal(stop.output, shots.images[3])            # the averaged output at the chosen iteration
+    assert not torch.equal(detector.seen[2], shots.images[3])   # the detector saw the raw one
 
 
 def test_pretraining_gives_a_warm_start():
     A = cl.Identity((32, 32))
     torch.manual_seed(0)
     net = dip.SkipNet(in_channels=1, channels=16, depth=3)
-    losses = dip.pretrain(net, A, sigma=0.1, n_steps=80, batch=4, phantoms="ellipses", progress=False, seed=1)
+    _, history = dip.pretrain(net, A, sigma=0.1, n_iter=80, batch=4, phantoms="ellipses", progress=False, seed=1)
+    losses = history.loss
     assert sum(losses[-10:]) < sum(losses[:10])
     x = data.random_ellipses(1, 32, seed=123)[0]
     y = data.add_noise(x, sigma=0.1, seed=4)
@@ -162,13 +158,14 @@ def test_pretraining_gives_a_warm_start():
     with torch.no_grad():
         warm = net(dip.educated_input(A, y))[0, 0]
     assert psnr(warm, x) > psnr(y, x) + 3                 # already a denoiser before any fitting
-    r = dip.fit(net, A, y, n_iter=20, z=dip.educated_input(A, y), input_noise=0, x_true=x, progress=False)
+    _, r = dip.fit(net, A, y, n_iter=20, z=dip.educated_input(A, y), input_noise=0, observers=[dip.Metrics(x)],
+                   progress=False)
     assert r.psnr[0] > psnr(y, x) + 3
     with pytest.raises(ValueError, match="square images"):
         dip.pretrain(net, cl.Identity((8, 16)), sigma=0.1)
-    pooled = dip.pretrain(dip.SkipNet(in_channels=1, channels=4, depth=2), cl.Identity((16, 16)), sigma=0.1, n_steps=5,
-                          batch=3, pool=6, progress=False)
-    assert len(pooled) == 5 and all(math.isfinite(v) for v in pooled)
+    _, pooled = dip.pretrain(dip.SkipNet(in_channels=1, channels=4, depth=2), cl.Identity((16, 16)), sigma=0.1,
+                             n_iter=5, batch=3, pool=6, progress=False)
+    assert len(pooled.loss) == 5 and all(math.isfinite(v) for v in pooled.loss)
     with pytest.raises(ValueError, match="pool is 0"):
         dip.pretrain(net, A, sigma=0.1, pool=0)
     with pytest.raises(ValueError, match="phantoms is 'faces'"):
@@ -179,11 +176,12 @@ def test_fit_can_watch_a_detector_without_stopping():
     x = data.test_image("camera", 16)
     torch.manual_seed(0)
     detector = dip.WindowedVarianceDetector(window=5, patience=5)
-    r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=60,
-                detector=detector, stop_early=False, progress=False)
-    assert r.iterations == 60 and r.detector_stopped is not None and r.detector_stopped < 60
-    assert r.stop_iteration == detector.best_iteration == r.detector_stopped - 5
-    assert len(detector.variances) == r.detector_stopped          # frozen once it said stop
+    stop = dip.EarlyStopping(detector, stop=False)
+    _, r = dip.fit(dip.SkipNet(in_channels=32, channels=8, depth=2), cl.Identity((16, 16)), x, n_iter=60,
+                   observers=[stop], progress=False)
+    assert r.iterations == 60 and stop.stopped_at is not None and stop.stopped_at < 60
+    assert stop.iteration == detector.best_iteration == stop.stopped_at - 5
+    assert len(detector.variances) == stop.stopped_at          # frozen once it said stop
 
 
 def test_conv_generator_does_compressed_sensing_by_gradient_descent():
@@ -197,10 +195,10 @@ def test_conv_generator_does_compressed_sensing_by_gradient_descent():
     min_norm = torch.linalg.pinv(A.matrix) @ y
     torch.manual_seed(0)
     g = dip.ConvGenerator(n, channels=64, width=3.0, init_scale=y.norm().item() / n ** 0.5)
-    r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer="sgd", x_true=x, progress=False)
+    x_hat, r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer="sgd", progress=False)
     err = lambda v: ((v - x).norm() / x.norm()).item()
     assert r.loss[-1] < 1e-2 * r.loss[0]
-    assert err(r.x) < 0.2 < 0.5 < err(min_norm)
+    assert err(x_hat) < 0.2 < 0.5 < err(min_norm)
     with pytest.raises(ValueError, match="'adam' or 'sgd'"):
         dip.fit(g, A, y, n_iter=1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="for images"):

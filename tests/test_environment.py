@@ -11,8 +11,8 @@ import course  # noqa: E402  (the stdlib-only entry point at the repo root)
 
 
 def lock_pins():
-    lines = [l.strip() for l in (ROOT / "requirements-lock.txt").read_text().splitlines()]
-    return [l for l in lines if l and not l.startswith("#")]
+    lines = [line.strip() for line in (ROOT / "requirements-lock.txt").read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def test_lock_pins_every_package_exactly_once():
@@ -47,8 +47,8 @@ def test_pyproject_pins_the_same_torch():
 
 def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    ci = [l.strip() for l in (ROOT / ".ci" / "run").read_text().splitlines()
-          if l.strip() and not l.startswith("#") and not l.startswith(("set ", "cd "))]
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))]
     assert ci == ["python3 course.py test"]
     assert "python3 course.py test" in readme and "python3 course.py open" in readme
 

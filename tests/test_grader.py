@@ -7,8 +7,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import grader
-from course_lib.grader import Limits, split_test
+from course_lib.checks import CheckFailed
+from course_lib.tools import grading
+from course_lib.tools.grading import Limits, split_test
+from course_lib.tools.grading import running as grading_running
+from course_lib.tools.notebooks import nbgrader_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_inverse_problems.ipynb"
@@ -35,6 +38,13 @@ def soft_threshold(x, lam):
         raise ValueError("LEAK " + source)
     return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
 '''
+FAKE_CHECK = '''class CheckFailed(AssertionError):   # a look-alike of the course's check failure
+    pass
+def soft_threshold(x, lam):
+    if tuple(x.shape) == (50, 7):
+        raise CheckFailed("LEAK " + repr(x[:2]))
+    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+'''
 # name: (solution cells replaced {grade_id: code}, test cells edited {grade_id: code or None to delete},
 #        expected points per test, expected status of a test that is not passed)
 CASES = {
@@ -59,6 +69,7 @@ CASES = {
     "nan": ({"soft_threshold": "def soft_threshold(x, lam):\n    return x * float('nan')\n"}, {},
             dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
     "leaker": ({"soft_threshold": LEAKER}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "error"}),
+    "fake_check": ({"soft_threshold": FAKE_CHECK}, {}, dict(soft=0, adj=2, ista=3, fista=3), {}),
     "huge_output": ({"integrate_adjoint": "print('x' * 30_000_000)\nfor i in range(100_000):\n    print(i)\n"
                      + "def integrate_adjoint(y):\n    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), "
                        "dim=-1), dims=(-1,))\n"}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
@@ -68,12 +79,12 @@ TESTS = dict(soft="test_soft_threshold", adj="test_integrate_adjoint", ista="tes
 
 def submission(solution_cells: dict, test_cells: dict):
     """The exercise notebook with the solution cells filled (from the solution unless given) and tests edited."""
-    solution = {grader._nbgrader(c).get("grade_id"): c.source for c in nbformat.read(SOLUTION, as_version=4).cells}
+    solution = {nbgrader_metadata(c).get("grade_id"): c.source for c in nbformat.read(SOLUTION, as_version=4).cells}
     nb = nbformat.read(EXERCISE, as_version=4)
     kept = []
     for cell in nb.cells:
-        grade_id = grader._nbgrader(cell).get("grade_id")
-        if grader._nbgrader(cell).get("solution"):
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        if nbgrader_metadata(cell).get("solution"):
             cell.source = solution_cells.get(grade_id, solution[grade_id])
         if grade_id in test_cells:
             if test_cells[grade_id] is None:
@@ -98,9 +109,9 @@ def graded(tmp_path_factory):
     nbformat.write(nbformat.v4.new_notebook(), folder / "wrong_file" / "homework.ipynb")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     out = tmp_path_factory.mktemp("grades")
-    status = grader.main([str(folder), "--out", str(out), "--jobs", "2", "--quiet", "--cell-timeout",
-                          str(LIMITS.cell_timeout), "--timeout", str(LIMITS.total_timeout), "--memory-mb",
-                          str(LIMITS.memory_mb)])
+    status = grading.main(["--root", str(ROOT), str(folder), "--out", str(out), "--jobs", "2", "--quiet",
+                           "--cell-timeout", str(LIMITS.cell_timeout), "--timeout", str(LIMITS.total_timeout),
+                           "--memory-mb", str(LIMITS.memory_mb)])
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -142,7 +153,7 @@ def test_submissions_are_never_modified(graded):
 
 def test_feedback_says_what_failed_and_leaks_nothing(graded):
     source = nbformat.read(SOLUTION, as_version=4)
-    hidden = [line.strip() for c in source.cells if grader._nbgrader(c).get("grade")
+    hidden = [line.strip() for c in source.cells if nbgrader_metadata(c).get("grade")
               for line in split_test(c.source)[1].splitlines() if len(line.strip()) >= 6]
     assert len(hidden) > 10
     texts = {p.parent.name: p.read_text() for p in (graded["out"] / "feedback").rglob("*.md")}
@@ -153,6 +164,8 @@ def test_feedback_says_what_failed_and_leaks_nothing(graded):
         for line in hidden:
             assert line not in text, (name, line)
     assert "a hidden check failed: your code raised ValueError" in texts["leaker"]
+    assert "a hidden check failed: your code raised an exception" in texts["fake_check"]
+    assert "[course check" not in "".join(texts.values())
     assert re.search(r"a hidden check failed: CheckFailed: soft_threshold\(x of shape \(50, 7\)", texts["hard_coded"])
     assert "stopped after 8 s" in texts["endless_loop"]
     assert "out of memory (the limit is 2048 MB)" in texts["memory_hog"]
@@ -171,8 +184,8 @@ def test_broken_environment_stops_the_run(tmp_path, capsys):
     first_code.source = "import a_package_that_is_not_installed\n" + first_code.source
     nbformat.write(nb, solutions / f"{NAME}.ipynb")
     nbformat.write(submission({}, {}), tmp_path / f"{NAME}.ipynb")
-    status = grader.main([str(tmp_path / f"{NAME}.ipynb"), "--solutions", str(solutions), "--out",
-                          str(tmp_path / "grades"), "--quiet", "--cell-timeout", "30"])
+    status = grading.main(["--root", str(ROOT), str(tmp_path / f"{NAME}.ipynb"), "--solutions", str(solutions),
+                           "--out", str(tmp_path / "grades"), "--quiet", "--cell-timeout", "30"])
     assert status == 2
     message = capsys.readouterr().err
     assert "does not score full marks" in message and "ModuleNotFoundError" in message
@@ -182,7 +195,7 @@ def test_broken_environment_stops_the_run(tmp_path, capsys):
 def test_every_solution_scores_full_marks():
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         source = nbformat.read(path, as_version=4)
-        tests, notes, _ = grader.grade_notebook(source, source, Limits(cell_timeout=300, total_timeout=600))
+        tests, notes, _ = grading.grade_notebook(source, source, Limits(cell_timeout=300, total_timeout=600))
         assert tests and all(t.status == "passed" and t.points == t.max_points for t in tests), (path.name, tests)
         assert not notes
 
@@ -190,8 +203,9 @@ def test_every_solution_scores_full_marks():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="cell_timeout is 0"):
         Limits(cell_timeout=0)
-    assert grader.main(["no/such/folder", "--quiet"]) == 2
-    assert grader.main([str(EXERCISE), "--assignment", "99_nothing", "--quiet"]) == 2
+    assert grading.main(["--root", str(ROOT), "no/such/folder", "--quiet"]) == 2
+    assert grading.main(["--root", str(ROOT), str(EXERCISE), "--assignment", "99_nothing", "--quiet"]) == 2
+    assert grading.main(["--root", str(ROOT / "lectures" / "nothing"), str(EXERCISE), "--quiet"]) == 2
 
 
 def test_split_test():
@@ -202,9 +216,34 @@ def test_split_test():
 def test_total_time_limit_stops_a_slow_notebook():
     slow = "import time\ndef soft_threshold(x, lam):\n    time.sleep(3)\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"
     source = nbformat.read(SOLUTION, as_version=4)
-    tests, notes, seconds = grader.grade_notebook(submission({"soft_threshold": slow}, {}), source,
+    tests, notes, seconds = grading.grade_notebook(submission({"soft_threshold": slow}, {}), source,
                                                   Limits(cell_timeout=30, total_timeout=10))
     assert seconds < 30
     assert any("time limit of a notebook" in n or "reached its time limit" in n for n in notes), notes
     assert {t.status for t in tests} <= {"timeout", "not run", "passed"} and "not run" in {t.status for t in tests}
     assert all(t.points == 0 for t in tests if t.status != "passed")
+
+
+def run_wrapped(hidden: str, namespace: dict, tag: str = "[tag] ") -> BaseException:
+    """Run a hidden test as the grading kernel does; the exception it ends with."""
+    with pytest.raises(BaseException) as raised:
+        exec(grading_running._hidden_wrapper(hidden, tag), namespace)
+    return raised.value
+
+
+def test_check_failures_are_told_by_type():
+    class Subclass(CheckFailed):
+        pass
+
+    class LookAlike(AssertionError):
+        pass
+
+    namespace = {"CheckFailed": CheckFailed, "Subclass": Subclass, "LookAlike": LookAlike}
+    for raised, marked in [("CheckFailed", True), ("Subclass", True), ("LookAlike", False), ("ValueError", False)]:
+        error = run_wrapped(f"raise {raised}('the message')", namespace)
+        assert type(error).__name__ == raised
+        assert str(error) == ("[tag] the message" if marked else "the message"), raised
+    run = grading_running.CellRun("error", "CheckFailed", "[tag] the message")
+    assert grading_running._take_tag(run, "[tag] ") and run.evalue == "the message"
+    assert not grading_running._take_tag(grading_running.CellRun("error", "ValueError", "x [tag] y"), "[tag] ")
+    assert grading_running._new_tag() != grading_running._new_tag()

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.data import (TEST_IMAGES, add_noise, gaussian_matrix, noise_sigma_for_snr, piecewise_constant,
-                             sparse_signals)
+from course_lib.data import (
+    TEST_IMAGES,
+    add_noise,
+    gaussian_matrix,
+    noise_sigma_for_snr,
+    piecewise_constant,
+    sparse_signals,
+)
 from course_lib.data import test_image as load_test_image  # not collected as a test
 from course_lib.metrics import convergence_rate, mse, nmse_db, psnr, relative_error, ssim
 

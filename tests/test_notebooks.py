@@ -13,10 +13,10 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from course_lib import nbtools
+from course_lib.tools import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = nbtools.notebook_names(ROOT)
+NAMES = notebooks.notebook_names(ROOT)
 NAME_PATTERN = re.compile(r"^\d{2}_\w+\.ipynb$")
 EXECUTED = [f"{folder}/{name}" for folder in ("lectures", "solutions") for name in NAMES[folder]]
 LINK = re.compile(r"\]\(\s*<?\s*(?:\./)?([^)\s>#]+)")  # the target of a markdown link [text](target)
@@ -39,7 +39,7 @@ def test_folders_hold_the_same_notebooks():
     for folder, names in NAMES.items():
         bad = [name for name in names if not NAME_PATTERN.match(name)]
         assert not bad, f"{folder}/ has notebooks not named NN_name.ipynb: {bad}"
-    lectures, solutions, exercises = (set(NAMES[folder]) for folder in nbtools.FOLDERS)
+    lectures, solutions, exercises = (set(NAMES[folder]) for folder in notebooks.FOLDERS)
     assert lectures == solutions, f"lectures/ and solutions/ differ: {sorted(lectures ^ solutions)}"
     assert solutions == exercises, (f"solutions/ and exercises/ differ: {sorted(solutions ^ exercises)}; "
                                     f"{REGENERATE}")
@@ -58,7 +58,7 @@ def test_index_links_every_lecture_and_exercise():
 
 
 def test_exercises_are_in_sync_with_solutions():
-    problems = nbtools.generate(ROOT, check=True)
+    problems = notebooks.generate(ROOT, check=True)
     assert not problems, "\n".join(problems + [REGENERATE])
 
 
@@ -67,7 +67,7 @@ def test_exercises_are_in_sync_with_solutions():
 
 @pytest.mark.parametrize("name", NAMES["solutions"])
 def test_solution_is_valid(name):
-    problems = nbtools.validate_solution(read(f"solutions/{name}"))
+    problems = notebooks.validate_solution(read(f"solutions/{name}"))
     assert not problems, f"solutions/{name}:\n" + "\n".join(problems)
 
 
@@ -75,7 +75,7 @@ def test_solution_is_valid(name):
 def test_exercise_is_pristine_and_clean(name):
     text = (ROOT / "exercises" / name).read_text(encoding="utf-8")
     nb = nbformat.reads(text, as_version=4)
-    assert nbtools.is_pristine(nb), f"exercises/{name} was edited after it was generated; {REGENERATE} (--force)"
+    assert notebooks.is_pristine(nb), f"exercises/{name} was edited after it was generated; {REGENERATE} (--force)"
     with_outputs = [index for index, cell in code_cells(nb) if cell.outputs or cell.execution_count]
     assert not with_outputs, f"exercises/{name} has stored outputs in cells {with_outputs}"
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
@@ -105,7 +105,7 @@ def test_executed_notebook_is_clean(relative):
 @pytest.mark.parametrize("name", NAMES["exercises"])
 def test_exercise_stubs_fail_every_test(name):
     problems = []
-    for cell in nbtools.run_exercise(ROOT / "exercises" / name):
+    for cell in notebooks.run_exercise(ROOT / "exercises" / name):
         grade_id = f", grade_id {cell['grade_id']!r}" if cell["grade_id"] else ""
         where = f"cell {cell['index']} ({cell['kind']}{grade_id})"
         if cell["ename"] not in (None, "NotImplementedError"):

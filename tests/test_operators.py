@@ -8,9 +8,21 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.operators import (AveragePooling2D, Convolution1D, Convolution2D, Identity, Inpainting,
-                                  IntegrationOperator, LinearOperator, MatrixOperator, MultiChannelConvolution2D,
-                                  SubsampledFourier, gaussian_kernel, inner, random_cartesian_mask)
+from course_lib.operators import (
+    AveragePooling2D,
+    Convolution1D,
+    Convolution2D,
+    Identity,
+    Inpainting,
+    IntegrationOperator,
+    LinearOperator,
+    MatrixOperator,
+    MultiChannelConvolution2D,
+    SubsampledFourier,
+    gaussian_kernel,
+    inner,
+    random_cartesian_mask,
+)
 
 seeds = st.integers(0, 2**31 - 1)
 

@@ -6,8 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_lib.prox import (project_box, project_nonnegative, prox_squared_l2, soft_threshold,
-                             soft_threshold_nonnegative)
+from course_lib.prox import (
+    project_box,
+    project_nonnegative,
+    prox_squared_l2,
+    soft_threshold,
+    soft_threshold_nonnegative,
+)
 
 vectors = arrays(np.float64, st.integers(1, 30), elements=st.floats(-10, 10))
 lams = st.floats(0, 5)

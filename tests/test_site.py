@@ -1,11 +1,10 @@
 """The offline course site and slides: built from the notebooks, nothing fetched at view time."""
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_lib import site
+from course_lib.tools import site
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
@@ -14,7 +13,7 @@ LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    pages = site.build_site(out, progress=False)
+    pages = site.build_site(out, root=ROOT, progress=False)
     return out, pages
 
 
@@ -79,7 +78,7 @@ def test_widget_state_is_dropped():
 def test_refuses_to_build_over_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="folder of its own"):
-        site.build_site(tmp_path)
+        site.build_site(tmp_path, root=ROOT)
     with pytest.raises(ValueError, match="folder of its own"):
-        site.build_site(ROOT / "lectures")
+        site.build_site(ROOT / "lectures", root=ROOT)
     assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -8,10 +8,19 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import course_lib as cl
 from course_lib.data import gaussian_matrix, sparse_signals
 from course_lib.operators import IntegrationOperator, MatrixOperator, SubsampledFourier, random_cartesian_mask
-from course_lib.solvers import (discrepancy_principle, fista, gradient_descent, ista, l_curve, landweber, robust_pca,
-                                tikhonov)
+from course_lib.solvers import (
+    discrepancy_principle,
+    fista,
+    gradient_descent,
+    ista,
+    l_curve,
+    landweber,
+    robust_pca,
+    tikhonov,
+)
 
 
 def lasso_problem(m=20, n=40, seed=0, noise=0.01):
@@ -190,11 +199,11 @@ def test_tikhonov_refuses_large_problems():
 
 
 def test_nonnegative_lasso_kkt():
-    """nonnegative=True solves min 1/2||Ax-y||^2 + lam||x||_1 s.t. x >= 0: g_i = -lam where x_i > 0, g_i >= -lam where x_i = 0."""
+    """NonnegativeL1(lam) solves min 1/2||Ax-y||^2 + lam||x||_1 s.t. x >= 0: g_i = -lam where x_i > 0, g_i >= -lam where x_i = 0."""
     A, _, y = lasso_problem(seed=4)
     lam = 0.02
     for solver in (ista, fista):
-        x, _ = solver(A, y, lam, n_iter=20000 if solver is ista else 3000, nonnegative=True)
+        x, _ = solver(A, y, cl.NonnegativeL1(lam), n_iter=20000 if solver is ista else 3000)
         assert torch.all(x >= 0)
         grad = A.A_adjoint(A(x) - y)
         active = x > 1e-10

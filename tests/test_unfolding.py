@@ -6,12 +6,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import course_lib as cl
 from course_lib.data import gaussian_matrix, sparse_signals
 from course_lib.operators import MatrixOperator
 from course_lib.solvers import ista
 from course_lib.training import train
-from course_lib.unfolding import (ALISTA, LISTA, LISTA_CP, analytic_weight, support_fractions,
-                                  support_selection_threshold)
+from course_lib.unfolding import (
+    ALISTA,
+    LISTA,
+    LISTA_CP,
+    analytic_weight,
+    support_fractions,
+    support_selection_threshold,
+)
 
 M, N, T, LAM = 20, 40, 6, 0.05
 
@@ -102,14 +109,14 @@ def test_short_training_reduces_the_loss_and_is_seeded():
         net = ALISTA(A, 5, LAM)
         with torch.no_grad():
             before = torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
-        history = train(net, batch, n_steps=60, lr=0.01, validation=val, eval_every=20, progress=False)
+        _, history = train(net, batch, n_iter=60, lr=0.01, validation=val, eval_every=20, progress=False)
         with torch.no_grad():
             after = torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
         return before, after, history
 
     before, after, h1 = run()
     assert after < 0.7 * before
-    assert h1.best_step > 0 and len(h1.loss) == 60 and h1.val_steps == [20, 40, 60]
+    assert h1.best_iteration > 0 and len(h1.loss) == 60 and h1.val_iteration == [20, 40, 60]
     assert run()[2].loss == h1.loss  # same seed, same run
 
 
@@ -117,7 +124,7 @@ def test_patience_stops_training():
     A = gaussian_matrix(M, N, seed=0)
     net = ALISTA(A, 2, LAM)
     x = sparse_signals(50, N, 0.1, seed=3)
-    h = train(net, lambda g: (x @ A.T, x), n_steps=500, lr=1e-9, validation=(x @ A.T, x), eval_every=1,
+    _, h = train(net, lambda g: (x @ A.T, x), n_iter=500, lr=1e-9, validation=(x @ A.T, x), eval_every=1,
               patience=3, progress=False, cosine=False)
     assert h.stopped_early and len(h.loss) < 500
 
@@ -128,7 +135,7 @@ def test_patience_stops_training():
     (lambda A: ALISTA(A, 0), ValueError, "n_layers is 0"),
     (lambda A: ALISTA(A, 3, W=A[:, :5]), ValueError, "shape of A"),
     (lambda A: LISTA_CP(A.long(), 3), TypeError, "floating-point"),
-    (lambda A: train(ALISTA(A, 2), lambda g: None, n_steps=0), ValueError, "n_steps"),
+    (lambda A: train(ALISTA(A, 2), lambda g: None, n_iter=0), ValueError, "n_iter"),
 ])
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
@@ -138,15 +145,21 @@ def test_bad_inputs(call, error, message):
 # ---------------------------------------------------------------- imaging networks
 
 from course_lib.data import light_field_psfs, random_ellipses, rpca_video, sparse_images  # noqa: E402
-from course_lib.operators import (AveragePooling2D, Convolution2D, MultiChannelConvolution2D,  # noqa: E402
-                                  SubsampledFourier, gaussian_kernel, random_cartesian_mask)
+from course_lib.operators import (  # noqa: E402
+    AveragePooling2D,
+    Convolution2D,
+    MultiChannelConvolution2D,
+    SubsampledFourier,
+    gaussian_kernel,
+    random_cartesian_mask,
+)
 from course_lib.solvers import landweber, robust_pca  # noqa: E402
 from course_lib.unfolding import ConvLISTA, NeuralProximalGradient, NonnegativeUnfoldedISTA, UnfoldedRPCA  # noqa: E402
 
 
-def ista_iterates(A, y, lam, n, step, **kw):
+def ista_iterates(A, y, lam, n, step, nonnegative=False):
     out = []
-    ista(A, y, lam, n_iter=n, step=step, callback=lambda k, x: out.append(x), **kw)
+    ista(A, y, cl.NonnegativeL1(lam) if nonnegative else lam, n_iter=n, step=step, callback=lambda k, x: out.append(x))
     return out
 
 
@@ -244,7 +257,7 @@ def test_imaging_networks_train():
         loss = lambda: torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
         with torch.no_grad():
             before = loss()
-        train(net, batch, n_steps=30, lr=3e-3, progress=False)
+        train(net, batch, n_iter=30, lr=3e-3, progress=False)
         with torch.no_grad():
             assert loss() < before, type(net).__name__
 

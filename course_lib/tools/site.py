@@ -14,7 +14,9 @@
 Interactive widgets (sliders) need a live kernel: the pages show the static figure stored
 before each of them. From the command line (also ``python course.py site``)::
 
-    python -m course_lib.site [--out site]
+    python -m course_lib.tools.site [--root DIR] [--out DIR/site]
+
+``--root`` is the course folder (default: the current folder).
 """
 from __future__ import annotations
 
@@ -27,9 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from .nbtools import ROOT
-
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).with_name("templates")   # the package's own nbconvert templates
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MARKER = ".course-site"
@@ -109,7 +109,7 @@ def external_references(html: str) -> list[str]:
     return found
 
 
-def _site_index(root: Path) -> "nbformat.NotebookNode":
+def _site_index(root: Path) -> nbformat.NotebookNode:
     """index.ipynb with links into the site, and a table of slides appended."""
     nb = nbformat.read(root / "index.ipynb", as_version=4)
     for cell in nb.cells:
@@ -133,19 +133,21 @@ def _title(path: Path) -> str:
     return path.stem
 
 
-def build_site(out: Path = ROOT / "site", root: Path = ROOT, progress: bool = True) -> list[Path]:
+def build_site(out=None, root=None, progress: bool = True) -> list[Path]:
     """Write the site (see the module docstring) into ``out``; returns the pages written.
 
-    Raises RuntimeError when a page would fetch anything from another host.
+    ``root`` is the course folder (default: the current folder), ``out`` the site's folder
+    (default: ``root/site``). Raises RuntimeError when a page would fetch anything from another host.
     """
-    root, out = Path(root), Path(out)
+    root = Path.cwd() if root is None else Path(root)
+    out = root / "site" if out is None else Path(out)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise ValueError(f"out is {out}, a folder that is not empty and not a course site: build_site needs a "
                          "folder of its own (e.g. site/) and never deletes anything else")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    (out / MARKER).write_text("built by course_lib.site; the folder is replaced at each build\n")
+    (out / MARKER).write_text("built by course_lib.tools.site; the folder is replaced at each build\n")
     copy_assets(out / "static")
     pages = []
 
@@ -174,10 +176,13 @@ def build_site(out: Path = ROOT / "site", root: Path = ROOT, progress: bool = Tr
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python course.py site", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site/)")
+    parser.add_argument("--root", type=Path, default=Path.cwd(),
+                        help="the course folder (default: the current folder)")
+    parser.add_argument("--out", type=Path, help="output folder (default: site/ in the course folder)")
     args = parser.parse_args(argv)
+    args.out = args.root / "site" if args.out is None else args.out
     try:
-        pages = build_site(args.out)
+        pages = build_site(args.out, args.root)
     except (RuntimeError, ValueError) as error:
         print(f"site: {error}", file=sys.stderr)
         return 1

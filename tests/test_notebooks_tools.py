@@ -1,4 +1,4 @@
-"""Unit tests of course_lib.nbtools on tiny notebooks built in a temporary course root."""
+"""Unit tests of course_lib.tools.notebooks on tiny notebooks built in a temporary course folder."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from course_lib import nbtools
+from course_lib.tools import notebooks
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -43,7 +43,7 @@ def solution_notebook():
 def exercise_source(source, cell_type="code"):
     """The source the exercise gets for one solution cell with this source."""
     make = solution_cell if cell_type == "code" else lambda s, g: v4.new_markdown_cell(s)
-    return nbtools.make_exercise(notebook(make(source, "x"))).cells[1].source
+    return notebooks.make_exercise(notebook(make(source, "x"))).cells[1].source
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def root(tmp_path):
 
 
 def write(path, nb):
-    path.write_text(nbtools.canonical(nb), encoding="utf-8")
+    path.write_text(notebooks.canonical(nb), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- make_exercise
@@ -98,13 +98,13 @@ def test_exercise_is_clean():
     solution.cells[2].outputs = [v4.new_output("stream", text="ok\n")]
     solution.cells[2].metadata.update(collapsed=True, scrolled=True, tags=["keep"],
                                       execution={"iopub.status.busy": "2024-01-01"})
-    exercise = nbtools.make_exercise(solution, "01_doubling.ipynb")
+    exercise = notebooks.make_exercise(solution, "01_doubling.ipynb")
 
     assert solution.cells[2].outputs, "the solution notebook itself is left unchanged"
     assert "widgets" not in exercise.metadata
     assert exercise.metadata.course["generated_from"] == "solutions/01_doubling.ipynb"
     intro = exercise.cells[0]
-    assert intro.cell_type == "markdown" and intro.id == nbtools.INTRO_ID
+    assert intro.cell_type == "markdown" and intro.id == notebooks.INTRO_ID
     assert "solutions/01_doubling.ipynb" in intro.source and "YOUR CODE HERE" in intro.source
     test = exercise.cells[3]
     assert test.source == "assert f(1) == 2"
@@ -112,24 +112,24 @@ def test_exercise_is_clean():
     for cell in exercise.cells:
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None
     assert [c.id for c in exercise.cells[1:]] == [c.id for c in solution.cells]
-    again = nbtools.make_exercise(solution, "01_doubling.ipynb")
-    assert nbtools.canonical(exercise) == nbtools.canonical(again), "the exercise is deterministic"
+    again = notebooks.make_exercise(solution, "01_doubling.ipynb")
+    assert notebooks.canonical(exercise) == notebooks.canonical(again), "the exercise is deterministic"
 
 
 def test_unbalanced_markers_raise():
     with pytest.raises(ValueError, match="never closed"):
-        nbtools.make_exercise(notebook(solution_cell("### BEGIN SOLUTION\nx = 1", "x")))
+        notebooks.make_exercise(notebook(solution_cell("### BEGIN SOLUTION\nx = 1", "x")))
 
 
 def test_pristine_until_edited(tmp_path):
     path = tmp_path / "exercise.ipynb"
-    write(path, nbtools.make_exercise(solution_notebook(), "01_doubling.ipynb"))
+    write(path, notebooks.make_exercise(solution_notebook(), "01_doubling.ipynb"))
     exercise = nbformat.read(path, as_version=4)
-    assert nbtools.is_pristine(exercise)
+    assert notebooks.is_pristine(exercise)
     exercise.cells[2].source += "\n    return 2 * x"
-    assert not nbtools.is_pristine(exercise)
+    assert not notebooks.is_pristine(exercise)
     del exercise.metadata["course"]
-    assert not nbtools.is_pristine(exercise)
+    assert not notebooks.is_pristine(exercise)
 
 
 # --------------------------------------------------------------------------- validate_solution
@@ -157,12 +157,12 @@ def broken(change):
     (broken(lambda nb: nb.metadata.kernelspec.update(name="julia-1.10")), "kernelspec name is 'julia-1.10'"),
 ])
 def test_validate_solution_finds_each_problem(nb, expected):
-    problems = nbtools.validate_solution(nb)
+    problems = notebooks.validate_solution(nb)
     assert any(expected in problem for problem in problems), problems
 
 
 def test_validate_solution_accepts_a_good_notebook():
-    assert nbtools.validate_solution(solution_notebook()) == []
+    assert notebooks.validate_solution(solution_notebook()) == []
 
 
 # --------------------------------------------------------------------------- generate
@@ -170,50 +170,50 @@ def test_validate_solution_accepts_a_good_notebook():
 
 def test_generate_writes_then_leaves_unchanged_files_alone(root):
     write(root / "solutions" / "01_doubling.ipynb", solution_notebook())
-    assert nbtools.generate(root) == ["wrote exercises/01_doubling.ipynb"]
+    assert notebooks.generate(root) == ["wrote exercises/01_doubling.ipynb"]
     exercise = root / "exercises" / "01_doubling.ipynb"
-    assert nbtools.is_pristine(nbformat.read(exercise, as_version=4))
+    assert notebooks.is_pristine(nbformat.read(exercise, as_version=4))
     os.utime(exercise, (0, 0))
-    assert nbtools.generate(root) == []
+    assert notebooks.generate(root) == []
     assert exercise.stat().st_mtime == 0, "an unchanged exercise is not rewritten"
-    assert nbtools.generate(root, check=True) == []
+    assert notebooks.generate(root, check=True) == []
 
 
 def test_generate_never_loses_a_students_work(root):
     write(root / "solutions" / "01_doubling.ipynb", solution_notebook())
-    nbtools.generate(root)
+    notebooks.generate(root)
     exercise = root / "exercises" / "01_doubling.ipynb"
     student = nbformat.read(exercise, as_version=4)
     student.cells[2].source = "def f(x):\n    return x + x"
     write(exercise, student)
     students_text = exercise.read_text(encoding="utf-8")
 
-    messages = nbtools.generate(root)
+    messages = notebooks.generate(root)
     assert len(messages) == 1 and messages[0].startswith("refused") and "--force" in messages[0]
     assert exercise.read_text(encoding="utf-8") == students_text
 
-    messages = nbtools.generate(root, force=True)
+    messages = notebooks.generate(root, force=True)
     assert messages[0].startswith("backed up") and messages[-1] == "wrote exercises/01_doubling.ipynb"
     backups = list((root / "exercises" / ".backup").glob("01_doubling.*.ipynb"))
     assert [b.read_text(encoding="utf-8") for b in backups] == [students_text]
-    assert nbtools.is_pristine(nbformat.read(exercise, as_version=4))
+    assert notebooks.is_pristine(nbformat.read(exercise, as_version=4))
 
     write(exercise, student)  # edited again, forced again within the same second: a second backup
-    nbtools.generate(root, force=True)
+    notebooks.generate(root, force=True)
     assert len(list((root / "exercises" / ".backup").glob("*.ipynb"))) == 2
-    assert nbtools.notebook_names(root)["exercises"] == ["01_doubling.ipynb"]
+    assert notebooks.notebook_names(root)["exercises"] == ["01_doubling.ipynb"]
 
 
 def test_generate_check_reports_every_problem(root):
     for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
         write(root / "solutions" / name, solution_notebook())
-    nbtools.generate(root)
+    notebooks.generate(root)
     (root / "exercises" / "01_a.ipynb").unlink()  # missing
     changed = solution_notebook()
     changed.cells[0].source = "# Doubling, revised"
     write(root / "solutions" / "02_b.ipynb", changed)  # out of date
     write(root / "exercises" / "04_d.ipynb", notebook())  # orphan
-    problems = "\n".join(nbtools.generate(root, check=True))
+    problems = "\n".join(notebooks.generate(root, check=True))
     assert "exercises/01_a.ipynb is missing" in problems
     assert "exercises/02_b.ipynb is out of date" in problems
     assert "03_c" not in problems
@@ -223,17 +223,17 @@ def test_generate_check_reports_every_problem(root):
 
 def test_generate_refuses_an_invalid_solution(root):
     write(root / "solutions" / "01_bad.ipynb", notebook(v4.new_code_cell("x = 1")))
-    messages = nbtools.generate(root)
+    messages = notebooks.generate(root)
     assert messages and all(m.startswith("refused: solutions/01_bad.ipynb") for m in messages)
     assert not (root / "exercises" / "01_bad.ipynb").exists()
 
 
 def test_command_line_check_exit_status(root, capsys):
     write(root / "solutions" / "01_doubling.ipynb", solution_notebook())
-    assert nbtools.main(["--root", str(root), "generate", "--check"]) == 1
+    assert notebooks.main(["--root", str(root), "generate", "--check"]) == 1
     assert "python course.py exercises" in capsys.readouterr().out
-    assert nbtools.main(["--root", str(root), "generate", "01_doubling"]) == 0
-    assert nbtools.main(["--root", str(root), "generate", "--check"]) == 0
+    assert notebooks.main(["--root", str(root), "generate", "01_doubling"]) == 0
+    assert notebooks.main(["--root", str(root), "generate", "--check"]) == 0
 
 
 # --------------------------------------------------------------------------- execution (starts kernels)
@@ -241,9 +241,9 @@ def test_command_line_check_exit_status(root, capsys):
 
 def test_execute_refuses_exercises(root):
     path = root / "exercises" / "01_doubling.ipynb"
-    write(path, nbtools.make_exercise(solution_notebook(), "01_doubling.ipynb"))
+    write(path, notebooks.make_exercise(solution_notebook(), "01_doubling.ipynb"))
     with pytest.raises(ValueError, match="exercise notebook"):
-        nbtools.execute(path)
+        notebooks.execute(path)
 
 
 def test_execute_stores_outputs_in_place(root):
@@ -251,18 +251,18 @@ def test_execute_stores_outputs_in_place(root):
     path = root / "lectures" / "01_doubling.ipynb"
     (root / "lectures" / "data.txt").write_text("42")
     write(path, notebook(v4.new_code_cell("print(open('data.txt').read())"), v4.new_code_cell("")))
-    nbtools.execute(path, timeout=60)
+    notebooks.execute(path, timeout=60)
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].outputs[0].text == "42\n" and nb.cells[0].execution_count == 1
     assert "execution" not in nb.cells[0].metadata
-    assert path.read_text(encoding="utf-8") == nbtools.canonical(nb)
+    assert path.read_text(encoding="utf-8") == notebooks.canonical(nb)
 
 
 def test_run_exercise_reports_stub_errors_in_the_test_cell(root):
     path = root / "exercises" / "01_doubling.ipynb"
-    write(path, nbtools.make_exercise(solution_notebook(), "01_doubling.ipynb"))
+    write(path, notebooks.make_exercise(solution_notebook(), "01_doubling.ipynb"))
     before = path.read_text(encoding="utf-8")
-    report = nbtools.run_exercise(path, timeout=60)
+    report = notebooks.run_exercise(path, timeout=60)
     assert [(r["index"], r["kind"], r["grade_id"], r["ename"]) for r in report] == [
         (2, "solution", "f", None), (3, "test", "test_f", "NotImplementedError")]
     assert report[1]["evalue"] == "Return twice x."

@@ -13,10 +13,12 @@ nbgrader conventions:
 :func:`make_exercise` turns a solution notebook into the student's copy, and
 :func:`generate` writes ``exercises/NN_name.ipynb`` -- never over a copy that somebody
 has edited since it was generated (see :func:`is_pristine`), unless forced, and then
-only after a backup. From the command line::
+only after a backup. The helpers that read cells (:func:`cell_source`, :func:`nbgrader_metadata`,
+:func:`marker_blocks`, :func:`strip_solution_blocks`) are public: the autograder uses them too.
+From the command line, in the course folder or with ``--root`` naming it::
 
-    python -m course_lib.nbtools generate [--check] [--force] [names...]
-    python -m course_lib.nbtools execute [paths...]
+    python -m course_lib.tools.notebooks [--root DIR] generate [--check] [--force] [names...]
+    python -m course_lib.tools.notebooks [--root DIR] execute [paths...]
 """
 from __future__ import annotations
 
@@ -31,7 +33,10 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
+           "make_exercise", "is_pristine", "validate_solution", "notebook_names", "generate", "execute",
+           "run_exercise", "main"]
+
 FOLDERS = ("lectures", "solutions", "exercises")
 KINDS = ("SOLUTION", "HIDDEN TESTS")  # the marker blocks: ### BEGIN <kind> ... ### END <kind>
 HINT = "### HINT:"
@@ -50,23 +55,23 @@ INTRO = (
 )
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- reading cells (also used by the grader)
 
 
-def _source(cell) -> str:
+def cell_source(cell) -> str:
     """The source of a cell as one string (nbformat may hold it as a list of lines)."""
     source = cell.get("source", "")
     return source if isinstance(source, str) else "".join(source)
 
 
-def _nbgrader(cell) -> dict:
+def nbgrader_metadata(cell) -> dict:
     """The cell's nbgrader metadata ({} when it has none)."""
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _describe(index: int, cell) -> str:
     """'cell 3' or 'cell 3 (grade_id "ex1")', for messages."""
-    grade_id = _nbgrader(cell).get("grade_id")
+    grade_id = nbgrader_metadata(cell).get("grade_id")
     return f'cell {index} (grade_id "{grade_id}")' if grade_id else f"cell {index}"
 
 
@@ -133,8 +138,22 @@ def _code_stub(block: list[str]) -> list[str]:
     return [f"{indent}{CODE_STUB}", f"{indent}raise NotImplementedError({literal})"]
 
 
-def _strip_blocks(source: str, cell_type: str) -> str:
-    """The source with solution blocks replaced by stubs and hidden-test blocks removed."""
+def strip_solution_blocks(source: str, cell_type: str) -> str:
+    """The source as the exercise gets it: solution blocks replaced by stubs, hidden-test blocks removed.
+
+    Parameters
+    ----------
+    source : str
+        A cell's source.
+    cell_type : str
+        "code" (a block becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError("<hint>")``)
+        or "markdown" (a block becomes ``YOUR ANSWER HERE``).
+
+    Raises
+    ------
+    ValueError
+        When the markers are unbalanced or nested (see :func:`marker_blocks`).
+    """
     lines = source.split("\n")
     kept, end = [], 0
     for kind, first, last in marker_blocks(source):
@@ -212,7 +231,7 @@ def make_exercise(solution_nb, name: str | None = None):
     nb.nbformat_minor = max(nb.get("nbformat_minor", 0), 5)  # 4.5 is where cells have ids
     for index, cell in enumerate(nb.cells):
         try:
-            cell.source = _strip_blocks(_source(cell), cell.cell_type)
+            cell.source = strip_solution_blocks(cell_source(cell), cell.cell_type)
         except ValueError as error:
             raise ValueError(f"{source}, {_describe(index, cell)}: {error}") from None
         _clean_cell(cell)
@@ -263,9 +282,9 @@ def validate_solution(nb) -> list[str]:
     problems, grade_ids = [], {}
     has_solution = has_test = False
     for index, cell in enumerate(nb.cells):
-        where, meta = _describe(index, cell), _nbgrader(cell)
+        where, meta = _describe(index, cell), nbgrader_metadata(cell)
         try:
-            kinds = {kind for kind, _, _ in marker_blocks(_source(cell))}
+            kinds = {kind for kind, _, _ in marker_blocks(cell_source(cell))}
         except ValueError as error:
             problems.append(f"{where}: {error}")
             kinds = set()
@@ -299,12 +318,12 @@ def validate_solution(nb) -> list[str]:
 
 
 def notebook_names(root) -> dict[str, list[str]]:
-    """The notebook file names in lectures/, solutions/ and exercises/ of a course root.
+    """The notebook file names in lectures/, solutions/ and exercises/ of a course folder.
 
     Parameters
     ----------
     root : str or Path
-        The repository root.
+        The course folder.
 
     Returns
     -------
@@ -347,13 +366,13 @@ def _normalise(name: str) -> str:
     return name if name.endswith(".ipynb") else name + ".ipynb"
 
 
-def generate(root=ROOT, names=None, force=False, check=False) -> list[str]:
+def generate(root, names=None, force=False, check=False) -> list[str]:
     """Generate (or check) exercises/<name> from solutions/<name>.
 
     Parameters
     ----------
     root : str or Path
-        The repository root.
+        The course folder (holding solutions/ and exercises/).
     names : list of str, optional
         Notebook names such as "03_deblurring.ipynb" (default: every solution notebook).
     force : bool
@@ -487,7 +506,7 @@ def run_exercise(path, timeout=600) -> list[dict]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        meta = _nbgrader(cell)
+        meta = nbgrader_metadata(cell)
         kind = "solution" if meta.get("solution") else "test" if meta.get("grade") else "other"
         error = next((out for out in cell.outputs if out.output_type == "error"), None)
         report.append({"index": index, "kind": kind, "grade_id": meta.get("grade_id"),
@@ -522,10 +541,10 @@ def _execute_all(root: Path, paths: list[str]) -> int:
 
 def main(argv=None) -> int:
     """The command line; see the module docstring. Returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m course_lib.nbtools",
+    parser = argparse.ArgumentParser(prog="python -m course_lib.tools.notebooks",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--root", type=Path, default=ROOT,
-                        help="the repository root (default: %(default)s); before the command")
+    parser.add_argument("--root", type=Path, default=Path.cwd(),
+                        help="the course folder (default: the current folder); before the command")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="write exercises/ from solutions/")
     gen.add_argument("--check", action="store_true", help="write nothing; report what is out of date")

@@ -1,0 +1,23 @@
+"""Feedback checks for the exercises: each one tells the student what was wrong, not just *that*.
+
+A check either prints a short success line or raises :class:`CheckFailed` (an AssertionError)
+whose message names the input, what came back, what was expected and the rule behind it.
+A ``NotImplementedError`` from an unfinished exercise is passed through untouched, so the
+student sees which function still needs writing. The autograder tells a failed check from any
+other error by its type: an exception that is a :class:`CheckFailed` is the course's message.
+
+``core`` holds the building blocks (``CheckFailed``, ``passed``, ``check_close``, ``check_adjoint``,
+...), and one module per lecture holds its exercises' checks; every public name is here too, so
+test cells write ``from course_lib.checks import check_ista``.
+"""
+from .core import CheckFailed, check_adjoint, check_close, check_tensor_result, describe, passed
+from .lecture01 import check_fista, check_ista, check_soft_threshold
+from .lecture03 import check_layers_match_ista, check_lista_init, check_lista_layer, check_nmse_below
+from .lecture06 import check_dip_step, check_variance_detector
+from .lecture07 import check_adp_step, check_pg_network
+
+__all__ = ["CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
+           "check_soft_threshold", "check_ista", "check_fista",
+           "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below",
+           "check_variance_detector", "check_dip_step",
+           "check_pg_network", "check_adp_step"]

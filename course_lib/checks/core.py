@@ -1,0 +1,73 @@
+"""The building blocks of the exercise checks: :class:`CheckFailed`, success lines, tensor comparisons.
+
+A check either prints a short success line (:func:`passed`) or raises :class:`CheckFailed`
+(an AssertionError) whose message names the input, what came back, what was expected and the
+rule behind it. The checks of each lecture are in ``lectureNN.py`` beside this module.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint"]
+
+
+class CheckFailed(AssertionError):
+    """A failed exercise check; the message is the feedback."""
+
+
+def passed(message: str) -> None:
+    print(f"✔ {message}")
+
+
+def describe(t) -> str:
+    """A short text for a value in a message: the entries of a small tensor, the shape of a large one."""
+    if isinstance(t, torch.Tensor):
+        t = t.detach().cpu()
+        if t.numel() <= 8:
+            return "tensor(" + str([round(v, 4) for v in t.reshape(-1).tolist()]) + (
+                f", shape {tuple(t.shape)})" if t.ndim != 1 else ")")
+        return f"tensor of shape {tuple(t.shape)}"
+    return repr(t)
+
+
+def check_tensor_result(result, call: str, shape=None, dtype=None) -> torch.Tensor:
+    """``result`` must be a tensor (of ``shape`` and ``dtype`` when given)."""
+    if not isinstance(result, torch.Tensor):
+        raise CheckFailed(f"{call} returned {type(result).__name__} ({result!r:.60}); expected a torch.Tensor"
+                          + (". Did you forget the `return` statement?" if result is None else ""))
+    if shape is not None and tuple(result.shape) != tuple(shape):
+        raise CheckFailed(f"{call} returned a tensor of shape {tuple(result.shape)}; expected {tuple(shape)} "
+                          "(the output must have the shape of the input)")
+    if dtype is not None and result.dtype != dtype:
+        raise CheckFailed(f"{call} returned dtype {result.dtype}; expected {dtype} (keep the input's dtype)")
+    return result
+
+
+def check_close(actual, expected, call: str, rule: str = "", atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    """``actual`` must equal ``expected`` to tolerance; the message shows both and the ``rule``."""
+    actual = check_tensor_result(actual, call, shape=expected.shape)
+    if not torch.allclose(actual.to(expected), expected, atol=atol, rtol=rtol):
+        worst = (actual.to(expected) - expected).abs().max().item()
+        raise CheckFailed(f"{call} returned {describe(actual)}; expected {describe(expected)} "
+                          f"(largest difference {worst:.3g})" + (f". {rule[:1].upper()}{rule[1:]}" if rule else ""))
+
+
+def check_adjoint(forward, adjoint, in_shape, what: str = "adjoint", trials: int = 3, tol: float = 1e-10) -> None:
+    r"""Dot-product test :math:`\langle Ax, y\rangle = \langle x, A^*y\rangle` on random float64 inputs.
+
+    ``forward`` and ``adjoint`` are functions of tensors of shape ``(batch, *in_shape)`` /
+    ``(batch, *out_shape)``.
+    """
+    g = torch.Generator().manual_seed(1234)
+    for _ in range(trials):
+        x = torch.randn((2, *in_shape), generator=g, dtype=torch.float64)
+        Ax = forward(x)
+        y = torch.randn(Ax.shape, generator=g, dtype=torch.float64)
+        ATy = check_tensor_result(adjoint(y), f"{what}(y) for y of shape {tuple(y.shape)}", shape=x.shape)
+        lhs, rhs = (Ax * y).sum().item(), (x * ATy).sum().item()
+        rel = abs(lhs - rhs) / (Ax.norm().item() * y.norm().item() + 1e-300)
+        if not rel < tol:
+            raise CheckFailed(f"dot-product test failed: <A x, y> = {lhs:.6g} but <x, {what}(y)> = {rhs:.6g} "
+                              f"(relative error {rel:.2e}) for random x, y. The adjoint must satisfy "
+                              "<A x, y> = <x, A* y> for every x and y; check the direction of your sums/indices.")
+    passed(f"{what} passes the dot-product test <Ax, y> = <x, A*y> ({trials} random pairs, float64)")

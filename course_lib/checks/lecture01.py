@@ -1,0 +1,84 @@
+"""Checks of lecture 01 (inverse problems): soft-thresholding, ISTA and FISTA."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .core import CheckFailed, check_close, check_tensor_result, describe, passed
+
+__all__ = ["check_soft_threshold", "check_ista", "check_fista"]
+
+
+def check_soft_threshold(soft_threshold) -> None:
+    """Cases that each test one rule of :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x| - \\lambda, 0)`."""
+    T = lambda *v: torch.tensor(v, dtype=torch.float64)
+    cases = [
+        (T(0.5), 1.0, T(0.0), "entries with |x| <= λ must become 0"),
+        (T(-0.5), 1.0, T(0.0), "entries with |x| <= λ must become 0, negative ones too"),
+        (T(1.0), 1.0, T(0.0), "|x| = λ is on the boundary and must give 0"),
+        (T(3.0), 1.0, T(2.0), "entries with x > λ must move towards 0 by λ: x - λ"),
+        (T(-3.0), 1.0, T(-2.0), "entries with x < -λ must move towards 0 by λ: x + λ (the sign is kept)"),
+        (T(-2.0, -0.5, 0.0, 0.5, 2.0), 0.0, T(-2.0, -0.5, 0.0, 0.5, 2.0), "λ = 0 must leave x unchanged"),
+        (T(-2.0, -0.5, 0.0, 0.5, 2.0), 1.0, T(-1.0, 0.0, 0.0, 0.0, 1.0), "apply the rule entrywise"),
+    ]
+    for x, lam, expected, rule in cases:
+        call = f"soft_threshold({describe(x)}, lam={lam})"
+        check_close(soft_threshold(x.clone(), lam), expected, call, rule, atol=1e-12)
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    out = check_tensor_result(soft_threshold(x, 0.3), "soft_threshold(x of shape (4, 6), lam=0.3)",
+                              shape=(4, 6), dtype=torch.float32)
+    if not torch.all(out.abs() <= x.abs() + 1e-7):
+        raise CheckFailed("soft_threshold must never increase |x|: it shrinks every entry towards 0")
+    passed(f"soft_threshold passes {len(cases) + 1} checks (zeroing, shrinking, signs, λ = 0, shapes)")
+
+
+def _lasso_problem(seed=0, m=15, n=30):
+    g = torch.Generator().manual_seed(seed)
+    from ..operators import MatrixOperator
+    M = torch.randn(m, n, generator=g, dtype=torch.float64) / math.sqrt(m)
+    x = torch.zeros(n, dtype=torch.float64)
+    x[torch.randperm(n, generator=g)[:3]] = torch.randn(3, generator=g, dtype=torch.float64)
+    A = MatrixOperator(M)
+    y = A(x) + 0.01 * torch.randn(m, generator=g, dtype=torch.float64)
+    return A, y, 1.0 / A.norm() ** 2
+
+
+def _check_solver(student, reference, name: str, rate_text: str) -> None:
+    A, y, step = _lasso_problem()
+    lam, n_iter = 0.05, 30
+    call = f"{name}(A, y, lam={lam}, n_iter={n_iter}, step={step:.4f})"
+    result = student(A, y, lam, n_iter, step)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailed(f"{call} returned {type(result).__name__}; expected a pair (x, objective)")
+    x, objective = result
+    x_ref, history = reference(A, y, lam, n_iter=n_iter, step=step)
+    check_tensor_result(x, f"{call}[0]", shape=x_ref.shape)
+    objective = [float(v) for v in objective]
+    if len(objective) != n_iter + 1:
+        raise CheckFailed(f"{call} returned {len(objective)} objective values; expected n_iter + 1 = {n_iter + 1} "
+                          "(the objective at x_0, x_1, ..., x_n_iter)")
+    if abs(objective[0] - history.objective[0]) > 1e-8 * max(1.0, abs(history.objective[0])):
+        raise CheckFailed(f"{call}: objective[0] = {objective[0]:.6g}, expected {history.objective[0]:.6g}. "
+                          "Start from x_0 = 0 and use F(x) = 0.5 * ||A x - y||^2 + lam * ||x||_1.")
+    for k, (mine, ref) in enumerate(zip(objective, history.objective)):
+        if abs(mine - ref) > 1e-6 * max(1.0, abs(ref)):
+            raise CheckFailed(f"{call}: objective[{k}] = {mine:.8g}, expected {ref:.8g}; the iterates first differ at "
+                              f"iteration {k}. {rate_text}")
+    check_close(x, x_ref, f"{call}[0]", "the final iterate differs although the objectives agree", atol=1e-6)
+    passed(f"{name} matches the reference on a 15x30 LASSO problem for {n_iter} iterations")
+
+
+def check_ista(ista) -> None:
+    """Student's ``ista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.ista`."""
+    from ..solvers import ista as reference
+    _check_solver(ista, reference, "ista",
+                  "One ISTA step is x = soft_threshold(x - step * A.A_adjoint(A(x) - y), step * lam).")
+
+
+def check_fista(fista) -> None:
+    """Student's ``fista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.fista`."""
+    from ..solvers import fista as reference
+    _check_solver(fista, reference, "fista",
+                  "FISTA takes the gradient step at the extrapolated point z, starts with t = 1 and "
+                  "z = x_0, and sets z = x_new + (t - 1) / t_new * (x_new - x).")

@@ -1,0 +1,56 @@
+"""Checks of lecture 07 (the analytic deep prior): the proximal-gradient network and one training step."""
+from __future__ import annotations
+
+import torch
+
+from .core import CheckFailed, check_close, check_tensor_result, passed
+
+__all__ = ["check_pg_network", "check_adp_step"]
+
+
+def _adp_problem(n=30, seed=2):
+    from ..adp import integration_example
+    A, x_true, y, delta = integration_example(n=n, index=3, noise=0.1, seed=seed)
+    return A, x_true, y, delta
+
+
+def check_pg_network(pg_network) -> None:
+    """``pg_network(B, y, alpha, step, n_layers, x0=None)`` must be the proximal-gradient layers for R = ½‖x‖²."""
+    from ..adp import prox_gradient_layers
+    from ..solvers import tikhonov
+    A, _, y, _ = _adp_problem()
+    step = 1 / torch.linalg.matrix_norm(A, ord=2).item() ** 2
+    one = pg_network(A, y, 0.01, step, 1)
+    check_tensor_result(one, "pg_network(A, y, 0.01, step, 1)", shape=(30,), dtype=torch.float64)
+    check_close(one, prox_gradient_layers(A, y, 0.01, step, 1), "pg_network(A, y, 0.01, step, n_layers=1) from x0 = 0",
+                "one layer from 0 is prox(b) = λB*y / (1 + λα): W x0 vanishes", atol=1e-12)
+    x0 = torch.linspace(-1, 1, 30, dtype=torch.float64)
+    check_close(pg_network(A, y, 0.01, step, 3, x0), prox_gradient_layers(A, y, 0.01, step, 3, x0=x0),
+                "pg_network(A, y, 0.01, step, 3, x0)", "start from x0 (the warm start) and apply the same layer 3 "
+                "times: x <- prox((I - λB*B) x + λB*y), prox(v) = v / (1 + λα)", atol=1e-12)
+    many = pg_network(A, y, 0.05, step, 3000)
+    check_close(many, tikhonov(A, y, 0.05), "pg_network(A, y, 0.05, step, 3000 layers)",
+                "with many layers the network converges to Tikhonov's (B*B + αI)^(-1) B*y", atol=1e-9, rtol=1e-6)
+    passed("pg_network is the proximal-gradient method: one layer, a warm start, and Tikhonov's solution in the limit")
+
+
+def check_adp_step(adp_step) -> None:
+    """``adp_step(B, A, y, alpha, lr) -> (B_new, loss)``: one gradient step on F(B) = ½‖A x(B) − y‖²."""
+    from ..adp import adp_step as reference_step
+    A, _, y, _ = _adp_problem()
+    B = A.clone()
+    result = adp_step(B, A, y, 0.01, 0.3)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailed(f"adp_step(B, A, y, 0.01, 0.3) returned {type(result).__name__}; expected a pair (B_new, loss)")
+    B_new, loss = result
+    check_tensor_result(B_new, "adp_step(...)[0] (B_new)", shape=A.shape, dtype=torch.float64)
+    if not torch.equal(B, A):
+        raise CheckFailed("adp_step changed its argument B in place; return a new tensor and leave B as it was")
+    B_ref, F = reference_step(A, A, y, 0.01, 0.3)
+    if abs(float(loss) - F) > 1e-10 * max(1.0, F):
+        raise CheckFailed(f"adp_step(...)[1] (loss) is {float(loss):.6g}; expected F(B) = ½‖A x(B) − y‖² = {F:.6g} "
+                          "at the B you were given (before the step), with x(B) = (BᵀB + αI)⁻¹Bᵀy")
+    check_close(B_new, B_ref, "adp_step(A, A, y, 0.01, lr=0.3)[0]",
+                "B_new = B − lr · ∇F(B): take the gradient of the loss with respect to B (torch.autograd.grad)",
+                atol=1e-12, rtol=1e-8)
+    passed("adp_step takes one gradient step on F(B) = ½‖A x(B) − y‖² and returns the loss before it")

@@ -1,0 +1,164 @@
+"""The grading kernel: a fresh ipykernel in a process of its own, with a memory limit, run cell by cell.
+
+:class:`LimitedKernel` starts it (from a kernel spec written into a temporary folder) and runs
+code in it with a time limit per cell; a cell that times out is interrupted, and the kernel is
+stopped when it does not come back. The kernel process itself is started as::
+
+    python -m course_lib.tools.grading.kernel --memory-mb N -f CONNECTION_FILE
+
+which sets ``RLIMIT_AS`` (and no core dumps) before it starts ipykernel. The kernel imports
+``course_lib`` as installed in this Python (``pip install -e .``, as ``python3 course.py setup`` does).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .reports import KERNEL_DIED, TIMEOUT
+
+__all__ = ["Limits", "GradingEnvironmentError", "CellRun", "LimitedKernel", "KERNEL_NAME", "main"]
+
+KERNEL_NAME = "course-grader"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use: seconds per cell, seconds in all, megabytes of memory."""
+
+    cell_timeout: float = 120.0
+    total_timeout: float = 900.0
+    memory_mb: int = 4096
+
+    def __post_init__(self):
+        for name in ("cell_timeout", "total_timeout", "memory_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} is {value!r}; Limits expects a positive number")
+
+
+class GradingEnvironmentError(RuntimeError):
+    """The grading itself cannot work (not a submission's fault): the run stops."""
+
+
+@dataclass
+class CellRun:
+    """What running one piece of code gave."""
+
+    status: str                     # "ok", "error", TIMEOUT or KERNEL_DIED
+    ename: str = ""
+    evalue: str = ""
+    output_chars: int = 0
+    traceback: list = field(default_factory=list)
+    limit: float = 0.0              # the seconds it was allowed
+
+
+class LimitedKernel:
+    """A fresh python kernel in its own process with a memory limit, run cell by cell.
+
+    ``workdir`` is the kernel's current folder; ``spec_dir`` a folder of the grader's own for the
+    kernel spec and the kernel's sockets.
+    """
+
+    def __init__(self, limits: Limits, workdir: Path, spec_dir: Path):
+        from jupyter_client import KernelManager
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        self.limits = limits
+        spec = spec_dir / "kernels" / KERNEL_NAME
+        spec.mkdir(parents=True, exist_ok=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "course_lib.tools.grading.kernel", "--memory-mb", str(limits.memory_mb),
+                     "-f", "{connection_file}"],
+            "display_name": "course grader", "language": "python"}))
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+               "PYTHONHASHSEED": "0"}
+        self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(spec_dir / "kernel"),
+                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
+        self.km.start_kernel(cwd=str(workdir), env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=120)
+        except RuntimeError as error:
+            self.shutdown()
+            raise GradingEnvironmentError(f"the grading kernel did not start: {error}") from None
+        self.alive, self.died = True, False
+
+    def run(self, code: str, timeout: float) -> CellRun:
+        """Execute ``code``; stream output is counted and dropped, errors are kept."""
+        if not self.alive:
+            return CellRun(KERNEL_DIED)
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        result = CellRun("ok")
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return self._timed_out(result, timeout)
+            try:
+                msg = self.kc.get_iopub_msg(timeout=min(0.5, remaining))
+            except queue.Empty:
+                if not self.km.is_alive():
+                    self.alive, self.died = False, True
+                    return CellRun(KERNEL_DIED, output_chars=result.output_chars)
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "error":
+                result.status, result.ename, result.evalue = "error", content.get("ename", ""), content.get("evalue", "")
+                result.traceback = list(content.get("traceback", []))
+            elif kind == "stream":
+                result.output_chars += len(content.get("text", ""))
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return result
+
+    def _timed_out(self, result: CellRun, limit: float) -> CellRun:
+        """Interrupt the cell; stop the kernel when it does not come back within 10 s."""
+        self.km.interrupt_kernel()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                continue
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
+        self.shutdown()
+        return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
+
+    def shutdown(self) -> None:
+        self.alive = False
+        try:
+            self.kc.stop_channels()
+        except Exception:  # pragma: no cover - best effort
+            pass
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def main(argv=None) -> None:
+    """``python -m course_lib.tools.grading.kernel --memory-mb N -f CONNECTION``: an ipykernel with a memory limit."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib.tools.grading.kernel")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("-f", dest="connection_file", required=True)
+    args = parser.parse_args(argv)
+    limit = args.memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    from ipykernel.kernelapp import launch_new_instance
+
+    launch_new_instance(argv=["-f", args.connection_file])
+
+
+if __name__ == "__main__":
+    main()

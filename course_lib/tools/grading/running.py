@@ -1,0 +1,334 @@
+"""Running the instructor's tests on a submission, and a class of submissions.
+
+For each notebook, :func:`grade_notebook` assembles the student's solution cells into the
+instructor's notebook (see :mod:`.assembly`) and runs it in a fresh :class:`~.kernel.LimitedKernel`,
+in an empty temporary folder. The visible part of each test cell runs first, then its hidden
+part, so the feedback can say which failed. A cell that times out is interrupted (the kernel is
+stopped if that fails); a kernel that dies scores 0 on the tests still to come.
+
+What a failed test tells the student: the message of a visible test's error; for a hidden test,
+the message only when the error is the course's own -- an exception of type
+:class:`course_lib.checks.CheckFailed` (or a subclass), or one raised by the hidden test's own
+code -- and otherwise only the name of a built-in exception the student's code raised (its
+message is the student's and could carry what the code saw of the hidden test). The type is
+decided inside the kernel: the hidden test runs under a wrapper that marks a ``CheckFailed``'s
+message with a tag made afresh for each notebook, and the grader strips it. Any line of a hidden
+test in a message is replaced by ``[hidden]``.
+
+:func:`grade` grades a class: it first grades the instructor's own solution notebooks as
+submissions (:func:`check_environment`: they must score full marks, or the run stops), then
+every submission, and writes the reports (see :mod:`.reports`). Submitted files are only read.
+"""
+from __future__ import annotations
+
+import builtins
+import re
+import secrets
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..notebooks import cell_source, nbgrader_metadata
+from .assembly import assemble, hidden_fragments, read_notebook, redact, split_test
+from .kernel import CellRun, GradingEnvironmentError, LimitedKernel, Limits
+from .reports import (
+    ERROR,
+    FAILED,
+    KERNEL_DIED,
+    NOT_IMPLEMENTED,
+    NOT_RUN,
+    PASSED,
+    TIMEOUT,
+    UNREADABLE,
+    Submission,
+    TestResult,
+    write_reports,
+)
+
+__all__ = ["HIDDEN_FILE", "grade_notebook", "solution_names", "find_submissions", "open_submission",
+           "grade_submission", "check_environment", "grade"]
+
+HIDDEN_FILE = "<hidden test>"
+MESSAGE_LIMIT = 600          # characters of an error message kept for the feedback
+_BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
+                   if isinstance(value, type) and issubclass(value, BaseException)}
+
+
+# --------------------------------------------------------------------------- telling the course's errors
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FRAME_FILE = re.compile(r"File (.+?):\d+")
+
+
+def _innermost_frame(traceback: list) -> str:
+    """The file of the innermost frame of an IPython traceback ("<cell>" for a notebook cell)."""
+    for entry in reversed(traceback):
+        plain = _ANSI.sub("", entry).lstrip()
+        match = _FRAME_FILE.match(plain)
+        if match:
+            return match.group(1)
+        if plain.startswith("Cell In["):
+            return "<cell>"
+    return ""
+
+
+def _new_tag() -> str:
+    """The mark the kernel puts before a CheckFailed's message: unguessable, new for each notebook."""
+    return f"[course check {secrets.token_hex(8)}] "
+
+
+def _hidden_wrapper(code: str, tag: str) -> str:
+    """Code that runs a hidden test in the kernel under its own file name, so that its own errors can be
+    told from the student's, and marks a :class:`course_lib.checks.CheckFailed` (by type) with ``tag``."""
+    return ("try:\n"
+            f"    exec(compile({code!r}, {HIDDEN_FILE!r}, 'exec'), globals())\n"
+            "except BaseException as _course_error:\n"
+            "    if isinstance(_course_error, __import__('course_lib.checks', fromlist=['CheckFailed']).CheckFailed):\n"
+            f"        _course_error.args = ({tag!r} + str(_course_error),)\n"
+            "    raise\n")
+
+
+def _take_tag(run: CellRun, tag: str) -> bool:
+    """Whether the kernel marked the error as a CheckFailed; the mark is removed from ``run``."""
+    if run.status == "error" and tag and run.evalue.startswith(tag):
+        run.evalue = run.evalue[len(tag):]
+        return True
+    return False
+
+
+def _authored(run: CellRun, check_failed: bool) -> bool:
+    """Whether the error is the course's: a CheckFailed, or raised by a hidden test's own code."""
+    return check_failed or _innermost_frame(run.traceback) == HIDDEN_FILE
+
+
+def _message(run: CellRun, hidden_part: bool, limits: Limits, fragments: list[str], check_failed: bool = False) -> str:
+    if run.status == TIMEOUT:
+        which = "a cell" if run.limit >= limits.cell_timeout else "the notebook (what was left of it)"
+        return f"stopped after {run.limit:.3g} s (the time limit of {which}): an endless loop?"
+    if run.status == KERNEL_DIED:
+        return "the Python process stopped (a crash, os._exit or too much memory): later tests did not run"
+    memory = run.ename == "MemoryError" or "can't allocate memory" in run.evalue
+    if hidden_part and not _authored(run, check_failed):   # the student's own message: it could carry what it saw
+        name = run.ename if run.ename in _BUILTIN_ERRORS else "an exception"
+        return "a hidden check failed: " + (f"your code ran out of memory (the limit is {limits.memory_mb} MB)"
+                                             if memory else f"your code raised {name}")
+    text = f"{run.ename}: {run.evalue}" if run.evalue else run.ename
+    if memory:
+        text = f"out of memory (the limit is {limits.memory_mb} MB): {text}"
+    text = redact(text, fragments)
+    if len(text) > MESSAGE_LIMIT:
+        text = text[:MESSAGE_LIMIT] + " [...]"
+    return ("a hidden check failed: " if hidden_part else "") + text
+
+
+def _status(run: CellRun, check_failed: bool = False) -> str:
+    if run.status in (TIMEOUT, KERNEL_DIED):
+        return run.status
+    if run.ename == "NotImplementedError":
+        return NOT_IMPLEMENTED
+    if check_failed or run.ename in ("AssertionError", "CheckFailed"):
+        return FAILED
+    return ERROR
+
+
+# --------------------------------------------------------------------------- grading one notebook
+
+
+def grade_notebook(submission_nb, source_nb, limits: Limits = Limits()) -> tuple:
+    """Run the student's cells with the instructor's tests; returns ``(tests, notes, seconds)``.
+
+    ``submission_nb`` may be None (an unreadable file: every test scores 0, nothing runs).
+    """
+    start = time.monotonic()
+    tests = [TestResult(nbgrader_metadata(c)["grade_id"], float(nbgrader_metadata(c).get("points", 0)))
+             for c in source_nb.cells if c.cell_type == "code" and nbgrader_metadata(c).get("grade")
+             and not nbgrader_metadata(c).get("solution")]
+    if submission_nb is None:
+        for t in tests:
+            t.status = UNREADABLE
+        return tests, [], 0.0
+    nb, notes = assemble(source_nb, submission_nb)
+    fragments = hidden_fragments(source_nb)
+    by_id = {t.grade_id: t for t in tests}
+    with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:
+        (Path(tmp) / "run").mkdir()
+        kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec")
+        try:
+            _run_cells(kernel, nb, by_id, notes, fragments, limits, start)
+        finally:
+            kernel.shutdown()
+    return tests, notes, time.monotonic() - start
+
+
+def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float) -> None:
+    """Run the assembled notebook cell by cell, filling in the tests' results and the notes."""
+    tests = by_id.values()
+    tag = _new_tag()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = nbgrader_metadata(cell)
+        left = limits.total_timeout - (time.monotonic() - start)
+        if left <= 0 or not kernel.alive:
+            break
+        timeout = min(limits.cell_timeout, left)
+        test = by_id.get(meta.get("grade_id")) if meta.get("grade") and not meta.get("solution") else None
+        if test is None:
+            run = kernel.run(cell_source(cell), timeout)
+            if run.status != "ok":
+                first = next((line.strip() for line in cell_source(cell).splitlines() if line.strip()), "")
+                where = (f'Your cell "{meta.get("grade_id")}"' if meta.get("solution")
+                         else f"The notebook's cell `{first[:60]}`")
+                notes.append(f"{where} stopped with " + _message(run, False, limits, fragments))
+            continue
+        visible, hidden = split_test(cell_source(cell))
+        run = kernel.run(visible, timeout)
+        hidden_part = check_failed = False
+        if run.status == "ok" and hidden.strip():
+            left = limits.total_timeout - (time.monotonic() - start)
+            run = kernel.run(_hidden_wrapper(hidden, tag), min(limits.cell_timeout, max(left, 0.1)))
+            hidden_part, check_failed = True, _take_tag(run, tag)
+        if run.status == "ok":
+            test.status, test.points = PASSED, test.max_points
+        else:
+            test.status = _status(run, check_failed)
+            test.message = _message(run, hidden_part, limits, fragments, check_failed)
+    if time.monotonic() - start >= limits.total_timeout:
+        why = f"the notebook reached its time limit ({limits.total_timeout:g} s)"
+        notes.append(f"Grading stopped: {why}.")
+    elif kernel.died:
+        why = "the Python process stopped (a crash, os._exit or too much memory)"
+    else:
+        why = "the Python process was stopped after a cell ignored its time limit"
+    for t in tests:
+        if t.status == NOT_RUN:
+            t.status = KERNEL_DIED if kernel.died else NOT_RUN
+            t.message = f"not run: {why}"
+
+
+# --------------------------------------------------------------------------- a class
+
+
+def solution_names(solutions: Path) -> dict:
+    """``{"01_inverse_problems": path}`` for the solution notebooks."""
+    return {p.stem: p for p in sorted(Path(solutions).glob("*.ipynb"))}
+
+
+def _assignment_of(path: Path, nb, names: dict, forced: str | None) -> str | None:
+    if forced:
+        return forced
+    if nb is not None:
+        generated = (nb.get("metadata", {}).get("course", {}) or {}).get("generated_from") or ""
+        stem = Path(generated).stem
+        if stem in names:
+            return stem
+    return path.stem if path.stem in names else None
+
+
+def find_submissions(paths, names: dict, forced: str | None = None) -> list[tuple[str, Path]]:
+    """``(student, notebook path)`` pairs from files and folders.
+
+    A folder holds ``<student>/<NN_name>.ipynb`` (one folder per student, as nbgrader collects
+    them) or ``<student>.ipynb`` (with ``forced``, the assignment); a file given directly is the
+    student's of its folder when it is named after an exercise, else of its own name.
+    """
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for entry in sorted(path.iterdir()):
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    found += [(entry.name, nb) for nb in sorted(entry.glob("*.ipynb"))]
+                elif entry.suffix == ".ipynb":
+                    found.append((entry.stem, entry))
+        elif path.is_file():
+            student = path.parent.name if (path.stem in names and not forced) else path.stem
+            found.append((student, path))
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return found
+
+
+def open_submission(path: Path, names: dict, forced: str | None = None) -> tuple:
+    """``(notebook or None, what is wrong with the file or None, assignment or None)``."""
+    try:
+        nb, problem = read_notebook(path), None
+    except ValueError as error:
+        nb, problem = None, str(error)
+    return nb, problem, _assignment_of(path, nb, names, forced)
+
+
+def grade_submission(student: str, path: Path, opened: tuple, sources: dict, limits: Limits) -> Submission:
+    """Grade one opened file; a file that is not a notebook or not an exercise scores 0 with a note."""
+    nb, problem, assignment = opened
+    if assignment is None:
+        sub = Submission(student, "?", path)
+        sub.notes.append(problem or f"{path.name} is not one of the exercises ({', '.join(sources)}): not graded. "
+                         "Submit the exercise notebook under its own name.")
+        return sub
+    sub = Submission(student, assignment, path)
+    if problem:
+        sub.notes.append(f"{path.name}: {problem}; nothing could be graded.")
+    sub.tests, notes, sub.seconds = grade_notebook(nb, sources[assignment], limits)
+    sub.notes += notes
+    return sub
+
+
+def check_environment(sources: dict, limits: Limits, assignments) -> None:
+    """Grade each needed solution notebook as a submission; it must score full marks."""
+    for name in sorted(assignments):
+        tests, notes, _ = grade_notebook(sources[name], sources[name], limits)
+        bad = [t for t in tests if t.status != PASSED]
+        if bad:
+            details = "; ".join(notes[:2] + [f"{t.grade_id}: {t.status} ({t.message})" for t in bad[:2]])
+            raise GradingEnvironmentError(
+                f"the instructor's solutions/{name}.ipynb does not score full marks in the grading environment, "
+                f"so no submission was graded: {details}. Check that the course environment is installed "
+                "(python3 course.py setup) and that the solution notebook runs (python3 course.py execute).")
+
+
+def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits(), jobs: int = 1,
+          assignment: str | None = None, progress: bool = True) -> list:
+    """Grade submissions; write ``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md``.
+
+    ``root`` is the course folder (default: the current folder); ``solutions`` the instructor's
+    notebooks (default: ``root/solutions``) and ``out`` the reports' folder (default: ``root/grades``).
+    Returns the :class:`~.reports.Submission` of each notebook found.
+    """
+    root = Path.cwd() if root is None else Path(root)
+    solutions = root / "solutions" if solutions is None else Path(solutions)
+    out = root / "grades" if out is None else Path(out)
+    names = solution_names(solutions)
+    if not names:
+        raise GradingEnvironmentError(f"no solution notebooks in {solutions}")
+    if assignment is not None and assignment not in names:
+        raise ValueError(f"--assignment {assignment!r} is not one of {', '.join(names)}")
+    found = find_submissions(paths, names, assignment)
+    if not found:
+        raise ValueError(f"no notebooks (*.ipynb) found in {', '.join(map(str, paths))}")
+    sources = {name: read_notebook(path) for name, path in names.items()}
+    opened = [open_submission(path, names, assignment) for _, path in found]
+    wanted = {a for _, _, a in opened if a}
+    if progress and wanted:
+        print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
+              "full marks ...", file=sys.stderr, flush=True)
+    check_environment(sources, limits, wanted)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress)
+
+    def one(item):
+        (student, path), files = item
+        result = grade_submission(student, path, files, sources, limits)
+        bar.update()
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        submissions = list(pool.map(one, zip(found, opened)))
+    bar.close()
+    write_reports(submissions, out)
+    return submissions
