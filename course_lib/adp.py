@@ -83,7 +83,7 @@ def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0) -> tu
     A = IntegrationOperator(n).to_matrix(dtype=DTYPE)
     weights = index if isinstance(index, dict) else {index: 1.0}
     for i in weights:
-        if isinstance(i, bool) or not isinstance(i, int) or not 1 <= i <= n:
+        if check_int(i, "index", "integration_example") > n:
             raise ValueError(f"index is {i!r}; integration_example expects 1 <= index <= n = {n}")
     V = torch.linalg.svd(A).Vh
     V = V * torch.sign(V.gather(1, V.abs().argmax(dim=1, keepdim=True)))      # a fixed sign per vector

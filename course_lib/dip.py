@@ -449,8 +449,10 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200,
 
     from .data import dead_leaves, random_ellipses
 
-    if not isinstance(A, LinearOperator) or len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
-        raise ValueError(f"A is {A!r}; pretrain expects a course_lib operator on square images (H, H)")
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; pretrain expects a course_lib LinearOperator")
+    if len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
+        raise ValueError(f"A is {A!r}; pretrain expects an operator on square images (H, H)")
     check_positive_int(n_iter, "n_iter", "pretrain")
     check_positive_int(batch, "batch", "pretrain")
     if phantoms not in PHANTOMS:

@@ -136,7 +136,7 @@ class LinearOperator(nn.Module):
         basis = torch.eye(n, dtype=dtype, device=device).reshape(n, *self.in_shape)
         return self.A(basis).reshape(n, -1).T.contiguous()
 
-    def norm(self, n_iter: int = 500, tol: float | None = None, seed: int = 0, dtype=torch.float64) -> float:
+    def norm(self, n_iter: int = 500, tol: float | None = None, seed=0, dtype=torch.float64) -> float:
         r"""Operator norm :math:`\|A\|_2 = \sigma_{\max}(A)` by power iteration on :math:`A^*A`.
 
         Stops when the Rayleigh quotient changes by less than ``tol`` (relative; by default
@@ -146,6 +146,8 @@ class LinearOperator(nn.Module):
         is ``A.norm() ** 2``.
         """
         tol = max(1e-9, 10 * torch.finfo(dtype).eps) if tol is None else float(tol)
+        if isinstance(seed, torch.Generator):        # a generator's draws differ at every call: nothing to cache
+            return self._power_iteration(n_iter, tol, seed, dtype)
         key = (dtype, int(n_iter), tol, int(seed))
         if key not in self._norms:
             self._norms[key] = self._power_iteration(n_iter, tol, seed, dtype)
@@ -523,8 +525,10 @@ class SubsampledFourier(LinearOperator):
     """
 
     def __init__(self, mask: torch.Tensor, real: bool = True):
-        if not isinstance(mask, torch.Tensor) or mask.ndim != 2:
-            raise ValueError("SubsampledFourier expects a 2-D 0/1 mask tensor of shape (H, W)")
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"mask is a {type(mask).__name__}; SubsampledFourier expects a 2-D 0/1 mask tensor (H, W)")
+        if mask.ndim != 2:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}; SubsampledFourier expects a 2-D 0/1 mask (H, W)")
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask has values other than 0 and 1; SubsampledFourier expects a 0/1 mask")
         super().__init__(mask.shape, mask.shape)
