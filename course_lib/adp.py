@@ -36,7 +36,7 @@ from .functionals import Functional, SquaredL2
 from .history import History
 from .operators import IntegrationOperator, MatrixOperator
 from .solvers import fista, tikhonov
-from .utils import as_generator, check_number, check_positive_int, check_tensor
+from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
 __all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "ProxGradientNetwork",
            "prox_gradient_layers", "adp_step", "train_adp"]
