@@ -36,7 +36,7 @@ Targets: network NMSE <= ISTA-100 NMSE (tuned lam); ISTA-100 latency >= 20x the 
 Part 3, **learned convolutional ISTA for super-resolution localisation** (``ConvLISTA``): point
 emitters ``sparse_images((32, 32), p=0.005)`` (about 5 per image), blurred by a Gaussian PSF
 (sigma 1 fine pixel, circular) and averaged over 2x2 blocks, y = A x (noiseless, 16x16 camera).
-``ConvLISTA(A, 10 layers, lam=1e-3)`` (polyphase 9x9 coarse filters, initialised at non-negative
+``ConvLISTA(A, 10 layers, NonnegativeL1(1e-3))`` (polyphase 9x9 coarse filters, initialised at non-negative
 ISTA) is trained by ``train`` (Adam, lr 3e-3, cosine, 400 steps of 32 fresh images) on the mean
 over layers of log(MSE). On 128 fixed test images: NMSE (dB) of non-negative ISTA and FISTA after
 K = 10 ... 1000 iterations, with lam = 1e-3 and with the best lam of {3e-4, 1e-3, 3e-3} for
@@ -321,7 +321,7 @@ def run_superres(args) -> dict:
     progress("ISTA/FISTA runs", START)
 
     torch.manual_seed(s)
-    net = ConvLISTA(A, n_layers=args.sr_layers, lam=SR_LAM)
+    net = ConvLISTA(A, n_layers=args.sr_layers, regulariser=cl.NonnegativeL1(SR_LAM))
     with torch.no_grad():
         untrained = layer_nmse_db(every_layer(net, y_test), x_test)
 

@@ -72,7 +72,7 @@ def _noisy(clean: torch.Tensor, noise: float, seed) -> tuple:
     return clean + e, e.norm().item()
 
 
-def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0) -> tuple:
+def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0, device=None) -> tuple:
     r"""The academic example of the seed: ``(A, x_true, y, delta)``.
 
     ``A`` is the integration operator's ``n x n`` matrix, ``x_true`` its ``index``-th right
@@ -90,11 +90,11 @@ def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0) -> tu
     x_true = sum(c * V[i - 1] for i, c in weights.items())
     x_true = x_true / x_true.norm()
     y, delta = _noisy(A @ x_true, noise, seed)
-    return A, x_true, y, delta
+    return A.to(device), x_true.to(device), y.to(device), delta
 
 
 def sparse_integration_example(n: int = 200, n_spikes: int = 6, amplitude: float = 50.0, noise: float = 0.1,
-                               seed=0) -> tuple:
+                               seed=0, device=None) -> tuple:
     """A sparse ``x_true`` (``n_spikes`` spikes of height ±``amplitude``·U[0.5, 1]) seen through the
     integration operator with relative noise ``noise``: ``(A, x_true, y, delta)``."""
     A = IntegrationOperator(n).to_matrix(dtype=DTYPE)
@@ -104,7 +104,7 @@ def sparse_integration_example(n: int = 200, n_spikes: int = 6, amplitude: float
     signs = torch.where(torch.rand(n_spikes, generator=gen) < 0.5, -1.0, 1.0).to(DTYPE)
     x_true[where] = amplitude * signs * (0.5 + 0.5 * torch.rand(n_spikes, generator=gen, dtype=DTYPE))
     y, delta = _noisy(A @ x_true, noise, gen)
-    return A, x_true, y, delta
+    return A.to(device), x_true.to(device), y.to(device), delta
 
 
 def trivial_network_descent(A: torch.Tensor, y: torch.Tensor, n_iter: int, step: float, callback=None):
@@ -118,7 +118,7 @@ def trivial_network_descent(A: torch.Tensor, y: torch.Tensor, n_iter: int, step:
     A, y = _check_problem(A, y, "trivial_network_descent")
     _check_positive(step, "step", "trivial_network_descent")
     check_positive_int(n_iter, "n_iter", "trivial_network_descent")
-    W = torch.zeros(A.shape[1], dtype=DTYPE, requires_grad=True)
+    W = torch.zeros(A.shape[1], dtype=DTYPE, device=A.device, requires_grad=True)
     history = History()
     for k in range(n_iter):
         loss = 0.5 * ((A @ W - y) ** 2).sum()
@@ -256,7 +256,8 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     Returns
     -------
     (x, B), history
-        The reconstruction and the trained operator; the :class:`~course_lib.history.History` holds per
+        The reconstruction :math:`x_k` and the operator :math:`B_k` it came from (the last step's, or the
+        step the discrepancy principle chose); the :class:`~course_lib.history.History` holds per
         step ``loss``, ``residual`` (:math:`\|Ax_k - y\|`), ``error`` (with ``x_true``), ``step_norm``
         (:math:`\|B_k - B_{k-1}\|_F`), ``alpha``, at the tracked steps ``gap_iteration`` and ``gap``, and the
         facts ``stopped`` (by the discrepancy principle), ``iterations``, ``seconds``.
@@ -268,33 +269,38 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     check_positive_int(n_iter, "n_iter", "train_adp")
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
-        x_true = x_true.to(DTYPE)
+        x_true = x_true.to(A)
     reconstruct = _reconstruction(y, regulariser, n_layers)
-    B = A.clone()
-    log_alpha = torch.tensor(math.log(alpha), dtype=DTYPE, requires_grad=adaptive_alpha)
+    log_alpha = torch.tensor(math.log(alpha), dtype=DTYPE, device=A.device, requires_grad=adaptive_alpha)
     from tqdm.auto import tqdm
 
     history = History(stopped=False, iterations=0, seconds=0.0)
-    start, x_prev, step = time.perf_counter(), (None if x0 is None else x0.to(DTYPE)), None
+    start, B, x, x_prev, step = time.perf_counter(), A.clone(), None, (None if x0 is None else x0.to(A)), None
     for k in tqdm(range(n_iter), desc=f"ADP ({regulariser!r}, α={alpha:g})", disable=not progress, leave=False):
         a = log_alpha.exp()
         if n_layers is not None and k % 25 == 0:   # the layers' step follows ‖B_k‖ (every 25 steps): a convergent PG method
             step = 0.95 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
         B_new, loss, x, residual, grad_alpha = _gradient_step(
             B, A, y, lambda B_: reconstruct(B_, a, x_prev, step), lr, log_alpha if adaptive_alpha else None)
-        history.log(loss=loss, residual=residual, alpha=a.item())
-        history.iterations = k + 1
-        if x_true is not None:
-            history.log(error=((x - x_true).norm() / x_true.norm()).item())
+        _record(history, k, loss, residual, a.item(), x, x_true)
         if track_every and k % track_every == 0:
             history.log(gap_iteration=k, gap=_network_gap(B, y, a.item(), x, regulariser, 3000))
-        if delta is not None and residual <= tau * delta:
+        if delta is not None and residual <= tau * delta:       # the discrepancy principle: x_k is the answer
             history.stopped = True
             break
-        history.log(step_norm=(B_new - B).norm().item())
-        B, x_prev = B_new, x
-        if adaptive_alpha:
-            with torch.no_grad():
-                log_alpha -= alpha_lr * grad_alpha / max(loss, 1e-300)   # descent on log F in log α
+        if k + 1 < n_iter:                                      # the last x_k is returned with the B_k it came from
+            history.log(step_norm=(B_new - B).norm().item())
+            B, x_prev = B_new, x
+            if adaptive_alpha:
+                with torch.no_grad():
+                    log_alpha -= alpha_lr * grad_alpha / max(loss, 1e-300)   # descent on log F in log α
     history.seconds = time.perf_counter() - start
     return (x, B.detach().clone()), history
+
+
+def _record(history: History, k: int, loss: float, residual: float, alpha: float, x, x_true) -> None:
+    """What one ADP training step logs: loss, residual, α, and the true error when the truth is known."""
+    history.log(loss=loss, residual=residual, alpha=alpha)
+    history.iterations = k + 1
+    if x_true is not None:
+        history.log(error=((x - x_true).norm() / x_true.norm()).item())

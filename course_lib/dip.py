@@ -27,6 +27,7 @@ import time
 import torch
 from torch import nn
 
+from .functionals import differences
 from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
@@ -136,8 +137,9 @@ class ConvGenerator(nn.Module):
     def __init__(self, shape, channels: int = 64, width: float = 2.0, init_scale: float = 0.1):
         super().__init__()
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        if len(shape) not in (1, 2) or not all(isinstance(s, int) and s > 0 for s in shape):
+        if len(shape) not in (1, 2):
             raise ValueError(f"shape is {shape!r}; ConvGenerator expects (n,) or (H, W) with positive ints")
+        shape = tuple(check_positive_int(s, "shape", "ConvGenerator") for s in shape)
         check_positive_int(channels, "channels", "ConvGenerator")
         if channels % 2:
             raise ValueError(f"channels is {channels}; ConvGenerator expects an even number (v is half +1, half -1)")
@@ -163,8 +165,9 @@ class ConvGenerator(nn.Module):
 
 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation, the mean absolute difference of neighbouring pixels."""
-    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+    """Anisotropic total variation as a loss: the mean absolute difference of neighbouring pixels, down plus across
+    (:class:`~course_lib.functionals.TotalVariation` sums them instead)."""
+    return sum(d.abs().mean() for d in reversed(differences(x, 2)))
 
 
 class WindowedVarianceDetector:
@@ -200,7 +203,7 @@ class WindowedVarianceDetector:
         return iteration - self.best_iteration >= self.patience
 
 
-def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0) -> tuple:
+def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0, device=None) -> tuple:
     r"""A synthetic run whose settling point is known: ``(truth, outputs)`` with output k (k = 1..n) equal to
     truth + :math:`s_k` noise, :math:`s_k = 0.02 + 0.5|k - \text{best}|/n` smallest at ``best``.
 
@@ -210,7 +213,8 @@ def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0) -> tupl
     check_positive_int(n, "n", "settling_path")
     g = as_generator(seed)
     truth = torch.rand(*shape, generator=g)
-    return truth, [truth + (0.02 + 0.5 * abs(k - best) / n) * torch.randn(*shape, generator=g) for k in range(1, n + 1)]
+    outputs = [truth + (0.02 + 0.5 * abs(k - best) / n) * torch.randn(*shape, generator=g) for k in range(1, n + 1)]
+    return truth.to(device), [x.to(device) for x in outputs]
 
 
 class DiscrepancyDetector:
@@ -227,6 +231,8 @@ class DiscrepancyDetector:
         self.best_iteration, self.best_output = None, None
 
     def update(self, iteration: int, x: torch.Tensor) -> bool:
+        if self.y.device != x.device:                   # moved once, to where the fit runs
+            self.y = self.y.to(x.device)
         residual = (self.A(x.detach().reshape(self.A.in_shape)) - self.y.reshape(self.A.out_shape)).norm().item()
         if residual <= self.level:
             self.best_iteration, self.best_output = iteration, x.detach().clone()
@@ -268,12 +274,14 @@ class Metrics:
         self.x_true = x_true
 
     def start(self, output: torch.Tensor | None) -> None:
-        self.x_true = self.x_true.to(output.device) if output is not None else self.x_true
+        pass
 
     def update(self, iteration: int, raw: torch.Tensor, average: torch.Tensor, history) -> bool:
         from .metrics import psnr
 
-        history.log(psnr=psnr(average, self.x_true.to(average.device)))
+        if self.x_true.device != average.device:        # moved once, to where the fit runs
+            self.x_true = self.x_true.to(average.device)
+        history.log(psnr=psnr(average, self.x_true))
         return False
 
 
@@ -351,7 +359,7 @@ def _prepare(net, A, y, z, seed, device):
     if takes_input:
         z = generator_input(32, A.in_shape, seed=generator, device=device) if z is None else z.to(device)
     # an int seed: z from seed, the perturbations from seed + 1 (two streams); a Generator: both from it
-    noise_generator = as_generator(seed + 1) if isinstance(seed, int) else generator
+    noise_generator = generator if isinstance(seed, torch.Generator) else as_generator(int(seed) + 1)
     return y.to(device), (z if takes_input else None), noise_generator, device
 
 
@@ -394,6 +402,9 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
     check_positive_int(n_iter, "n_iter", "fit")
     if tv_weight and len(A.in_shape) != 2:
         raise ValueError("tv_weight is for images (H, W); set it to 0 for signals")
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer is a {type(optimizer).__name__}; fit expects the name 'adam' or 'sgd' (it builds "
+                        "the optimizer for the network's weights)")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer is {optimizer!r}; fit expects 'adam' or 'sgd'")
     check_number(ema, "ema", "fit")
@@ -422,8 +433,8 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
 
 
 def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
-    """The input of an educated DIP: the adjoint reconstruction ``A^* y`` as ``(N, 1, H, W)`` (real part)."""
-    x = A.A_adjoint(y)
+    """The input of an educated DIP: the adjoint reconstruction ``A^* y`` as ``(N, 1, H, W)`` (real part), on ``A``'s device."""
+    x = A.A_adjoint(y.to(A.device))
     x = x.real if x.is_complex() else x
     return x.reshape(-1, 1, *A.in_shape)
 
@@ -437,23 +448,23 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200,
 
     Each step draws ``batch`` fresh ``phantoms`` (:func:`~course_lib.data.dead_leaves` or
     :func:`~course_lib.data.random_ellipses`) of the operator's image size, noise of std ``sigma``,
-    and takes an Adam step on the MSE (the learning rate decays by cosine to 0). Returns
-    ``(net, history)`` with the loss per iteration in ``history.loss``. ``pool``: draw that many phantoms once and sample the batches from them, each turned by a
+    and takes an Adam step on the MSE (:func:`course_lib.training.train`, the learning rate decaying by
+    cosine to 0). Returns ``(net, history)``, the loss per iteration in ``history.loss``.
+    ``pool``: draw that many phantoms once and sample the batches from them, each turned by a
     random multiple of 90 degrees and maybe flipped (drawing phantoms costs more than a training
-    step on small images). Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)`` starts from what the
-    network learnt (``eval()`` keeps the BatchNorm statistics of the pretraining; the weights are
-    still trained). For a convolutional network and a shift-invariant operator (denoising,
-    deblurring), pretrain on small images (an operator of a smaller size): it is much cheaper.
+    step on small images). Then ``fit(net.eval(), A, y, z=educated_input(A, y), input_noise=0)``
+    starts from what the network learnt (``eval()`` keeps the BatchNorm statistics of the
+    pretraining; the weights are still trained). For a convolutional network and a shift-invariant
+    operator (denoising, deblurring), pretrain on small images (an operator of a smaller size): it
+    is much cheaper.
     """
-    from tqdm.auto import tqdm
-
     from .data import dead_leaves, random_ellipses
+    from .training import train
 
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; pretrain expects a course_lib LinearOperator")
     if len(A.in_shape) != 2 or A.in_shape[0] != A.in_shape[1]:
         raise ValueError(f"A is {A!r}; pretrain expects an operator on square images (H, H)")
-    check_positive_int(n_iter, "n_iter", "pretrain")
     check_positive_int(batch, "batch", "pretrain")
     if phantoms not in PHANTOMS:
         raise ValueError(f"phantoms is {phantoms!r}; pretrain expects one of {PHANTOMS}")
@@ -461,14 +472,13 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200,
     if pool is not None:
         check_positive_int(pool, "pool", "pretrain")
     device = device or next(net.parameters()).device
-    net.to(device).train()
+    net.to(device)
     A.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_iter)
-    gen = as_generator(seed)
-    images = sample(pool, A.in_shape[0], seed=gen) if pool else None
-    history, start = History(seconds=0.0), time.perf_counter()
-    for _ in tqdm(range(n_iter), desc="pretraining", disable=not progress, leave=False):
+    generator = as_generator(seed)
+    images = sample(pool, A.in_shape[0], seed=generator) if pool else None
+
+    def pairs(gen):
+        """A batch (y, x): phantoms (fresh, or turned and flipped from the pool) and their noisy measurements."""
         if images is None:
             x = sample(batch, A.in_shape[0], seed=gen)
         else:
@@ -478,12 +488,7 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200,
             x = x.flip(-1) if flip else x
         x = x.to(device)
         y = A(x)
-        y = y + sigma * torch.randn(y.shape, generator=gen, dtype=y.real.dtype).to(device)
-        loss = ((net(educated_input(A, y))[:, 0] - x) ** 2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        history.log(loss=loss.item())
-    history.seconds = time.perf_counter() - start
-    return net, history
+        return y + sigma * torch.randn(y.shape, generator=gen, dtype=y.real.dtype).to(device), x
+
+    return train(net, pairs, n_iter=n_iter, lr=lr, predict=lambda model, y: model(educated_input(A, y))[:, 0],
+                 seed=generator, lr_floor=0.0, progress=progress, description="pretraining")

@@ -30,7 +30,7 @@ import torch
 from .prox import project_box, prox_squared_l2, soft_threshold, soft_threshold_nonnegative
 from .utils import check_int, check_number, check_tensor
 
-__all__ = ["Functional", "L1", "NonnegativeL1", "SquaredL2", "Box", "TotalVariation", "as_functional"]
+__all__ = ["Functional", "L1", "NonnegativeL1", "SquaredL2", "Box", "TotalVariation", "as_functional", "differences"]
 
 
 class Functional:
@@ -46,8 +46,9 @@ class Functional:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """The value :math:`g(x) = \\lambda R(x)`, summed over all entries (a 0-dim tensor)."""
-        check_tensor(x, "x", repr(self))
-        return self.weight * self._value(x)
+        check_tensor(x, "x", self)
+        value = self._value(x)
+        return value if bool(torch.isinf(value)) else self.weight * value      # an indicator's ∞ stays ∞ (0·∞)
 
     def prox(self, v: torch.Tensor, t=1.0) -> torch.Tensor:
         r""":math:`\mathrm{prox}_{tg}(v) = \arg\min_x \tfrac12\|x - v\|^2 + t\,g(x)`, entrywise on any shape."""
@@ -123,7 +124,7 @@ class Box(Functional):
         return f"Box({self.lower:g}, {self.upper:g})"
 
 
-def _differences(x: torch.Tensor, ndim: int) -> list:
+def differences(x: torch.Tensor, ndim: int) -> list:
     """Forward differences along each of the last ``ndim`` axes (no wrap-around)."""
     return [torch.diff(x, dim=-axis) for axis in range(1, ndim + 1)]
 
@@ -160,17 +161,17 @@ class TotalVariation(Functional):
         self.n_inner = check_int(n_inner, "n_inner", "TotalVariation")
 
     def _value(self, x):
-        return sum(d.abs().sum() for d in _differences(x, self.ndim))
+        return sum(d.abs().sum() for d in differences(x, self.ndim))
 
     def _prox(self, v, s):
         if v.is_complex():
             raise TypeError("v is complex; TotalVariation.prox expects a real tensor")
         step = 1.0 / (4 * self.ndim)
-        p = [torch.zeros_like(d) for d in _differences(v, self.ndim)]
+        p = [torch.zeros_like(d) for d in differences(v, self.ndim)]
         q, t_k = p, 1.0
         for _ in range(self.n_inner):
             x = v - _differences_adjoint(q, self.ndim)
-            p_new = [torch.clamp(qi + step * di, -s, s) for qi, di in zip(q, _differences(x, self.ndim))]
+            p_new = [torch.clamp(qi + step * di, -s, s) for qi, di in zip(q, differences(x, self.ndim))]
             t_next = (1 + math.sqrt(1 + 4 * t_k * t_k)) / 2
             q = [pn + (t_k - 1) / t_next * (pn - po) for pn, po in zip(p_new, p)]
             p, t_k = p_new, t_next

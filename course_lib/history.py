@@ -30,6 +30,8 @@ class History(dict):
     def log(self, **values) -> None:
         """Append one value to each named metric (a new name starts a new list)."""
         for name, value in values.items():
+            if hasattr(dict, name) or name.startswith("_"):
+                raise ValueError(f"{name!r} is a name of the History itself; log the metric under another name")
             self.setdefault(name, []).append(float(value))
 
     def __getattr__(self, name: str):

@@ -88,10 +88,10 @@ class LinearOperator(nn.Module):
         return buffer.device if buffer is not None else torch.device("cpu")
 
     def _check_device(self, t: torch.Tensor, name: str) -> None:
-        buffer = next(self.buffers(), None)
-        if buffer is not None and buffer.device != t.device:
-            raise ValueError(f"{name} is on {t.device} but {self!r} is on {buffer.device}; move the operator once "
-                             f"with A = A.to({str(t.device)!r}) (or the tensor with {name}.to(A.device))")
+        for buffer in self.buffers():
+            if buffer.device != t.device:
+                raise ValueError(f"{name} is on {t.device} but {self!r} has a tensor on {buffer.device}; move the "
+                                 f"operator once with A = A.to({str(t.device)!r}) (or the tensor with {name}.to(A.device))")
 
     def _forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -148,7 +148,9 @@ class LinearOperator(nn.Module):
         tol = max(1e-9, 10 * torch.finfo(dtype).eps) if tol is None else float(tol)
         if isinstance(seed, torch.Generator):        # a generator's draws differ at every call: nothing to cache
             return self._power_iteration(n_iter, tol, seed, dtype)
-        key = (dtype, int(n_iter), tol, int(seed))
+        # the buffers' versions count in-place changes (and load_state_dict): a changed operator is measured again
+        versions = tuple((b.data_ptr(), b._version) for b in self.buffers())
+        key = (dtype, int(n_iter), tol, int(seed), versions)
         if key not in self._norms:
             self._norms[key] = self._power_iteration(n_iter, tol, seed, dtype)
         return self._norms[key]
@@ -167,14 +169,14 @@ class LinearOperator(nn.Module):
             eigenvalue = new
         return math.sqrt(max(eigenvalue, 0.0))
 
-    def adjointness_test(self, seed=0, dtype=torch.float64, device=None) -> float:
+    def adjointness_test(self, seed=0, dtype=torch.float64) -> float:
         r"""Relative error of the dot-product test :math:`\langle Ax, y\rangle = \langle x, A^*y\rangle`.
 
         ``x`` and ``y`` are random; a correct adjoint gives an error at rounding level
-        (about 1e-15 in float64). Runs on the operator's device unless ``device`` is given.
+        (about 1e-15 in float64). Runs on the operator's device.
         """
         gen = as_generator(seed)
-        device = self.device if device is None else device
+        device = self.device
         x_dtype = (torch.complex128 if dtype == torch.float64 else torch.complex64) if self.complex_domain else dtype
         x = torch.randn((2, *self.in_shape), generator=gen, dtype=x_dtype).to(device)
         Ax = self.A(x)

@@ -121,41 +121,55 @@ def tikhonov(A, y: torch.Tensor, alpha) -> torch.Tensor:
     when that is a tensor: the analytic deep prior trains :math:`B` through :math:`x(B)` = ``tikhonov(B, y, alpha)``.
     ``y`` may be a batch ``(..., *out_shape)``.
     """
-    if isinstance(A, torch.Tensor):
-        check_tensor(A, "A", "tikhonov", allow_complex=False)
-        if A.ndim != 2:
-            raise ValueError(f"A has shape {tuple(A.shape)}; tikhonov expects a LinearOperator or a matrix (m, n)")
-        M, in_shape, out_shape, complex_domain = A, (A.shape[1],), (A.shape[0],), False
-    elif isinstance(A, LinearOperator):
-        M, in_shape, out_shape, complex_domain = None, A.in_shape, A.out_shape, A.complex_domain
-    else:
-        raise TypeError(f"A is a {type(A).__name__}; tikhonov expects a course_lib LinearOperator or a matrix tensor")
-    check_tensor(y, "y", f"tikhonov with {A!r}" if M is None else "tikhonov", out_shape)
     if not isinstance(alpha, torch.Tensor):
         alpha = check_number(alpha, "alpha", "tikhonov")
-    n = math.prod(in_shape)
-    if n > 4096:
-        raise ValueError(f"{A!r} has {n} unknowns; tikhonov builds the {n}x{n} normal matrix, which is "
-                         "too large: use gradient_descent(A, y, alpha) instead")
-    if M is None:
-        dtype = y.dtype if (y.is_complex() and complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
-        if complex_domain and not dtype.is_complex:
-            dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-        M = A.to_matrix(dtype=dtype, device=y.device)
-        rhs = A.A_adjoint(y).reshape(-1, n)
-    else:
-        rhs = (M.mH @ y.to(M.dtype))[None] if y.ndim == 1 else y.reshape(-1, M.shape[0]).to(M.dtype) @ M.conj()
+    if isinstance(A, torch.Tensor):
+        return _tikhonov_matrix(A, y, alpha)
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; tikhonov expects a course_lib LinearOperator or a matrix tensor")
+    check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape)
+    n = _check_size(math.prod(A.in_shape), repr(A))
+    dtype = y.dtype if (y.is_complex() and A.complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
+    if A.complex_domain and not dtype.is_complex:
+        dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    M = A.to_matrix(dtype=dtype, device=y.device)
     normal = M.mH @ M
-    if not complex_domain and normal.is_complex():
+    if not A.complex_domain and normal.is_complex():
         normal = normal.real
+    x = _solve_normal(normal, alpha, A.A_adjoint(y).reshape(-1, n).T).T
+    return x.reshape(*y.shape[: y.ndim - len(A.out_shape)], *A.in_shape)
+
+
+def _tikhonov_matrix(M: torch.Tensor, y: torch.Tensor, alpha) -> torch.Tensor:
+    """Tikhonov for a real matrix ``(m, n)``, differentiable; ``y`` is ``(m,)`` or a batch ``(..., m)``."""
+    check_tensor(M, "A", "tikhonov", allow_complex=False)
+    if M.ndim != 2:
+        raise ValueError(f"A has shape {tuple(M.shape)}; tikhonov expects a LinearOperator or a matrix (m, n)")
+    check_tensor(y, "y", "tikhonov", (M.shape[0],), allow_complex=False)
+    dtype = torch.promote_types(M.dtype, y.dtype)
+    M, y = M.to(dtype), y.to(dtype)
+    _check_size(M.shape[1], f"the matrix {tuple(M.shape)}")
+    if y.ndim == 1:
+        return _solve_normal(M.T @ M, alpha, M.T @ y)
+    x = _solve_normal(M.T @ M, alpha, (y.reshape(-1, M.shape[0]) @ M).T).T
+    return x.reshape(*y.shape[:-1], M.shape[1])
+
+
+def _check_size(n: int, what: str) -> int:
+    if n > 4096:
+        raise ValueError(f"{what} has {n} unknowns; tikhonov builds the {n}x{n} normal matrix, which is "
+                         "too large: use gradient_descent(A, y, alpha) instead")
+    return n
+
+
+def _solve_normal(normal: torch.Tensor, alpha, rhs: torch.Tensor) -> torch.Tensor:
+    """Solve :math:`(N + \alpha I) x = b` for the normal matrix N; alpha = 0 needs N invertible."""
+    n = normal.shape[0]
     normal = normal + alpha * torch.eye(n, dtype=normal.dtype, device=normal.device)
     if bool(alpha == 0) and torch.linalg.matrix_rank(normal) < n:
         raise ValueError("alpha = 0 and A*A is singular: the unregularised problem has no unique solution; "
                          "use alpha > 0")
-    if y.ndim == 1 and not isinstance(A, LinearOperator):
-        return torch.linalg.solve(normal, rhs[0].to(normal.dtype))
-    x = torch.linalg.solve(normal, rhs.to(normal.dtype).T).T
-    return x.reshape(*y.shape[: y.ndim - len(out_shape)], *in_shape)
+    return torch.linalg.solve(normal, rhs.to(normal.dtype))
 
 
 def ista_step(x: torch.Tensor, A: LinearOperator, y: torch.Tensor, regulariser, step: float,

@@ -22,10 +22,12 @@ from .utils import as_generator, check_number, check_positive_int
 __all__ = ["train", "adam_with_cosine"]
 
 
-def adam_with_cosine(params, lr: float, n_iter: int, cosine: bool = True):
-    """Adam and its learning-rate schedule: cosine annealing from ``lr`` to 1% of it over ``n_iter`` (or constant)."""
+def adam_with_cosine(params, lr: float, n_iter: int, cosine: bool = True, lr_floor: float = 0.01):
+    """Adam and its learning-rate schedule: cosine annealing from ``lr`` to ``lr_floor`` times it over ``n_iter``
+    (or constant)."""
     optimizer = torch.optim.Adam(params, lr=lr)
-    schedule = (lambda i: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * i / n_iter))) if cosine else (lambda i: 1.0)
+    top = 1 - lr_floor
+    schedule = (lambda i: lr_floor + top * 0.5 * (1 + math.cos(math.pi * i / n_iter))) if cosine else (lambda i: 1.0)
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
 
@@ -53,7 +55,7 @@ class _BestWeights:
 
 def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, loss_fn=None, predict=None,
           validation=None, eval_every: int = 50, patience: int | None = None, seed=0, cosine: bool = True,
-          progress: bool = True, description: str = "training"):
+          lr_floor: float = 0.01, progress: bool = True, description: str = "training"):
     """Train ``model`` with Adam on batches from ``sample_batch(generator) -> (inputs, targets)``.
 
     Parameters
@@ -64,7 +66,7 @@ def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, 
     sample_batch : callable
         Called with a seeded ``torch.Generator``; returns ``(inputs, targets)``.
     n_iter, lr : int, float
-        Number of Adam steps and the learning rate (cosine-annealed to 1% of it if ``cosine``).
+        Number of Adam steps and the learning rate (cosine-annealed to ``lr_floor`` times it if ``cosine``).
     loss_fn : callable, optional
         ``loss_fn(predict(model, inputs), targets)``; mean squared error by default.
     predict : callable, optional
@@ -90,7 +92,7 @@ def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, 
     loss_fn = loss_fn or nn.functional.mse_loss
     predict = predict or (lambda m, inputs: m(inputs))
     generator = as_generator(seed)
-    optimizer, scheduler = adam_with_cosine(params, lr, n_iter, cosine)
+    optimizer, scheduler = adam_with_cosine(params, lr, n_iter, cosine, check_number(lr_floor, "lr_floor", "train"))
     keeper = _BestWeights(model, validation, loss_fn, predict, patience) if validation is not None else None
     history = History(best_iteration=n_iter, stopped_early=False, seconds=0.0)
     from tqdm.auto import tqdm

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .functionals import L1, Functional, NonnegativeL1
 from .metrics import nmse_db
 from .operators import LinearOperator, MultiChannelConvolution2D
 from .prox import singular_value_threshold, soft_threshold
@@ -101,9 +102,9 @@ def support_selection_threshold(v: torch.Tensor, theta: torch.Tensor, fraction: 
     return torch.where(trusted, v, out)
 
 
-def support_fractions(n_layers: int, step: float = 0.012, maximum: float = 0.13) -> list:
+def support_fractions(n_layers: int, increment: float = 0.012, maximum: float = 0.13) -> list:
     """The support-selection schedule of Chen et al.: p_k = min((k+1) * 1.2%, 13%)."""
-    return [min((k + 1) * step, maximum) for k in range(n_layers)]
+    return [min((k + 1) * increment, maximum) for k in range(n_layers)]
 
 
 class _Described:
@@ -274,9 +275,11 @@ class ConvLISTA(_UnfoldedNetwork):
     .. math:: x_{k+1} = \eta_{\theta_k}\Big(P^{-1}\big(S_k \star P x_k + W_k \star y\big)\Big),
 
     with :math:`S_k` an :math:`s^2 \to s^2` channel filter and :math:`W_k` a :math:`1 \to s^2` filter
-    of ``kernel_size`` coarse pixels, and :math:`\eta` is :math:`\mathrm{ReLU}(\cdot - \theta_k)`
-    (``nonnegative=True``: emitters are bright) or soft-thresholding. The filters are initialised
-    from ``A`` so that, untrained, layer k is iterate k of ISTA with step ``tau = 1/||A||²`` and
+    of ``kernel_size`` coarse pixels, and :math:`\eta_\theta` is the prox of the ``regulariser``'s shape
+    with the learned threshold :math:`\theta_k`: :math:`\mathrm{ReLU}(\cdot - \theta_k)` for
+    ``NonnegativeL1(lam)`` (the default: emitters are bright), soft-thresholding for ``L1(lam)``.
+    The filters are initialised from ``A`` so that, untrained, layer k is iterate k of ISTA
+    (:func:`~course_lib.solvers.ista` with that regulariser) with step ``tau = 1/||A||²``, i.e.
     threshold ``tau * lam``; the construction checks that the filters reproduce
     :math:`I - \tau A^\top A` and :math:`\tau A^\top` and raises if ``A`` is not of this form.
     ``kernel_size=None`` picks the smallest odd size that holds the footprint of :math:`A^\top A`.
@@ -284,8 +287,8 @@ class ConvLISTA(_UnfoldedNetwork):
     ISTA iterations.
     """
 
-    def __init__(self, A: LinearOperator, n_layers: int = 10, lam: float = 0.01, kernel_size: int | None = None,
-                 nonnegative: bool = True, step: float | None = None):
+    def __init__(self, A: LinearOperator, n_layers: int = 10, regulariser: Functional | None = None,
+                 kernel_size: int | None = None, step: float | None = None):
         A = _check_operator(A, "ConvLISTA", ndim=2)
         super().__init__(n_layers, A.out_shape, A.in_shape, "ConvLISTA")
         (H, W), (Hc, Wc) = A.in_shape, A.out_shape
@@ -295,12 +298,17 @@ class ConvLISTA(_UnfoldedNetwork):
                              "factor s of the fine grid, (s*Hc, s*Wc) -> (Hc, Wc)")
         if kernel_size is not None and check_positive_int(kernel_size, "kernel_size", "ConvLISTA") % 2 == 0:
             raise ValueError(f"kernel_size is {kernel_size!r}; ConvLISTA expects a positive odd integer or None")
-        self.op, self.factor, self.nonnegative = A, s, nonnegative
+        regulariser = NonnegativeL1(0.01) if regulariser is None else regulariser
+        if not isinstance(regulariser, (L1, NonnegativeL1)):
+            raise TypeError(f"regulariser is {regulariser!r}; ConvLISTA expects L1(lam) or NonnegativeL1(lam), whose "
+                            "prox is a threshold it can learn")
+        self.op, self.factor, self.threshold = A, s, type(regulariser)(1.0)   # the prox with threshold theta_k
+        lam = regulariser.weight
         tau = step if step is not None else 1.0 / A.norm() ** 2
         S, Wy = self._ista_filters(tau, kernel_size)
         self.S = nn.Parameter(S.float().expand(n_layers, *S.shape).clone())
         self.W = nn.Parameter(Wy.float().expand(n_layers, *Wy.shape).clone())
-        self.theta = nn.Parameter(torch.full((n_layers,), tau * lam))
+        self.theta = nn.Parameter(torch.full((n_layers,), tau * lam, device=A.device))
         self._check_filters(tau)
 
     def _ista_filters(self, tau, kernel_size):
@@ -358,8 +366,7 @@ class ConvLISTA(_UnfoldedNetwork):
 
     def layer(self, k, x, y):
         v = self._linear(k, x, y)
-        theta = self.theta[k].clamp(min=0).to(v)
-        return torch.relu(v - theta) if self.nonnegative else soft_threshold(v, theta)
+        return self.threshold.prox(v, self.theta[k].clamp(min=0))
 
     def extra_repr(self):
         return f"factor={self.factor}, kernel_size={self.S.shape[-1]}"     # the operator is shown as the child (op)
@@ -383,8 +390,8 @@ class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
         self.op = H
         step = step if step is not None else 1.0 / H.norm() ** 2
         depths = H.in_shape[0]
-        self.step = nn.Parameter(torch.full((n_layers,), step))
-        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), step * lam))
+        self.step = nn.Parameter(torch.full((n_layers,), step, device=H.device))
+        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), step * lam, device=H.device))
         self.G = nn.Parameter(H.kernels.detach().float().clone().expand(n_layers, *H.kernels.shape).clone())
 
     def layer(self, k, x, y):
@@ -431,6 +438,9 @@ class UnfoldedRPCA(nn.Module):
 
     def forward(self, D: torch.Tensor, all_layers: bool = False):
         check_tensor(D, "D", "UnfoldedRPCA", allow_complex=False)
+        if D.dtype != self.P.dtype:
+            raise TypeError(f"D has dtype {D.dtype}; this UnfoldedRPCA computes in {self.P.dtype}: pass "
+                            f"D.to({self.P.dtype}) or convert the network with net.to({D.dtype})")
         if D.ndim < 3:
             raise ValueError(f"D has shape {tuple(D.shape)}; UnfoldedRPCA expects a video (..., T, H, W)")
         batch, (T, H, W) = D.shape[:-3], D.shape[-3:]
@@ -480,8 +490,8 @@ class NeuralProximalGradient(_UnfoldedNetwork):
         super().__init__(n_layers, A.out_shape, A.in_shape, "NeuralProximalGradient")
         self.op = A
         step = step if step is not None else 1.0 / A.norm() ** 2
-        self.step = nn.Parameter(torch.full((n_layers,), step))
-        self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)])
+        self.step = nn.Parameter(torch.full((n_layers,), step, device=A.device))
+        self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)]).to(A.device)
 
     def layer(self, k, x, y):
         v = x - self.step[k] * self.op.A_adjoint(self.op(x) - y)

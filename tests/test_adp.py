@@ -85,7 +85,7 @@ def test_adp_beats_tikhonov_on_the_seed_example(example, alpha, ratio):
     (x, B), history = adp.train_adp(A, y, alpha, n_iter=300, lr=0.3, x_true=x_true, delta=delta, track_every=None)
     assert history.error[-1] * ratio < tikhonov and torch.allclose(x, cl.tikhonov(B, y, alpha))
     assert history.loss[-1] < history.loss[0]
-    assert len(history.step_norm) == history.iterations - history.stopped
+    assert len(history.step_norm) == history.iterations - 1       # ||B_k - B_k-1|| for k = 1 .. the step returned
 
 
 def test_adp_cannot_beat_its_bound_at_large_alpha(example):
@@ -115,8 +115,9 @@ def test_adp_step_is_one_gradient_step_of_training(example):
     B = A.clone()
     B_new, loss = adp.adp_step(B, A, y, 0.01, 0.3)
     assert torch.equal(B, A)                                     # the argument is left as it was
-    (x, B_trained), history = adp.train_adp(A, y, 0.01, n_iter=1, lr=0.3, track_every=None)
+    (x, B_trained), history = adp.train_adp(A, y, 0.01, n_iter=2, lr=0.3, track_every=None)
     assert torch.allclose(B_trained, B_new, atol=1e-14) and history.loss[0] == pytest.approx(loss, rel=1e-12)
+    assert torch.allclose(x, cl.tikhonov(B_trained, y, 0.01), atol=1e-14)      # x and B returned together
 
 
 @settings(max_examples=20, deadline=None)

@@ -1,4 +1,4 @@
-"""Regularisers as objects, one History, operators as modules: laws and references."""
+"""Regularisers as objects and one History: laws and references; unfolded networks carry their operator."""
 import copy
 
 import numpy as np
@@ -96,35 +96,6 @@ def test_history():
     with pytest.raises(AttributeError, match="recorded error, loss"):
         _ = h.objective
     assert "loss: 2" in repr(h)
-
-
-def test_operators_are_modules():
-    A = cl.IntegrationOperator(8)
-    assert isinstance(A, torch.nn.Module)
-    blur = cl.Convolution2D(cl.gaussian_kernel(1.0), (16, 16))
-    composed = cl.AveragePooling2D((16, 16), 2) @ blur
-    assert set(composed.state_dict()) == {"inner.kernel"}
-    assert torch.equal(copy.deepcopy(composed).inner.kernel, blur.kernel)
-    assert composed.to(torch.float64).inner.kernel.dtype == torch.float64      # .to() moves the buffers, once
-
-
-def test_operator_on_another_device_says_how_to_move_it():
-    mask = cl.Inpainting(torch.ones(4, 4))
-    mask.mask = mask.mask.to("meta")                 # a device that is not the input's, without a GPU
-    with pytest.raises(ValueError, match=r"A = A.to\('cpu'\)"):
-        mask(torch.zeros(4, 4))
-
-
-def test_norm_is_cached_per_dtype_with_a_tolerance_for_it():
-    A = cl.MatrixOperator(torch.randn(30, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
-    calls = []
-    original = A._power_iteration
-    A._power_iteration = lambda *args: calls.append(args) or original(*args)
-    first = A.norm()
-    assert A.norm() == first and len(calls) == 1
-    assert abs(A.norm(dtype=torch.float32) - first) < 1e-5 * first and len(calls) == 2
-    assert calls[1][1] == pytest.approx(10 * torch.finfo(torch.float32).eps)
-    assert first == pytest.approx(torch.linalg.matrix_norm(A.matrix, ord=2).item(), rel=1e-8)
 
 
 def test_unfolded_networks_carry_their_operator():

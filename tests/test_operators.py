@@ -1,4 +1,5 @@
 """Operators: adjoint dot-test for every operator (property test), norms, and independent references."""
+import copy
 import math
 
 import numpy as np
@@ -100,7 +101,7 @@ def test_norm_by_power_iteration_matches_svd(A):
     assert A.norm(n_iter=5000, tol=1e-13) == pytest.approx(sigma, rel=1e-4, abs=1e-9)
 
 
-def test_dtype_and_device_follow_the_input():
+def test_dtype_follows_the_input():
     A = MatrixOperator(torch.randn(4, 3, dtype=torch.float64))
     assert A(torch.randn(2, 3, dtype=torch.float32)).dtype == torch.float32
     F = SubsampledFourier(random_cartesian_mask((8, 8)))
@@ -108,6 +109,42 @@ def test_dtype_and_device_follow_the_input():
     assert F.A_adjoint(F(torch.randn(8, 8, dtype=torch.float64))).dtype == torch.float64
     C = Convolution2D(gaussian_kernel(1.0), (16, 16))
     assert C(torch.randn(2, 3, 16, 16, dtype=torch.float64)).shape == (2, 3, 16, 16)
+
+
+def test_operators_are_modules():
+    A = IntegrationOperator(8)
+    assert isinstance(A, torch.nn.Module)
+    blur = Convolution2D(gaussian_kernel(1.0), (16, 16))
+    composed = AveragePooling2D((16, 16), 2) @ blur
+    assert set(composed.state_dict()) == {"inner.kernel"}
+    assert torch.equal(copy.deepcopy(composed).inner.kernel, blur.kernel)
+    assert composed.to(torch.float64).inner.kernel.dtype == torch.float64      # .to() moves the buffers, once
+
+
+def test_operator_on_another_device_says_how_to_move_it():
+    mask = Inpainting(torch.ones(4, 4))
+    mask.mask = mask.mask.to("meta")                 # a device that is not the input's, without a GPU
+    with pytest.raises(ValueError, match=r"A = A.to\('cpu'\)"):
+        mask(torch.zeros(4, 4))
+
+
+def test_norm_is_cached_per_dtype_with_a_tolerance_for_it():
+    A = MatrixOperator(torch.randn(30, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    calls = []
+    original = A._power_iteration
+    A._power_iteration = lambda *args: calls.append(args) or original(*args)
+    first = A.norm()
+    assert A.norm() == first and len(calls) == 1
+    assert abs(A.norm(dtype=torch.float32) - first) < 1e-5 * first and len(calls) == 2
+    assert calls[1][1] == pytest.approx(10 * torch.finfo(torch.float32).eps)
+    assert first == pytest.approx(torch.linalg.matrix_norm(A.matrix, ord=2).item(), rel=1e-8)
+
+
+def test_norm_cache_sees_changed_buffers():
+    A = MatrixOperator(torch.eye(3, dtype=torch.float64))
+    assert A.norm() == pytest.approx(1.0)
+    A.matrix.mul_(2)                                   # an in-place change: the cached value is not reused
+    assert A.norm() == pytest.approx(2.0)
 
 
 def test_integration_operator_singular_values_closed_form_and_norm():

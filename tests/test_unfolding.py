@@ -180,7 +180,8 @@ def test_conv_lista_untrained_is_ista_for_super_resolution(nonnegative, fine, fa
     A = super_resolution(fine, factor, sigma, torch.float64)
     y = A(sparse_images(3, fine, 0.02, seed=0, dtype=torch.float64))
     step = 1 / A.norm() ** 2
-    net = ConvLISTA(A, 4, lam=1e-3, nonnegative=nonnegative, step=step).double()
+    prior = cl.NonnegativeL1(1e-3) if nonnegative else cl.L1(1e-3)
+    net = ConvLISTA(A, 4, regulariser=prior, step=step).double()
     with torch.no_grad():
         outputs = net(y, all_layers=True)
     assert_layers_equal(outputs, ista_iterates(A, y, 1e-3, 4, step, nonnegative=nonnegative), 1e-6)
@@ -248,7 +249,7 @@ def test_imaging_networks_train():
     H = MultiChannelConvolution2D(light_field_psfs(3, 2, 5), (12, 12))
     F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=3, seed=0))
     cases = [
-        (ConvLISTA(A, 3, lam=1e-3), lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
+        (ConvLISTA(A, 3, regulariser=cl.NonnegativeL1(1e-3)), lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
         (NonnegativeUnfoldedISTA(H, 3, lam=1e-3), lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
         (NeuralProximalGradient(F, 2, channels=4), lambda g: (lambda x: (F(x), x))(random_ellipses(8, 16, seed=g))),
     ]

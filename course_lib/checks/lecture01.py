@@ -45,6 +45,8 @@ def _lasso_problem(seed=0, m=15, n=30):
 
 
 def _check_solver(student, reference, name: str, rate_text: str) -> None:
+    from ..solvers import ista_step
+
     A, y, step = _lasso_problem()
     lam, n_iter = 0.05, 30
     call = f"{name}(A, y, lam={lam}, n_iter={n_iter}, step={step:.4f})"
@@ -61,6 +63,11 @@ def _check_solver(student, reference, name: str, rate_text: str) -> None:
     if abs(objective[0] - history.objective[0]) > 1e-8 * max(1.0, abs(history.objective[0])):
         raise CheckFailed(f"{call}: objective[0] = {objective[0]:.6g}, expected {history.objective[0]:.6g}. "
                           "Start from x_0 = 0 and use F(x) = 0.5 * ||A x - y||^2 + lam * ||x||_1.")
+    first = student(A, y, lam, 1, step)[0]
+    x_1 = ista_step(torch.zeros_like(x_ref), A, y, lam, step)       # x_0 = z_0 = 0: ISTA and FISTA agree here
+    check_close(first, x_1, f"{name}(A, y, lam={lam}, n_iter=1, step={step:.4f})[0]",
+                "the first iterate from x_0 = 0 is one proximal-gradient step, "
+                "x_1 = soft_threshold(x_0 - step * A.A_adjoint(A(x_0) - y), step * lam)", atol=1e-10)
     for k, (mine, ref) in enumerate(zip(objective, history.objective)):
         if abs(mine - ref) > 1e-6 * max(1.0, abs(ref)):
             raise CheckFailed(f"{call}: objective[{k}] = {mine:.8g}, expected {ref:.8g}; the iterates first differ at "
