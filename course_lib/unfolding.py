@@ -279,8 +279,8 @@ class ConvLISTA(_UnfoldedNetwork):
     with the learned threshold :math:`\theta_k`: :math:`\mathrm{ReLU}(\cdot - \theta_k)` for
     ``NonnegativeL1(lam)`` (the default: emitters are bright), soft-thresholding for ``L1(lam)``.
     The filters are initialised from ``A`` so that, untrained, layer k is iterate k of ISTA
-    (:func:`~course_lib.solvers.ista` with that regulariser) with step ``tau = 1/||A||²``, i.e.
-    threshold ``tau * lam``; the construction checks that the filters reproduce
+    (:func:`~course_lib.solvers.ista` with that regulariser) with ``step`` :math:`\tau = 1/\|A\|^2`, i.e.
+    threshold :math:`\tau\lambda`; the construction checks that the filters reproduce
     :math:`I - \tau A^\top A` and :math:`\tau A^\top` and raises if ``A`` is not of this form.
     ``kernel_size=None`` picks the smallest odd size that holds the footprint of :math:`A^\top A`.
     Each layer's filters are then trained freely: ten layers do the work of about a thousand
@@ -304,14 +304,14 @@ class ConvLISTA(_UnfoldedNetwork):
                             "prox is a threshold it can learn")
         self.op, self.factor, self.threshold = A, s, type(regulariser)(1.0)   # the prox with threshold theta_k
         lam = regulariser.weight
-        tau = step if step is not None else 1.0 / A.norm() ** 2
-        S, Wy = self._ista_filters(tau, kernel_size)
+        step = step if step is not None else 1.0 / A.norm() ** 2
+        S, Wy = self._ista_filters(step, kernel_size)
         self.S = nn.Parameter(S.float().expand(n_layers, *S.shape).clone())
         self.W = nn.Parameter(Wy.float().expand(n_layers, *Wy.shape).clone())
-        self.theta = nn.Parameter(torch.full((n_layers,), tau * lam, device=A.device))
-        self._check_filters(tau)
+        self.theta = nn.Parameter(torch.full((n_layers,), step * lam, device=A.device))
+        self._check_filters(step)
 
-    def _ista_filters(self, tau, kernel_size):
+    def _ista_filters(self, step, kernel_size):
         """The coarse filters of one ISTA step, read off the responses to impulses on each phase."""
         A, s = self.op, self.factor
         (H, W), (Hc, Wc) = A.in_shape, A.out_shape
@@ -323,7 +323,7 @@ class ConvLISTA(_UnfoldedNetwork):
         gram = F.pixel_unshuffle(A.A_adjoint(A(impulses))[:, None], s)         # (phase in, s², Hc, Wc)
         coarse = torch.zeros(1, Hc, Wc, dtype=dtype, device=device)
         coarse[0, c[0], c[1]] = 1
-        back = F.pixel_unshuffle(tau * A.A_adjoint(coarse)[:, None], s)        # (1, s², Hc, Wc)
+        back = F.pixel_unshuffle(step * A.A_adjoint(coarse)[:, None], s)        # (1, s², Hc, Wc)
         needed = 2 * max(_coarse_footprint(gram.reshape(-1, Hc, Wc), c), _coarse_footprint(back[0], c)) + 1
         size = needed if kernel_size is None else kernel_size
         if size < needed:
@@ -335,19 +335,19 @@ class ConvLISTA(_UnfoldedNetwork):
         h = size // 2
         window = (slice(None), slice(None), slice(c[0] - h, c[0] + h + 1), slice(c[1] - h, c[1] + h + 1))
         identity = F.pixel_unshuffle(impulses[:, None], s)
-        step_response = (identity - tau * gram)[window]                        # (phase in, phase out, k, k)
+        step_response = (identity - step * gram)[window]                        # (phase in, phase out, k, k)
         # F.conv2d is a cross-correlation: the filter is the response read backwards.
         S = step_response.transpose(0, 1).flip(-1, -2)                           # (phase out, phase in, k, k)
         Wy = back[window].transpose(0, 1).flip(-1, -2)                            # (phase out, 1, k, k)
         return S, Wy
 
-    def _check_filters(self, tau):
+    def _check_filters(self, step):
         gen = torch.Generator().manual_seed(0)
         x = torch.rand(2, *self.x_shape, generator=gen, dtype=torch.float64).to(self.op.device)
         y = torch.rand(2, *self.y_shape, generator=gen, dtype=torch.float64).to(self.op.device)
         with torch.no_grad():
             got = self._linear(0, x, y)
-            want = x - tau * self.op.A_adjoint(self.op(x) - y)
+            want = x - step * self.op.A_adjoint(self.op(x) - y)
         error = ((got - want).norm() / want.norm()).item()
         if error > 1e-5:
             raise ValueError(f"{self.op!r} is not a circular blur followed by {self.factor}x{self.factor} pooling "
