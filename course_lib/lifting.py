@@ -1,0 +1,292 @@
+r"""Wavelets by the lifting scheme (Sweldens 1996): split, predict, update.
+
+A signal is **split** into its even and odd samples; the odd ones are **predicted** from their even
+neighbours and replaced by the prediction error (the *details*, small where the signal is smooth);
+the even ones are **updated** from the details so that they keep the signal's average (the
+*approximation*). Each step is a shear, invertible whatever the predictor and the updater are:
+
+.. math::
+    d = o - P(e),\quad s = e + U(d)
+    \qquad\Longleftrightarrow\qquad
+    e = s - U(d),\quad o = d + P(e).
+
+With fixed linear :math:`P, U` this gives the classical wavelets (:data:`HAAR`, :data:`LEGALL_53`,
+the JPEG 2000 lossless wavelet); with small CNNs it gives an invertible network
+(Huang & Dragotti, LINN, EUSIPCO 2021; WINNet, IEEE TIP 2022).
+
+Here the fixed wavelets act along the last axis (1-D) or on the rows then the columns (2-D) of a
+tensor, over several **levels** (each transforms the approximation of the one before), for any
+size: an axis of length n gives :math:`\lceil n/2\rceil` approximation and :math:`\lfloor n/2\rfloor` detail
+coefficients, stored in place (approximation first), so the coefficients have the signal's shape.
+Boundaries use the whole-sample symmetric extension. :class:`WaveletTransform` is the transform as
+a :class:`~course_lib.operators.LinearOperator` (forward ``W(x)``, its adjoint ``W.A_adjoint(c)``,
+``W.inverse(c)``), and :meth:`WaveletTransform.synthesis` the operator :math:`c \mapsto W^{-1}c`, so
+that ``ista(A @ W.synthesis(), y, lam)`` solves the wavelet :math:`\ell_1` problem of lecture 01.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .operators import LinearOperator
+from .utils import check_int, check_tensor
+
+__all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
+           "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise"]
+
+
+class Stencil:
+    r"""A linear filter from one phase of a signal to the other: :math:`(Pv)_i = \sum_t c_t\,v_{i + o_t}`.
+
+    Indices outside ``v`` are clamped to its ends (the whole-sample symmetric extension of the
+    signal, seen from one phase). ``offsets`` and ``coefficients`` are the taps; :meth:`apply` and
+    its adjoint :meth:`transpose` act along the last axis.
+    """
+
+    def __init__(self, offsets, coefficients):
+        self.offsets, self.coefficients = tuple(int(o) for o in offsets), tuple(float(c) for c in coefficients)
+        if len(self.offsets) != len(self.coefficients) or not self.offsets:
+            raise ValueError("a Stencil needs as many offsets as coefficients, at least one")
+
+    def _index(self, n_in: int, n_out: int, device) -> torch.Tensor:
+        i = torch.arange(n_out, device=device)[:, None] + torch.tensor(self.offsets, device=device)
+        return i.clamp(0, n_in - 1)                                     # (n_out, taps)
+
+    def apply(self, v: torch.Tensor, n_out: int) -> torch.Tensor:
+        """The filter's output at ``n_out`` positions, from ``v`` along the last axis."""
+        index = self._index(v.shape[-1], n_out, v.device)
+        return sum(c * v[..., index[:, t]] for t, c in enumerate(self.coefficients))
+
+    def transpose(self, w: torch.Tensor, n_in: int) -> torch.Tensor:
+        """The adjoint: what each input position receives from ``w`` (a scatter of the taps)."""
+        index = self._index(n_in, w.shape[-1], w.device)
+        out = w.new_zeros((*w.shape[:-1], n_in))
+        for t, c in enumerate(self.coefficients):
+            out = out.index_add(-1, index[:, t], c * w)
+        return out
+
+    def __repr__(self):
+        return f"Stencil(offsets={self.offsets}, coefficients={self.coefficients})"
+
+
+@dataclass(frozen=True)
+class LiftingStep:
+    """``kind`` "predict": odd += weight * P(even); "update": even += weight * U(odd) (forward direction)."""
+
+    kind: str
+    stencil: Stencil
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Wavelet:
+    """A wavelet as lifting steps, then a scaling of the approximation (``scale_even``) and details (``scale_odd``)."""
+
+    name: str
+    steps: tuple
+    scale_even: float = 1.0
+    scale_odd: float = 1.0
+
+
+#: Haar: d = o - e, s = e + d/2 (the pair's mean), scaled to be orthonormal: s = (e + o)/√2, d = (o - e)/√2.
+HAAR = Wavelet("haar", (LiftingStep("predict", Stencil([0], [1.0]), -1.0),
+                        LiftingStep("update", Stencil([0], [0.5]))), math.sqrt(2), 1 / math.sqrt(2))
+#: LeGall 5/3 (JPEG 2000 lossless): d_i = o_i - (e_i + e_{i+1})/2, s_i = e_i + (d_{i-1} + d_i)/4; scaled by √2, 1/√2.
+LEGALL_53 = Wavelet("legall53", (LiftingStep("predict", Stencil([0, 1], [0.5, 0.5]), -1.0),
+                                 LiftingStep("update", Stencil([-1, 0], [0.25, 0.25]))), math.sqrt(2), 1 / math.sqrt(2))
+WAVELETS = {w.name: w for w in (HAAR, LEGALL_53)}
+
+
+def split(x: torch.Tensor) -> tuple:
+    """The even and odd samples of ``x`` along the last axis (``ceil(n/2)`` and ``floor(n/2)`` of them)."""
+    return x[..., 0::2], x[..., 1::2]
+
+
+def merge(even: torch.Tensor, odd: torch.Tensor) -> torch.Tensor:
+    """Interleave even and odd samples back into one signal: the inverse of :func:`split`."""
+    out = even.new_empty((*even.shape[:-1], even.shape[-1] + odd.shape[-1]))
+    out[..., 0::2], out[..., 1::2] = even, odd
+    return out
+
+
+def _lifting_chain(even, odd, wavelet: Wavelet, transpose: bool, invert: bool):
+    """Run the wavelet's elementary maps on the pair (even, odd), forward or inverted, or their adjoints."""
+    steps = list(wavelet.steps)
+    scale = (wavelet.scale_even, wavelet.scale_odd)
+    if invert:
+        scale = (1 / scale[0], 1 / scale[1])
+    if invert != transpose:                    # the inverse and the adjoint run the chain backwards, scaling first
+        even, odd = even * scale[0], odd * scale[1]
+        steps = steps[::-1]
+    sign = -1.0 if invert else 1.0
+    for step in steps:
+        c = sign * step.weight
+        if step.kind == "predict":             # odd += c P(even); its adjoint: even += c P^T(odd)
+            if transpose:
+                even = even + c * step.stencil.transpose(odd, even.shape[-1])
+            else:
+                odd = odd + c * step.stencil.apply(even, odd.shape[-1])
+        else:                                  # even += c U(odd); its adjoint: odd += c U^T(even)
+            if transpose:
+                odd = odd + c * step.stencil.transpose(even, odd.shape[-1])
+            else:
+                even = even + c * step.stencil.apply(odd, even.shape[-1])
+    if invert == transpose:
+        even, odd = even * scale[0], odd * scale[1]
+    return even, odd
+
+
+def lift(x: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
+    """One level along the last axis: split, predict, update, scale; returns ``[approximation, details]`` concatenated."""
+    even, odd = _lifting_chain(*split(x), wavelet, transpose=False, invert=False)
+    return torch.cat([even, odd], dim=-1)
+
+
+def unlift(c: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
+    """The inverse of :func:`lift`: undo the scaling, the update and the prediction (in that order), then merge."""
+    n_even = (c.shape[-1] + 1) // 2
+    even, odd = _lifting_chain(c[..., :n_even], c[..., n_even:], wavelet, transpose=False, invert=True)
+    return merge(even, odd)
+
+
+def _axis_map(x, wavelet, transpose: bool, invert: bool):
+    """One level along the last axis: the forward map, its inverse, its adjoint, or the adjoint's inverse."""
+    n = x.shape[-1]
+    if invert == transpose:                    # forward, or the adjoint's inverse: from samples to coefficients
+        even, odd = split(x)
+    else:
+        even, odd = x[..., : (n + 1) // 2], x[..., (n + 1) // 2:]
+    even, odd = _lifting_chain(even, odd, wavelet, transpose, invert)
+    return torch.cat([even, odd], dim=-1) if invert == transpose else merge(even, odd)
+
+
+def max_levels(shape) -> int:
+    """How many levels fit: each halves every axis (rounding up) and needs at least 2 samples along it."""
+    levels, sizes = 0, list(shape)
+    while all(s >= 2 for s in sizes):
+        levels, sizes = levels + 1, [(s + 1) // 2 for s in sizes]
+    return levels
+
+
+class WaveletTransform(LinearOperator):
+    r"""The wavelet transform :math:`W` of signals ``(..., n)`` or images ``(..., H, W)`` by lifting, as an operator.
+
+    ``wavelet`` is "haar" (orthonormal, :math:`W^{-1} = W^*`, when every level halves even lengths,
+    e.g. powers of two; an odd length's unpaired sample is lifted too, which keeps the transform
+    invertible but not orthonormal) or "legall53" (biorthogonal: the inverse is not the adjoint); ``levels`` (default: as many as fit, at most 4) transform the
+    approximation again and again. An image's rows are transformed, then its columns, at every
+    level. Coefficients are stored in place, approximation first, so they have the signal's shape;
+    :func:`detail_mask` tells approximation from details.
+
+    Examples
+    --------
+    >>> W = WaveletTransform((8,), "haar", levels=1)
+    >>> W(torch.tensor([1.0, 1, 2, 2, 3, 3, 4, 4])) * 2 ** -0.5
+    tensor([1., 2., 3., 4., 0., 0., 0., 0.])
+    """
+
+    def __init__(self, shape, wavelet: str = "haar", levels: int | None = None):
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        if len(shape) not in (1, 2):
+            raise ValueError(f"shape is {shape}; WaveletTransform expects (n,) for signals or (H, W) for images")
+        shape = tuple(check_int(s, "shape", "WaveletTransform") for s in shape)
+        if wavelet not in WAVELETS:
+            raise ValueError(f"wavelet is {wavelet!r}; WaveletTransform expects one of {sorted(WAVELETS)}")
+        fit = max_levels(shape)
+        levels = min(fit, 4) if levels is None else check_int(levels, "levels", "WaveletTransform")
+        if not 1 <= levels <= fit:
+            raise ValueError(f"levels is {levels}; a signal of shape {shape} allows at most {fit} (each level halves "
+                             "every axis, rounding up, and needs at least 2 samples along it)")
+        super().__init__(shape, shape)
+        self.wavelet, self.levels = WAVELETS[wavelet], levels
+
+    def _regions(self) -> list:
+        sizes, regions = list(self.in_shape), []
+        for _ in range(self.levels):
+            regions.append(tuple(sizes))
+            sizes = [(s + 1) // 2 for s in sizes]
+        return regions
+
+    def _run(self, x: torch.Tensor, transpose: bool, invert: bool) -> torch.Tensor:
+        coarse_last = invert != transpose      # the inverse and the adjoint start at the coarsest level
+        regions = self._regions()[::-1] if coarse_last else self._regions()
+        axes = [-1, -2][: len(self.in_shape)]  # rows (the last axis), then columns
+        axes = axes[::-1] if coarse_last else axes
+        x = x.clone()
+        for region in regions:
+            block = x[(..., *[slice(0, s) for s in region])]
+            for axis in axes:
+                block = _axis_map(block.transpose(axis, -1), self.wavelet, transpose, invert).transpose(axis, -1)
+            x[(..., *[slice(0, s) for s in region])] = block
+        return x
+
+    def _forward(self, x):
+        return self._run(x, transpose=False, invert=False)
+
+    def _adjoint(self, c):
+        return self._run(c, transpose=True, invert=False)
+
+    def inverse(self, c: torch.Tensor) -> torch.Tensor:
+        """The signal from its coefficients, :math:`W^{-1}c` (perfect reconstruction)."""
+        check_tensor(c, "c", f"{self!r}.inverse", self.out_shape)
+        return self._run(c, transpose=False, invert=True)
+
+    def synthesis(self) -> LinearOperator:
+        r"""The operator :math:`c \mapsto W^{-1}c` with its adjoint :math:`(W^{-1})^* = (W^*)^{-1}`: for a synthesis prior
+        :math:`x = W^{-1}c`, e.g. ``fista(A @ W.synthesis(), y, lam)``."""
+        return _Synthesis(self)
+
+    def __repr__(self):
+        return f"WaveletTransform(shape={self.in_shape}, {self.wavelet.name!r}, levels={self.levels})"
+
+
+class _Synthesis(LinearOperator):
+    def __init__(self, transform: WaveletTransform):
+        super().__init__(transform.out_shape, transform.in_shape)
+        self.transform = transform
+
+    def _forward(self, c):
+        return self.transform._run(c, transpose=False, invert=True)
+
+    def _adjoint(self, x):
+        return self.transform._run(x, transpose=True, invert=True)
+
+    def __repr__(self):
+        return f"{self.transform!r}.synthesis()"
+
+
+def detail_mask(W: WaveletTransform) -> torch.Tensor:
+    """A boolean tensor of the coefficients' shape: True on the details, False on the coarsest approximation."""
+    mask = torch.ones(W.in_shape, dtype=torch.bool)
+    coarse = [s for s in W.in_shape]
+    for _ in range(W.levels):
+        coarse = [(s + 1) // 2 for s in coarse]
+    mask[tuple(slice(0, s) for s in coarse)] = False
+    return mask
+
+
+def universal_threshold(sigma: float, n: int) -> float:
+    r"""Donoho & Johnstone's universal threshold :math:`\sigma\sqrt{2\log n}`: above the largest of n noise coefficients."""
+    return sigma * math.sqrt(2 * math.log(n))
+
+
+def keep_largest(c: torch.Tensor, fraction: float) -> torch.Tensor:
+    """``c`` with all but its largest ``fraction`` of entries (by magnitude) set to 0: a sparse approximation."""
+    check_tensor(c, "c", "keep_largest")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction is {fraction}; keep_largest expects a number in (0, 1]")
+    k = max(1, round(fraction * c.numel()))
+    kth = c.abs().reshape(-1).topk(k).values[-1]
+    return torch.where(c.abs() >= kth, c, torch.zeros_like(c))
+
+
+def wavelet_denoise(y: torch.Tensor, W: WaveletTransform, threshold: float) -> torch.Tensor:
+    r"""Soft-threshold the detail coefficients of ``y`` at ``threshold`` and transform back:
+    :math:`\hat x = W^{-1} S_\tau(W y)` (the approximation is kept as it is)."""
+    from .prox import soft_threshold
+
+    c = W(y)
+    mask = detail_mask(W).to(c.device)
+    return W.inverse(torch.where(mask, soft_threshold(c, threshold), c))

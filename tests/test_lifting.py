@@ -1,0 +1,138 @@
+"""Wavelets by lifting: perfect reconstruction, adjoints, PyWavelets as the independent reference."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import course_lib as cl
+from course_lib import data
+from course_lib.lifting import (
+    HAAR,
+    LEGALL_53,
+    WaveletTransform,
+    detail_mask,
+    keep_largest,
+    lift,
+    max_levels,
+    merge,
+    split,
+    universal_threshold,
+    unlift,
+    wavelet_denoise,
+)
+from course_lib.metrics import psnr
+
+pywt = pytest.importorskip("pywt")
+WAVELET_NAMES = ["haar", "legall53"]
+
+
+@pytest.mark.parametrize("wavelet", WAVELET_NAMES)
+@given(shape=st.one_of(st.tuples(st.integers(2, 70)), st.tuples(st.integers(2, 40), st.integers(2, 40))),
+       seed=st.integers(0, 10**6))
+def test_perfect_reconstruction_for_any_size(wavelet, shape, seed):
+    W = WaveletTransform(shape, wavelet, levels=max_levels(shape))
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    c = W(x)
+    assert c.shape == x.shape
+    assert (W.inverse(c) - x).abs().max() <= 1e-12
+    assert (W.synthesis()(c) - x).abs().max() <= 1e-12
+
+
+@pytest.mark.parametrize("wavelet", WAVELET_NAMES)
+@pytest.mark.parametrize("shape", [(17,), (64,), (16, 16), (13, 22)])
+def test_adjoints_pass_the_dot_test(wavelet, shape):
+    W = WaveletTransform(shape, wavelet)
+    assert W.adjointness_test() < 1e-13
+    assert W.synthesis().adjointness_test() < 1e-13
+
+
+def test_haar_is_orthonormal_and_legall_is_not():
+    c = torch.randn(3, 16, 24, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    haar, legall = WaveletTransform((16, 24), "haar", levels=3), WaveletTransform((16, 24), "legall53", levels=3)
+    assert torch.allclose(haar.inverse(c), haar.A_adjoint(c), atol=1e-13)        # W^-1 = W^*
+    assert not torch.allclose(legall.inverse(c), legall.A_adjoint(c), atol=1e-3)  # biorthogonal
+
+
+def test_haar_matches_pywavelets_multilevel_1d_and_2d():
+    x = np.random.default_rng(0).standard_normal(64)
+    ours = WaveletTransform((64,), "haar", levels=3)(torch.from_numpy(x)).numpy()
+    cA, cD3, cD2, cD1 = pywt.wavedec(x, "haar", level=3)
+    reference = np.concatenate([cA, -cD3, -cD2, -cD1])        # pywt's detail is (even - odd)/√2
+    assert np.allclose(ours, reference, atol=1e-12)
+    image = np.random.default_rng(1).standard_normal((16, 16))
+    ours = WaveletTransform((16, 16), "haar", levels=1)(torch.from_numpy(image)).numpy()
+    cA, details = pywt.dwt2(image, "haar")
+    assert np.allclose(ours[:8, :8], cA, atol=1e-12)
+    ours_details = sorted(np.abs(b).sum() for b in (ours[:8, 8:], ours[8:, :8], ours[8:, 8:]))
+    assert np.allclose(ours_details, sorted(np.abs(d).sum() for d in details))
+
+
+def test_legall_53_matches_pywavelets_bior22_inside():
+    """pywt's symmetric mode pads and gives two more coefficients; inside, the 5/3 lifting is bior2.2."""
+    x = np.random.default_rng(2).standard_normal(32)
+    c = lift(torch.from_numpy(x), LEGALL_53).numpy()
+    a, d = pywt.dwt(x, "bior2.2", mode="symmetric")
+    assert np.allclose(c[1:15], a[2:16], atol=1e-12)
+    assert np.allclose(c[16:31], -d[1:16], atol=1e-12)
+
+
+def test_lifting_steps_see_smoothness():
+    """Constant signals have no details (both wavelets); LeGall's predictor is exact on straight lines."""
+    ones = torch.ones(15, dtype=torch.float64)
+    for wavelet in (HAAR, LEGALL_53):
+        assert lift(ones, wavelet)[8:].abs().max() < 1e-15
+    ramp = torch.arange(16, dtype=torch.float64)
+    assert lift(ramp, LEGALL_53)[8:15].abs().max() < 1e-12          # all but the last (the boundary)
+    assert torch.equal(merge(*split(ramp)), ramp)
+    x = torch.randn(5, 11, dtype=torch.float64)
+    assert torch.allclose(unlift(lift(x, LEGALL_53), LEGALL_53), x, atol=1e-14)
+
+
+def test_sparse_approximation_and_denoising():
+    x = data.test_image("camera", 64, dtype=torch.float64)
+    W = WaveletTransform(x.shape, "legall53")
+    c = W(x)
+    kept = keep_largest(c, 0.08)
+    assert int((kept != 0).sum()) == round(0.08 * x.numel())
+    assert psnr(W.inverse(kept), x) > 25                     # 8 % of the coefficients keep the image
+    sigma = 0.1
+    y = data.add_noise(x, sigma=sigma, seed=0)
+    universal = psnr(wavelet_denoise(y, W, universal_threshold(sigma, x.numel())), x)
+    best = max(psnr(wavelet_denoise(y, W, t), x) for t in np.linspace(0.02, 0.4, 20))
+    assert best >= universal > psnr(y, x) + 2          # the universal threshold is safe, and too large
+    assert detail_mask(W).sum() == x.numel() - 4 * 4        # 64 -> 32 -> 16 -> 8 -> 4: the coarsest 4 x 4 stays
+
+
+def test_the_wavelet_l1_prior_in_the_solvers_of_lecture_01():
+    """FISTA on A @ W^-1 solves min 1/2||A W^-1 c - y||^2 + lam ||c||_1: the optimality condition holds."""
+    W = WaveletTransform((32,), "haar")
+    A = cl.Convolution1D(cl.gaussian_kernel(1.5, ndim=1, dtype=torch.float64), 32)
+    x = torch.repeat_interleave(torch.tensor([0.0, 1.0, 0.5, -0.5], dtype=torch.float64), 8)
+    y = A(x)
+    B = A @ W.synthesis()
+    c, _ = cl.fista(B, y, 1e-3, n_iter=3000)
+    gradient = B.A_adjoint(B(c) - y)
+    active = c.abs() > 1e-9
+    assert torch.allclose(gradient[active], -1e-3 * torch.sign(c[active]), atol=1e-7)
+    assert torch.all(gradient[~active].abs() <= 1e-3 + 1e-7)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: WaveletTransform((8, 8, 8)), ValueError, r"\(n,\) for signals or \(H, W\)"),
+    (lambda: WaveletTransform((8,), "db4"), ValueError, "wavelet is 'db4'"),
+    (lambda: WaveletTransform((20,), levels=6), ValueError, "allows at most 5"),
+    (lambda: WaveletTransform((1,)), ValueError, "allows at most 0"),
+    (lambda: WaveletTransform((8.0,)), TypeError, "expects an integer"),
+    (lambda: WaveletTransform((8,)).inverse(torch.zeros(9)), ValueError, r"expects \(\.\.\., 8\)"),
+    (lambda: keep_largest(torch.zeros(4), 0.0), ValueError, "fraction is 0.0"),
+])
+def test_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_universal_threshold():
+    assert universal_threshold(0.1, 1000) == pytest.approx(0.1 * math.sqrt(2 * math.log(1000)))
