@@ -29,12 +29,14 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .operators import LinearOperator
 from .utils import check_int, check_tensor
 
 __all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
-           "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise"]
+           "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise",
+           "LiftingNetwork"]
 
 
 class Stencil:
@@ -290,3 +292,135 @@ def wavelet_denoise(y: torch.Tensor, W: WaveletTransform, threshold: float) -> t
     c = W(y)
     mask = detail_mask(W).to(c.device)
     return W.inverse(torch.where(mask, soft_threshold(c, threshold), c))
+
+
+# --------------------------------------------------------------------------- a lifting network
+
+
+class _Residual(nn.Module):
+    """A small CNN ``C -> C`` (3x3 convolutions, reflect padding); its last layer starts at zero."""
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(channels, hidden, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(hidden, hidden, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.1),
+                                 nn.Conv2d(hidden, channels, 3, padding=1, padding_mode="reflect"))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, v):
+        return self.net(v)
+
+
+class _LearnedStep(nn.Module):
+    """One lifting step along an axis of an image batch ``(N, C, H, W)``: a classical stencil plus a CNN."""
+
+    def __init__(self, step: LiftingStep, channels: int, hidden: int, axis: int):
+        super().__init__()
+        self.step, self.axis, self.cnn = step, axis, _Residual(channels, hidden)
+
+    def forward(self, v: torch.Tensor, n_out: int) -> torch.Tensor:
+        along = v.transpose(self.axis, -1)
+        fixed = self.step.stencil.apply(along, n_out).transpose(self.axis, -1)
+        return self.step.weight * fixed + self.cnn(v)          # n_out = the other phase's length (even sizes: equal)
+
+
+class LiftingNetwork(nn.Module):
+    r"""A lifting invertible network in the spirit of LINN / WINNet (Huang & Dragotti, EUSIPCO 2021; IEEE TIP 2022).
+
+    Every level lifts the image along its width, then along its height (the approximation and the
+    details of the first pass together), with predictors and updaters :math:`P = P_0 + \mathrm{CNN}_P`,
+    :math:`U = U_0 + \mathrm{CNN}_U`: a classical wavelet's stencil (``wavelet``, LeGall 5/3 by default)
+    plus a small CNN whose last layer starts at zero, so the untrained network *is* that wavelet.
+    Whatever the weights, each step is a shear, :math:`d = o - P(e)`, :math:`s = e + U(d)`, and
+    :meth:`inverse` undoes it exactly (:math:`e = s - U(d)`, :math:`o = d + P(e)`): invertible by
+    construction, to rounding error. A level turns ``(N, 1, H, W)`` into an approximation
+    ``(N, 1, H/2, W/2)`` and three detail channels ``(N, 3, H/2, W/2)``; the next level lifts the
+    approximation again.
+
+    :meth:`denoise` soft-thresholds the detail channels with a learned threshold per level and
+    channel, in units of the noise level :math:`\sigma`, and inverts: sparsity imposed on the details.
+    """
+
+    def __init__(self, levels: int = 2, hidden: int = 16, wavelet: str = "legall53"):
+        super().__init__()
+        self.levels = check_int(levels, "levels", "LiftingNetwork")
+        check_int(hidden, "hidden", "LiftingNetwork")
+        if wavelet not in WAVELETS:
+            raise ValueError(f"wavelet is {wavelet!r}; LiftingNetwork expects one of {sorted(WAVELETS)}")
+        self.wavelet = WAVELETS[wavelet]
+        self.steps = nn.ModuleList()
+        for _ in range(self.levels):
+            for axis, channels in ((-1, 1), (-2, 2)):         # along the width (1 channel), then the height (2)
+                self.steps.append(nn.ModuleList([_LearnedStep(s, channels, hidden, axis) for s in self.wavelet.steps]))
+        self.log_threshold = nn.Parameter(torch.full((self.levels, 3), math.log(1.5)))
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _check(self, x: torch.Tensor, name: str) -> None:
+        check_tensor(x, name, "LiftingNetwork", allow_complex=False)
+        factor = 2 ** self.levels
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] % factor or x.shape[-2] % factor:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; LiftingNetwork({self.levels} levels) expects "
+                             f"(N, 1, H, W) with H and W divisible by {factor}")
+
+    def _axis(self, x, steps, axis, invert: bool):
+        scale_e, scale_o = self.wavelet.scale_even, self.wavelet.scale_odd
+        if not invert:
+            even, odd = split(x.transpose(axis, -1))
+            even, odd = even.transpose(axis, -1), odd.transpose(axis, -1)
+            for learned in steps:
+                if learned.step.kind == "predict":
+                    odd = odd + learned(even, odd.shape[axis])
+                else:
+                    even = even + learned(odd, even.shape[axis])
+            return even * scale_e, odd * scale_o
+        even, odd = x
+        even, odd = even / scale_e, odd / scale_o
+        for learned in reversed(steps):
+            if learned.step.kind == "predict":
+                odd = odd - learned(even, odd.shape[axis])
+            else:
+                even = even - learned(odd, even.shape[axis])
+        return merge(even.transpose(axis, -1), odd.transpose(axis, -1)).transpose(axis, -1)
+
+    def forward(self, x: torch.Tensor):
+        """``(approximation, [details of level 1, level 2, ...])`` of images ``(N, 1, H, W)``."""
+        self._check(x, "x")
+        details = []
+        for level in range(self.levels):
+            s, d = self._axis(x, self.steps[2 * level], -1, invert=False)
+            low, high = self._axis(torch.cat([s, d], dim=1), self.steps[2 * level + 1], -2, invert=False)
+            x = low[:, :1]
+            details.append(torch.cat([low[:, 1:], high], dim=1))      # (N, 3, H/2, W/2)
+        return x, details
+
+    def inverse(self, approximation: torch.Tensor, details: list) -> torch.Tensor:
+        """The image from its coefficients: the lifting steps undone, coarsest level first."""
+        if len(details) != self.levels:
+            raise ValueError(f"details has {len(details)} levels; this LiftingNetwork has {self.levels}")
+        x = approximation
+        for level in reversed(range(self.levels)):
+            d = details[level]
+            low = torch.cat([x, d[:, :1]], dim=1)
+            sd = self._axis((low, d[:, 1:]), self.steps[2 * level + 1], -2, invert=True)
+            x = self._axis((sd[:, :1], sd[:, 1:]), self.steps[2 * level], -1, invert=True)
+        return x
+
+    def thresholds(self, sigma) -> torch.Tensor:
+        """The soft thresholds ``(levels, 3)``, one per level and detail channel, in units of ``sigma``."""
+        return sigma * self.log_threshold.exp()
+
+    def denoise(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        r"""Transform, soft-threshold every detail channel at its learned threshold (:math:`\propto\sigma`), invert."""
+        from .prox import soft_threshold
+
+        approximation, details = self(y)
+        theta = self.thresholds(sigma)
+        details = [soft_threshold(d, theta[level].reshape(1, 3, 1, 1)) for level, d in enumerate(details)]
+        return self.inverse(approximation, details)
+
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}, wavelet={self.wavelet.name!r}, {self.n_parameters:,} parameters"

@@ -12,6 +12,7 @@ from course_lib import data
 from course_lib.lifting import (
     HAAR,
     LEGALL_53,
+    LiftingNetwork,
     WaveletTransform,
     detail_mask,
     keep_largest,
@@ -136,3 +137,71 @@ def test_bad_inputs(call, error, message):
 
 def test_universal_threshold():
     assert universal_threshold(0.1, 1000) == pytest.approx(0.1 * math.sqrt(2 * math.log(1000)))
+
+
+def randomise(net, seed, std=0.05):
+    """Random weights everywhere, the CNNs' last layers included (untrained they start at zero)."""
+    gen = torch.Generator().manual_seed(seed)
+    for module in net.modules():
+        if isinstance(module, torch.nn.Conv2d) and module.weight.shape[0] <= 2:
+            with torch.no_grad():
+                module.weight.copy_(std * torch.randn(module.weight.shape, generator=gen))
+                module.bias.copy_(std * torch.randn(module.bias.shape, generator=gen))
+    return net
+
+
+@given(seed=st.integers(0, 10**6), levels=st.integers(1, 3))
+def test_lifting_network_is_invertible_for_any_weights(seed, levels):
+    torch.manual_seed(seed)
+    net = randomise(LiftingNetwork(levels=levels, hidden=8), seed)
+    x = torch.rand(2, 1, 16, 24, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    net64 = net.double()
+    approximation, details = net64(x)
+    assert approximation.shape == (2, 1, 16 // 2 ** levels, 24 // 2 ** levels) and len(details) == levels
+    assert (net64.inverse(approximation, details) - x).abs().max() <= 1e-12
+    net32, x32 = net64.float(), x.float()
+    assert (net32.inverse(*net32(x32)) - x32).abs().max() <= 1e-5
+
+
+def test_untrained_lifting_network_is_the_legall_wavelet():
+    x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    approximation, (level1, level2) = LiftingNetwork(levels=2).double()(x)
+    c = WaveletTransform((16, 16), "legall53", levels=2)(x[:, 0])
+    assert torch.allclose(approximation[:, 0], c[:, :4, :4], atol=1e-14)
+    assert torch.allclose(level1[:, 0], c[:, :8, 8:], atol=1e-14)          # rows' details, smoothed down the columns
+    assert torch.allclose(level1[:, 1], c[:, 8:, :8], atol=1e-14)
+    assert torch.allclose(level1[:, 2], c[:, 8:, 8:], atol=1e-14)
+    assert torch.allclose(level2[:, 2], c[:, 4:8, 4:8], atol=1e-14)
+
+
+def test_lifting_network_learns_to_denoise():
+    """Untrained it is LeGall 5/3 thresholding at 1.5 sigma; a short training on patches of other images improves it."""
+    torch.manual_seed(0)
+    net = LiftingNetwork(levels=2, hidden=8)
+    sigma = 0.1
+    images = torch.stack([data.test_image(name, 64) for name in ("astronaut", "coins", "moon", "brick")])[:, None]
+    test = data.test_image("camera", 64)[None, None]                       # never seen in training
+    y = test + sigma * torch.randn(test.shape, generator=torch.Generator().manual_seed(9))
+
+    def patches(g):
+        pick, (r, c) = torch.randint(0, 4, (8,), generator=g), torch.randint(0, 33, (2,), generator=g).tolist()
+        x = images[pick][..., r:r + 32, c:c + 32]
+        return x + sigma * torch.randn(x.shape, generator=g), x
+
+    with torch.no_grad():
+        before = psnr(net.denoise(y, sigma), test)
+    _, history = cl.training.train(net, patches, n_iter=60, lr=1e-2, predict=lambda model, v: model.denoise(v, sigma),
+                                   progress=False)
+    with torch.no_grad():
+        after = psnr(net.denoise(y, sigma), test)
+    assert after > before > psnr(y, test) + 4
+    assert "parameters" in repr(net) and net.n_parameters < 100_000
+
+
+def test_lifting_network_bad_inputs():
+    with pytest.raises(ValueError, match="divisible by 4"):
+        LiftingNetwork(levels=2)(torch.zeros(1, 1, 10, 16))
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+        LiftingNetwork(levels=1)(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="details has 1 levels"):
+        LiftingNetwork(levels=2).inverse(torch.zeros(1, 1, 2, 2), [torch.zeros(1, 3, 4, 4)])
