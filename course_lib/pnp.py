@@ -1,0 +1,166 @@
+r"""Plug-and-play: split :math:`x = z`, alternate a data step and a *denoiser* in place of a prox.
+
+Half-quadratic splitting (HQS) of :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` alternates
+
+.. math::
+    x_k = \arg\min_x \tfrac12\|Ax - y\|^2 + \tfrac{\mu_k}2\|x - z_{k-1}\|^2 = (A^*A + \mu_k I)^{-1}(A^*y + \mu_k z_{k-1}),
+    \qquad z_k = \mathrm{prox}_{(\lambda/\mu_k) R}(x_k),
+
+and the second step is a denoising problem at noise level :math:`\sigma_k = \sqrt{\lambda/\mu_k}`: plug in any
+denoiser ``denoiser(v, sigma)`` there (Venkatakrishnan, Bouman & Wohlberg 2013; Zhang et al., DPIR
+2021) -- wavelet soft-thresholding, the learned lifting network, scikit-image's TV. ADMM adds a
+running sum of the splitting residual. :func:`data_step` solves the quadratic step in closed form in
+the Fourier domain for a circular convolution (and the identity), by conjugate gradients for any
+other :class:`~course_lib.operators.LinearOperator`; :func:`penalty_schedule` lets :math:`\sigma_k`
+decrease geometrically, large first (the denoiser shapes the image), the noise level last.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .history import History
+from .operators import Convolution2D, Identity, LinearOperator
+from .utils import check_int, check_number, check_tensor
+
+__all__ = ["conjugate_gradient", "data_step", "penalty_schedule", "hqs", "admm", "tv_denoiser", "wavelet_denoiser"]
+
+
+def conjugate_gradient(apply, b: torch.Tensor, x0: torch.Tensor | None = None, n_iter: int = 100,
+                       tol: float = 1e-10) -> torch.Tensor:
+    r"""Solve :math:`Mx = b` for a symmetric positive definite :math:`M` given as ``apply(x)`` (Hestenes & Stiefel 1952).
+
+    Stops after ``n_iter`` iterations or when :math:`\|r\| \le` ``tol`` :math:`\|b\|`. Batches are one big system.
+    """
+    x = torch.zeros_like(b) if x0 is None else x0.clone()
+    r = b - apply(x)
+    p, rr = r.clone(), (r * r).sum()
+    stop = tol ** 2 * (b * b).sum()
+    for _ in range(n_iter):
+        if rr <= stop:
+            break
+        Mp = apply(p)
+        step = rr / (p * Mp).sum()
+        x, r = x + step * p, r - step * Mp
+        rr_new = (r * r).sum()
+        p, rr = r + (rr_new / rr) * p, rr_new
+    return x
+
+
+def _fourier_symbol(A: LinearOperator, like: torch.Tensor):
+    """The transfer function of a circular convolution (or the identity), or None for other operators."""
+    if isinstance(A, Identity):
+        return torch.ones(A.in_shape, dtype=like.dtype, device=like.device)
+    if isinstance(A, Convolution2D) and A.padding == "circular":
+        impulse = torch.zeros(A.in_shape, dtype=like.dtype, device=like.device)
+        impulse[0, 0] = 1
+        return torch.fft.fft2(A(impulse))
+    return None
+
+
+def data_step(A: LinearOperator, y: torch.Tensor, v: torch.Tensor, mu: float, cg_iter: int = 50) -> torch.Tensor:
+    r""":math:`\arg\min_x \tfrac12\|Ax - y\|^2 + \tfrac\mu2\|x - v\|^2 = (A^*A + \mu I)^{-1}(A^*y + \mu v)`.
+
+    In closed form in the Fourier domain for a circular :class:`~course_lib.operators.Convolution2D`
+    (:math:`\hat x = (\bar{\hat h}\hat y + \mu\hat v)/(|\hat h|^2 + \mu)`) or the identity; otherwise by
+    ``cg_iter`` conjugate-gradient iterations started at ``v``.
+    """
+    check_number(mu, "mu", "data_step", strict=True)
+    symbol = _fourier_symbol(A, v)
+    if symbol is not None:
+        numerator = symbol.conj() * torch.fft.fft2(y) + mu * torch.fft.fft2(v)
+        return torch.fft.ifft2(numerator / (symbol.abs() ** 2 + mu)).real
+    rhs = A.A_adjoint(y) + mu * v
+    return conjugate_gradient(lambda x: A.A_adjoint_A(x) + mu * x, rhs, x0=v, n_iter=cg_iter)
+
+
+def penalty_schedule(sigma_noise: float, n_iter: int, sigma_start: float = 0.2, sigma_end: float | None = None,
+                     lam: float = 1.0) -> list:
+    r"""``n_iter`` pairs :math:`(\mu_k, \sigma_k)`: :math:`\sigma_k` log-spaced from ``sigma_start`` down to ``sigma_end``
+    (the noise level by default), :math:`\mu_k = \lambda\,\sigma_{noise}^2/\sigma_k^2` (DPIR's schedule: the denoiser
+    works hard first, then the data term takes over)."""
+    check_number(sigma_noise, "sigma_noise", "penalty_schedule", strict=True)
+    check_int(n_iter, "n_iter", "penalty_schedule")
+    sigma_end = sigma_noise if sigma_end is None else sigma_end
+    if not sigma_start >= sigma_end > 0:
+        raise ValueError(f"sigma_start is {sigma_start}, sigma_end {sigma_end}; penalty_schedule expects "
+                         "sigma_start >= sigma_end > 0")
+    ratios = [k / max(n_iter - 1, 1) for k in range(n_iter)]
+    sigmas = [math.exp(math.log(sigma_start) * (1 - t) + math.log(sigma_end) * t) for t in ratios]
+    return [(lam * sigma_noise ** 2 / s ** 2, s) for s in sigmas]
+
+
+def _check(A, y, denoiser, schedule, owner):
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; {owner} expects a course_lib LinearOperator")
+    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape)
+    if not callable(denoiser):
+        raise TypeError(f"denoiser is a {type(denoiser).__name__}; {owner} expects a function denoiser(v, sigma)")
+    if not schedule:
+        raise ValueError(f"{owner} needs a schedule of at least one (mu, sigma) pair (see penalty_schedule)")
+
+
+def _log(history, x, x_true, metric):
+    if x_true is not None:
+        history.log(psnr=metric(x, x_true))
+
+
+def hqs(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true=None, callback=None):
+    r"""Plug-and-play half-quadratic splitting: ``x = data_step(A, y, z, mu_k)``, ``z = denoiser(x, sigma_k)``.
+
+    ``schedule`` is a list of :math:`(\mu_k, \sigma_k)` (:func:`penalty_schedule`); ``x0`` starts ``z``
+    (:math:`A^*y` by default). Returns ``(z, history)``; with ``x_true`` the history holds the PSNR of
+    every iterate (for teaching; data range 1). ``callback(k, z)`` returning True stops.
+    """
+    from .metrics import psnr
+
+    _check(A, y, denoiser, schedule, "hqs")
+    z = A.A_adjoint(y).real if x0 is None else x0
+    history = History()
+    for k, (mu, sigma) in enumerate(schedule):
+        x = data_step(A, y, z, mu)
+        z = denoiser(x, sigma)
+        _log(history, z, x_true, psnr)
+        if callback is not None and callback(k, z) is True:
+            break
+    return z, history
+
+
+def admm(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true=None, callback=None):
+    r"""Plug-and-play ADMM: ``x = data_step(A, y, z - u, mu_k)``, ``z = denoiser(x + u, sigma_k)``, ``u += x - z``.
+
+    As :func:`hqs`, with the scaled dual variable :math:`u` accumulating the splitting residual
+    :math:`x - z`, so that the data term and the prior agree at convergence (for a fixed penalty).
+    """
+    from .metrics import psnr
+
+    _check(A, y, denoiser, schedule, "admm")
+    z = A.A_adjoint(y).real if x0 is None else x0
+    u, history = torch.zeros_like(z), History()
+    for k, (mu, sigma) in enumerate(schedule):
+        x = data_step(A, y, z - u, mu)
+        z = denoiser(x + u, sigma)
+        u = u + x - z
+        _log(history, z, x_true, psnr)
+        if callback is not None and callback(k, z) is True:
+            break
+    return z, history
+
+
+def wavelet_denoiser(W, factor: float = 1.0):
+    """``denoiser(v, sigma)``: soft-thresholding of ``W``'s details at ``factor * sigma`` (see :mod:`course_lib.lifting`)."""
+    from .lifting import wavelet_denoise
+
+    return lambda v, sigma: wavelet_denoise(v, W, factor * sigma)
+
+
+def tv_denoiser(factor: float = 1.0):
+    """``denoiser(v, sigma)``: scikit-image's TV denoising (Chambolle's algorithm) with weight ``factor * sigma``."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    def denoise(v, sigma):
+        out = denoise_tv_chambolle(v.detach().cpu().double().numpy(), weight=factor * sigma)
+        return torch.as_tensor(out, dtype=v.dtype, device=v.device)
+
+    return denoise

@@ -1,0 +1,69 @@
+"""Plug-and-play: the data step's closed form and CG agree, the identity denoiser gives least squares."""
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib import data, pnp
+from course_lib.lifting import WaveletTransform
+from course_lib.metrics import psnr
+
+
+def blurred(sigma=0.02, size=32):
+    x = data.test_image("camera", size, dtype=torch.float64)
+    A = cl.Convolution2D(cl.gaussian_kernel(1.5, dtype=torch.float64), (size, size), padding="circular")
+    return x, A, data.add_noise(A(x), sigma=sigma, seed=0)
+
+
+def test_data_step_fourier_closed_form_equals_conjugate_gradient():
+    x, A, y = blurred()
+    v = torch.rand(x.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    fourier = pnp.data_step(A, y, v, 0.05)
+    assert torch.allclose(A.A_adjoint_A(fourier) + 0.05 * fourier, A.A_adjoint(y) + 0.05 * v, atol=1e-12)
+    cg = pnp.conjugate_gradient(lambda u: A.A_adjoint_A(u) + 0.05 * u, A.A_adjoint(y) + 0.05 * v, n_iter=500,
+                                tol=1e-14)
+    assert torch.allclose(fourier, cg, atol=1e-10)
+    zeros = cl.Convolution2D(cl.gaussian_kernel(1.5, dtype=torch.float64), x.shape, padding="zeros")
+    step = pnp.data_step(zeros, zeros(x), v, 0.05, cg_iter=300)                   # no closed form: CG
+    assert torch.allclose(zeros.A_adjoint_A(step) + 0.05 * step, zeros.A_adjoint(zeros(x)) + 0.05 * v, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", [pnp.hqs, pnp.admm])
+def test_identity_denoiser_gives_least_squares(method):
+    g = torch.Generator().manual_seed(0)
+    M = torch.randn(20, 8, generator=g, dtype=torch.float64)
+    y = torch.randn(20, generator=g, dtype=torch.float64)
+    x, _ = method(cl.MatrixOperator(M), y, lambda v, sigma: v, [(0.5, 0.1)] * 200)
+    least_squares = np.linalg.lstsq(M.numpy(), y.numpy(), rcond=None)[0]
+    assert np.allclose(x.numpy(), least_squares, atol=1e-9)
+
+
+def test_penalty_schedule():
+    schedule = pnp.penalty_schedule(0.01, 5, sigma_start=0.16)
+    sigmas = [s for _, s in schedule]
+    assert sigmas[0] == pytest.approx(0.16) and sigmas[-1] == pytest.approx(0.01)
+    assert np.allclose(np.diff(np.log(sigmas)), np.log(0.5))                     # geometric: 0.16, 0.08, ..., 0.01
+    assert schedule[-1][0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="sigma_start >= sigma_end"):
+        pnp.penalty_schedule(0.1, 5, sigma_start=0.05)
+
+
+def test_plug_and_play_beats_tikhonov_with_wavelet_and_tv_denoisers():
+    x, A, y = blurred()
+    schedule = pnp.penalty_schedule(0.02, 12, sigma_start=0.1)
+    best_tikhonov = max(psnr(cl.tikhonov(A, y, alpha), x) for alpha in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2))
+    for denoiser in (pnp.wavelet_denoiser(WaveletTransform(x.shape, "legall53", levels=3), 0.5), pnp.tv_denoiser(0.3)):
+        for method in (pnp.hqs, pnp.admm):
+            x_hat, history = method(A, y, denoiser, schedule, x_true=x)
+            assert x_hat.shape == x.shape and len(history.psnr) == 12
+            assert psnr(x_hat, x) > best_tikhonov + 0.5
+
+
+def test_bad_inputs():
+    x, A, y = blurred()
+    with pytest.raises(TypeError, match="denoiser"):
+        pnp.hqs(A, y, "bm3d", [(1.0, 0.1)])
+    with pytest.raises(ValueError, match="schedule"):
+        pnp.admm(A, y, lambda v, s: v, [])
+    with pytest.raises(TypeError, match="LinearOperator"):
+        pnp.hqs(torch.eye(3), y, lambda v, s: v, [(1.0, 0.1)])
