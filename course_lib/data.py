@@ -13,7 +13,7 @@ from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
            "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
-           "random_ellipses", "dead_leaves"]
+           "random_ellipses", "dead_leaves", "random_patches", "TRAINING_IMAGES", "HELD_OUT_IMAGES"]
 
 #: Grayscale-able images bundled with scikit-image (no download needed).
 TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
@@ -94,6 +94,30 @@ def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32
         check_positive_int(size, "size", "test_image")
         image = resize(image, (size, size), anti_aliasing=True)
     return torch.from_numpy(np.clip(image, 0, 1)).to(dtype=dtype, device=device)
+
+
+#: The held-out images of the denoising benchmarks: learned models never see them in training.
+HELD_OUT_IMAGES = ("camera", "astronaut", "coins")
+#: The images learned models train on (patches of them), disjoint from :data:`HELD_OUT_IMAGES`.
+TRAINING_IMAGES = ("moon", "text", "brick", "grass", "gravel", "page", "clock", "coffee", "chelsea", "cell")
+
+
+def random_patches(images, n: int, size: int, seed=0) -> torch.Tensor:
+    """``n`` random ``size x size`` crops ``(n, 1, size, size)`` of the 2-D tensors in ``images`` (a list or tuple),
+    each from an image drawn at random: unlimited training data from a few pictures."""
+    check_positive_int(n, "n", "random_patches")
+    check_positive_int(size, "size", "random_patches")
+    small = [tuple(im.shape) for im in images if im.ndim != 2 or min(im.shape) < size]
+    if small or not images:
+        raise ValueError(f"random_patches expects 2-D images of at least {size} x {size}; got shapes {small or 'none'}")
+    gen = as_generator(seed)
+    crops = []
+    for _ in range(n):
+        image = images[int(torch.randint(len(images), (1,), generator=gen))]
+        r = int(torch.randint(image.shape[0] - size + 1, (1,), generator=gen))
+        c = int(torch.randint(image.shape[1] - size + 1, (1,), generator=gen))
+        crops.append(image[r:r + size, c:c + size])
+    return torch.stack(crops)[:, None]
 
 
 def noise_sigma_for_snr(y: torch.Tensor, snr_db: float) -> float:

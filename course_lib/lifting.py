@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -36,7 +37,7 @@ from .utils import check_int, check_tensor
 
 __all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
            "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise",
-           "LiftingNetwork"]
+           "LiftingNetwork", "LIFTING_RECIPE", "train_lifting_denoiser", "recipe_hash", "pretrained_lifting_network"]
 
 
 class Stencil:
@@ -325,6 +326,23 @@ class _LearnedStep(nn.Module):
         return self.step.weight * fixed + self.cnn(v)          # n_out = the other phase's length (even sizes: equal)
 
 
+class _Shrinkage(nn.Module):
+    """A learned per-coefficient shrinkage of a level's details: gains in (0, 1) from the details (in units of
+    sigma), the level's approximation and sigma itself. Its last layer starts at zero (a gain of sigmoid(4) ~ 0.98)."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.net = _Residual(5, hidden).net
+        self.net[-1] = nn.Conv2d(hidden, 3, 3, padding=1, padding_mode="reflect")
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, details, approximation, sigma):
+        sigma_map = torch.full_like(approximation, float(sigma))
+        gain = torch.sigmoid(self.net(torch.cat([details / sigma, approximation, sigma_map], dim=1)) + 4.0)
+        return details * gain
+
+
 class LiftingNetwork(nn.Module):
     r"""A lifting invertible network in the spirit of LINN / WINNet (Huang & Dragotti, EUSIPCO 2021; IEEE TIP 2022).
 
@@ -340,9 +358,12 @@ class LiftingNetwork(nn.Module):
 
     :meth:`denoise` soft-thresholds the detail channels with a learned threshold per level and
     channel, in units of the noise level :math:`\sigma`, and inverts: sparsity imposed on the details.
+    With ``shrinkage_hidden`` > 0 a small CNN per level then shrinks each detail coefficient by a
+    learned gain in (0, 1), seeing the details, the level's approximation and :math:`\sigma` (the
+    role of WINNet's detail denoiser); 0 keeps the thresholds alone.
     """
 
-    def __init__(self, levels: int = 2, hidden: int = 16, wavelet: str = "legall53"):
+    def __init__(self, levels: int = 2, hidden: int = 16, wavelet: str = "legall53", shrinkage_hidden: int = 0):
         super().__init__()
         self.levels = check_int(levels, "levels", "LiftingNetwork")
         check_int(hidden, "hidden", "LiftingNetwork")
@@ -354,6 +375,9 @@ class LiftingNetwork(nn.Module):
             for axis, channels in ((-1, 1), (-2, 2)):         # along the width (1 channel), then the height (2)
                 self.steps.append(nn.ModuleList([_LearnedStep(s, channels, hidden, axis) for s in self.wavelet.steps]))
         self.log_threshold = nn.Parameter(torch.full((self.levels, 3), math.log(1.5)))
+        check_int(shrinkage_hidden, "shrinkage_hidden", "LiftingNetwork", minimum=0)
+        self.shrinkage = nn.ModuleList([_Shrinkage(shrinkage_hidden) for _ in range(self.levels)
+                                        ]) if shrinkage_hidden else None
 
     @property
     def n_parameters(self) -> int:
@@ -388,14 +412,20 @@ class LiftingNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor):
         """``(approximation, [details of level 1, level 2, ...])`` of images ``(N, 1, H, W)``."""
+        approximations, details = self._decompose(x)
+        return approximations[-1], details
+
+    def _decompose(self, x: torch.Tensor):
+        """Every level's approximation (``[level 1, level 2, ...]``) and details."""
         self._check(x, "x")
-        details = []
+        approximations, details = [], []
         for level in range(self.levels):
             s, d = self._axis(x, self.steps[2 * level], -1, invert=False)
             low, high = self._axis(torch.cat([s, d], dim=1), self.steps[2 * level + 1], -2, invert=False)
             x = low[:, :1]
+            approximations.append(x)
             details.append(torch.cat([low[:, 1:], high], dim=1))      # (N, 3, H/2, W/2)
-        return x, details
+        return approximations, details
 
     def inverse(self, approximation: torch.Tensor, details: list) -> torch.Tensor:
         """The image from its coefficients: the lifting steps undone, coarsest level first."""
@@ -417,10 +447,69 @@ class LiftingNetwork(nn.Module):
         r"""Transform, soft-threshold every detail channel at its learned threshold (:math:`\propto\sigma`), invert."""
         from .prox import soft_threshold
 
-        approximation, details = self(y)
+        approximations, details = self._decompose(y)
         theta = self.thresholds(sigma)
         details = [soft_threshold(d, theta[level].reshape(1, 3, 1, 1)) for level, d in enumerate(details)]
-        return self.inverse(approximation, details)
+        if self.shrinkage is not None:
+            details = [shrink(d, a, sigma) for shrink, d, a in zip(self.shrinkage, details, approximations)]
+        return self.inverse(approximations[-1], details)
 
     def extra_repr(self) -> str:
         return f"levels={self.levels}, wavelet={self.wavelet.name!r}, {self.n_parameters:,} parameters"
+
+
+# --------------------------------------------------------------------------- the shipped, trained network
+
+PRETRAINED = Path(__file__).with_name("pretrained")
+#: How the shipped network was trained (``python scripts/train_lifting.py`` regenerates it, about two minutes).
+LIFTING_RECIPE = {"sigma": 25 / 255, "levels": 3, "hidden": 16, "shrinkage_hidden": 32, "n_iter": 700, "lr": 3e-3,
+                  "batch": 16, "patch": 64, "seed": 0}
+
+
+def train_lifting_denoiser(sigma: float, levels: int, hidden: int, shrinkage_hidden: int, n_iter: int, lr: float,
+                           batch: int, patch: int, seed: int, progress: bool = True):
+    """Train a :class:`LiftingNetwork` to denoise at ``sigma`` on random patches of :data:`~course_lib.data.TRAINING_IMAGES`
+    (the held-out test images are never seen). Returns ``(net, history)`` (:func:`course_lib.training.train`)."""
+    from .data import TRAINING_IMAGES, random_patches, test_image
+    from .training import train
+
+    torch.manual_seed(seed)
+    net = LiftingNetwork(levels, hidden, shrinkage_hidden=shrinkage_hidden)
+    images = [test_image(name, None) for name in TRAINING_IMAGES]
+
+    def noisy_patches(gen):
+        x = random_patches(images, batch, patch, seed=gen)
+        return x + sigma * torch.randn(x.shape, generator=gen), x
+
+    return train(net, noisy_patches, n_iter=n_iter, lr=lr, predict=lambda model, y: model.denoise(y, sigma),
+                 seed=seed, progress=progress, description="lifting network")
+
+
+def recipe_hash(recipe: dict = LIFTING_RECIPE) -> str:
+    """A sha256 of the recipe and of the code that trains with it: if either changes, the shipped weights are stale."""
+    import hashlib
+    import inspect
+    import json
+
+    from . import data, training
+
+    parts = [json.dumps(recipe, sort_keys=True), repr(LEGALL_53)]
+    parts += [inspect.getsource(obj) for obj in (Stencil, _Residual, _LearnedStep, _Shrinkage, LiftingNetwork,
+                                                 train_lifting_denoiser, training.train, training.adam_with_cosine,
+                                                 training._BestWeights, data.random_patches, data.test_image)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def pretrained_lifting_network(name: str = "lifting_sigma25") -> LiftingNetwork:
+    """The shipped :class:`LiftingNetwork` (eval mode, float32), trained by :func:`train_lifting_denoiser` with
+    :data:`LIFTING_RECIPE`; an error says how to regenerate it if the code or the recipe has changed since."""
+    import json
+
+    manifest = json.loads((PRETRAINED / f"{name}.json").read_text())
+    if manifest["recipe_hash"] != recipe_hash(manifest["recipe"]):
+        raise RuntimeError(f"{name}.pt was trained by other code or another recipe than this course_lib's; "
+                           "regenerate it with: python scripts/train_lifting.py")
+    recipe = manifest["recipe"]
+    net = LiftingNetwork(recipe["levels"], recipe["hidden"], shrinkage_hidden=recipe["shrinkage_hidden"])
+    net.load_state_dict(torch.load(PRETRAINED / f"{name}.pt", weights_only=True))
+    return net.eval()
