@@ -147,7 +147,7 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
 
 
 def test_every_check_is_exported_and_needs_no_jupyter():
-    modules = [checks.core, checks.lecture01, checks.lecture03, checks.lecture06, checks.lecture07]
+    modules = [checks.core, checks.lecture01, checks.lecture03, checks.lecture04, checks.lecture06, checks.lecture07]
     assert sorted(checks.__all__) == sorted(name for module in modules for name in module.__all__)
     assert all(getattr(checks, name) is getattr(module, name) for module in modules for name in module.__all__)
     assert checks.describe(torch.tensor([1.0, 2.0])) == "tensor([1.0, 2.0])"
@@ -155,3 +155,54 @@ def test_every_check_is_exported_and_needs_no_jupyter():
             "print([m for m in sys.modules if m.startswith(('nbformat', 'jupyter', 'course_lib.tools'))])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def legall(x, even_first=True, predict_first=True, sign=-1.0):
+    from course_lib.checks.lecture04 import _legall
+    return _legall(x, even_first, predict_first, sign)
+
+
+def unlift_legall(s, d):
+    from course_lib.lifting import LEGALL_53, merge
+    predict, update = (step.stencil for step in LEGALL_53.steps)
+    even = s - update.apply(d, s.shape[-1])
+    return merge(even, d + predict.apply(even, d.shape[-1]))
+
+
+def test_lecture_04_checks_accept_the_library_and_name_the_mistakes(capsys):
+    from course_lib import pnp
+    from course_lib.checks import check_hqs, check_lifting_step, check_wavelet_denoiser
+    from course_lib.lifting import wavelet_denoise
+
+    check_lifting_step(legall, unlift_legall)
+    check_wavelet_denoiser(wavelet_denoise)
+    check_hqs(lambda A, y, denoiser, schedule: pnp.hqs(A, y, denoiser, schedule)[0])
+    assert capsys.readouterr().out.count("✔") == 3
+    for wrong, message in [(lambda x: legall(x, predict_first=False), "wrong order"),
+                           (lambda x: legall(x, sign=1.0), "must be subtracted"),
+                           (lambda x: legall(x)[::-1], r"\(s\)|\(d\)|shape"),
+                           (lambda x: legall(x)[0], "pair")]:
+        with pytest.raises(CheckFailed, match=message):
+            check_lifting_step(wrong, unlift_legall)
+    with pytest.raises(CheckFailed, match="reverse order"):
+        from course_lib.checks.lecture04 import _undo_in_forward_order
+        from course_lib.lifting import merge
+        check_lifting_step(legall, lambda s, d: merge(*_undo_in_forward_order(s, d)))
+
+    def everything(y, W, t):
+        c = W(y)
+        return W.inverse(cl.soft_threshold(c, t))
+
+    with pytest.raises(CheckFailed, match="approximation"):
+        check_wavelet_denoiser(everything)
+    with pytest.raises(CheckFailed, match="W.inverse"):
+        check_wavelet_denoiser(lambda y, W, t: W.A_adjoint(W(y)))
+
+    def denoise_first(A, y, denoiser, schedule):
+        z = A.A_adjoint(y)
+        for mu, sigma in schedule:
+            z = pnp.data_step(A, y, denoiser(z, sigma), mu)
+        return z
+
+    with pytest.raises(CheckFailed, match="data step comes first"):
+        check_hqs(denoise_first)

@@ -1,0 +1,130 @@
+"""Checks of lecture 04 (wavelets by lifting, plug-and-play): one lifting step and its inverse, the wavelet
+denoiser, the HQS loop. Each recognises the typical mistakes (even and odd swapped, predict and update in the
+wrong order, the prediction added instead of subtracted) and says which one it saw."""
+from __future__ import annotations
+
+import torch
+
+from .core import CheckFailed, check_close, check_tensor_result, passed
+
+__all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs"]
+
+
+def _legall(x: torch.Tensor, even_first: bool = True, predict_first: bool = True, sign: float = -1.0):
+    """LeGall 5/3 without scaling (d = o - P(e), s = e + U(d)), or one of the usual mistakes, as (s, d)."""
+    from ..lifting import LEGALL_53
+
+    predict, update = (step.stencil for step in LEGALL_53.steps)
+    even, odd = (x[..., 0::2], x[..., 1::2]) if even_first else (x[..., 1::2], x[..., 0::2])
+    if predict_first:
+        d = odd + sign * predict.apply(even, odd.shape[-1])
+        return even + update.apply(d, even.shape[-1]), d
+    s = even + update.apply(odd, even.shape[-1])
+    return s, odd + sign * predict.apply(s, odd.shape[-1])
+
+
+def _pair(result, call: str, shapes):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailed(f"{call} returned {type(result).__name__}; expected a pair (s, d): the approximation "
+                          "(even samples, updated) and the details (odd samples, predicted)")
+    for name, value, shape in zip(("s", "d"), result, shapes):
+        check_tensor_result(value, f"{call}[{'0' if name == 's' else '1'}] ({name})", shape=shape)
+    return result
+
+
+def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
+    """``lifting_step(x) -> (s, d)`` (LeGall 5/3, unscaled, along the last axis) and ``inverse_lifting_step(s, d) -> x``.
+
+    ``d_i = o_i - (e_i + e_{i+1}) / 2`` and ``s_i = e_i + (d_{i-1} + d_i) / 4``, indices clamped at the ends.
+    """
+    from ..lifting import merge
+
+    g = torch.Generator().manual_seed(4)
+    for n in (10, 11):
+        x = torch.randn(3, n, generator=g, dtype=torch.float64)
+        shapes = ((3, (n + 1) // 2), (3, n // 2))
+        call = f"lifting_step(x of shape (3, {n}))"
+        s, d = _pair(lifting_step(x.clone()), call, shapes)
+        s_ref, d_ref = _legall(x)
+        mistakes = {"the even and odd samples are swapped: the even ones are x[..., 0::2]": dict(even_first=False),
+                    "predict and update are in the wrong order: predict the odd samples first, then update the "
+                    "even ones from the details": dict(predict_first=False),
+                    "the prediction must be subtracted, d = o - P(e): the details are what the even samples "
+                    "could not predict": dict(sign=1.0)}
+        if not (torch.allclose(s, s_ref, atol=1e-10) and torch.allclose(d, d_ref, atol=1e-10)):
+            for why, mistake in mistakes.items():
+                s_bad, d_bad = _legall(x, **mistake)
+                if s_bad.shape == s.shape and torch.allclose(s, s_bad, atol=1e-10) and torch.allclose(d, d_bad, atol=1e-10):
+                    raise CheckFailed(f"{call}: {why}")
+        check_close(d, d_ref, f"{call}[1] (d)", "d_i = o_i - (e_i + e_{i+1}) / 2, with e_{i+1} = e_i past the end",
+                    atol=1e-10)
+        check_close(s, s_ref, f"{call}[0] (s)", "s_i = e_i + (d_{i-1} + d_i) / 4, with d_{-1} = d_0 and d_i = d_{i-1} "
+                    "past the end", atol=1e-10)
+        back = check_tensor_result(inverse_lifting_step(s_ref.clone(), d_ref.clone()),
+                                   f"inverse_lifting_step(s, d) for x of shape (3, {n})", shape=x.shape)
+        if not torch.allclose(back, x, atol=1e-10):
+            undone_in_order = merge(*_undo_in_forward_order(s_ref, d_ref))
+            why = ("undo the steps in reverse order: first e = s - U(d), then o = d + P(e)"
+                   if torch.allclose(back, undone_in_order, atol=1e-10) else
+                   "e = s - (d_{i-1} + d_i) / 4, then o = d + (e_i + e_{i+1}) / 2, then interleave even and odd")
+            check_close(back, x, f"inverse_lifting_step(*lifting_step(x)) for x of shape (3, {n})", why, atol=1e-10)
+    passed("lifting_step is LeGall 5/3 by lifting (even and odd lengths), and inverse_lifting_step undoes it exactly")
+
+
+def _undo_in_forward_order(s, d):
+    """The usual mistake in the inverse: undoing the prediction before the update."""
+    from ..lifting import LEGALL_53
+
+    predict, update = (step.stencil for step in LEGALL_53.steps)
+    odd = d + predict.apply(s, d.shape[-1])
+    return s - update.apply(odd, s.shape[-1]), odd
+
+
+def check_wavelet_denoiser(wavelet_denoise) -> None:
+    """``wavelet_denoise(y, W, threshold)``: soft-threshold the details of ``W(y)`` (not the approximation), invert."""
+    from ..lifting import WaveletTransform, detail_mask
+    from ..lifting import wavelet_denoise as reference
+
+    g = torch.Generator().manual_seed(5)
+    y = torch.rand(16, 16, generator=g, dtype=torch.float64)
+    W = WaveletTransform((16, 16), "legall53", levels=2)
+    call = "wavelet_denoise(y of shape (16, 16), W, threshold=0.1)"
+    out = check_tensor_result(wavelet_denoise(y.clone(), W, 0.1), call, shape=(16, 16))
+    expected = reference(y, W, 0.1)
+    if not torch.allclose(out, expected, atol=1e-10):
+        c = W(y)
+        everything = W.inverse(torch.sign(c) * torch.clamp(c.abs() - 0.1, min=0))
+        hard = W.inverse(torch.where(detail_mask(W) & (c.abs() <= 0.1), torch.zeros_like(c), c))
+        if torch.allclose(out, everything, atol=1e-10):
+            raise CheckFailed(f"{call} also shrank the coarse approximation: threshold only the details "
+                              "(detail_mask(W) is True on them) and keep the approximation as it is")
+        if torch.allclose(out, hard, atol=1e-10):
+            raise CheckFailed(f"{call} kept the large details unchanged (hard thresholding): soft-thresholding also "
+                              "moves them towards 0 by the threshold")
+        check_close(out, expected, call, "transform with W, soft-threshold the details, transform back with "
+                    "W.inverse (not the adjoint: LeGall 5/3 is not orthonormal)", atol=1e-10)
+    passed("wavelet_denoise soft-thresholds the details only and transforms back")
+
+
+def check_hqs(hqs) -> None:
+    """``hqs(A, y, denoiser, schedule) -> x``: for each (mu, sigma), the data step, then the denoiser."""
+    from .. import pnp
+    from ..operators import MatrixOperator
+
+    g = torch.Generator().manual_seed(6)
+    A = MatrixOperator(torch.randn(12, 8, generator=g, dtype=torch.float64))
+    y = torch.randn(12, generator=g, dtype=torch.float64)
+    shrink = lambda v, sigma: v / (1 + sigma)                      # a toy denoiser: its sigma must be used
+    schedule = [(2.0, 0.5), (1.0, 0.3), (0.5, 0.1)]
+    call = "hqs(A, y, denoiser, schedule of 3 steps)"
+    out = check_tensor_result(hqs(A, y, shrink, schedule), call, shape=(8,))
+    expected, _ = pnp.hqs(A, y, shrink, schedule)
+    if not torch.allclose(out, expected, atol=1e-10):
+        z = A.A_adjoint(y)
+        for mu, sigma in schedule:                                  # the usual mistake: denoise first
+            z = pnp.data_step(A, y, shrink(z, sigma), mu)
+        if torch.allclose(out, z, atol=1e-10):
+            raise CheckFailed(f"{call}: the data step comes first, x = data_step(A, y, z, mu), then z = denoiser(x, sigma)")
+        check_close(out, expected, call, "start from z = A*y; at each (mu, sigma): x = argmin 1/2||Ax - y||^2 + "
+                    "mu/2 ||x - z||^2, then z = denoiser(x, sigma); return the last z", atol=1e-10)
+    passed("hqs alternates the data step and the denoiser along the schedule")
