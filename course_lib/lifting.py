@@ -143,15 +143,12 @@ def _lifting_chain(even, odd, wavelet: Wavelet, transpose: bool, invert: bool):
 
 def lift(x: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
     """One level along the last axis: split, predict, update, scale; returns ``[approximation, details]`` concatenated."""
-    even, odd = _lifting_chain(*split(x), wavelet, transpose=False, invert=False)
-    return torch.cat([even, odd], dim=-1)
+    return _axis_map(x, wavelet, transpose=False, invert=False)
 
 
 def unlift(c: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
     """The inverse of :func:`lift`: undo the scaling, the update and the prediction (in that order), then merge."""
-    n_even = (c.shape[-1] + 1) // 2
-    even, odd = _lifting_chain(c[..., :n_even], c[..., n_even:], wavelet, transpose=False, invert=True)
-    return merge(even, odd)
+    return _axis_map(c, wavelet, transpose=False, invert=True)
 
 
 def _axis_map(x, wavelet, transpose: bool, invert: bool):

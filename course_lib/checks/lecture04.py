@@ -11,7 +11,7 @@ __all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs"]
 
 
 def _legall(x: torch.Tensor, even_first: bool = True, predict_first: bool = True, sign: float = -1.0):
-    """LeGall 5/3 without scaling (d = o - P(e), s = e + U(d)), or one of the usual mistakes, as (s, d)."""
+    """One of the usual mistakes in a LeGall 5/3 step (unscaled), as (s, d); the defaults give the right step."""
     from ..lifting import LEGALL_53
 
     predict, update = (step.stencil for step in LEGALL_53.steps)
@@ -21,6 +21,14 @@ def _legall(x: torch.Tensor, even_first: bool = True, predict_first: bool = True
         return even + update.apply(d, even.shape[-1]), d
     s = even + update.apply(odd, even.shape[-1])
     return s, odd + sign * predict.apply(s, odd.shape[-1])
+
+
+def _library_step(x: torch.Tensor):
+    """The library's LeGall 5/3 level, without its scaling (s * √2, d / √2): the reference."""
+    from ..lifting import LEGALL_53, lift
+
+    c, n_even = lift(x, LEGALL_53), (x.shape[-1] + 1) // 2
+    return c[..., :n_even] / LEGALL_53.scale_even, c[..., n_even:] / LEGALL_53.scale_odd
 
 
 def _pair(result, call: str, shapes):
@@ -45,7 +53,7 @@ def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
         shapes = ((3, (n + 1) // 2), (3, n // 2))
         call = f"lifting_step(x of shape (3, {n}))"
         s, d = _pair(lifting_step(x.clone()), call, shapes)
-        s_ref, d_ref = _legall(x)
+        s_ref, d_ref = _library_step(x)
         mistakes = {"the even and odd samples are swapped: the even ones are x[..., 0::2]": dict(even_first=False),
                     "predict and update are in the wrong order: predict the odd samples first, then update the "
                     "even ones from the details": dict(predict_first=False),
