@@ -38,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 SCHEMA = 1
-RELATIONS = {"<=": lambda value, threshold: value <= threshold, ">=": lambda value, threshold: value >= threshold}
+RELATIONS = {"<=": lambda value, threshold: value <= threshold, ">=": lambda value, threshold: value >= threshold,
+             ">": lambda value, threshold: value > threshold}
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -13,11 +13,14 @@ from .utils import as_generator, check_positive_int, check_tensor
 
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
            "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
-           "random_ellipses", "dead_leaves", "random_patches", "TRAINING_IMAGES", "HELD_OUT_IMAGES"]
+           "random_ellipses", "dead_leaves", "random_patches", "TRAINING_IMAGES", "HELD_OUT_IMAGES", "TEST_IMAGES",
+           "COLOR_IMAGES"]
 
 #: Grayscale-able images bundled with scikit-image (no download needed).
 TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
                "cell", "clock", "coffee", "chelsea", "shepp_logan_phantom", "microaneurysms")
+#: The colour ones among them (``test_image(name, color=True)``).
+COLOR_IMAGES = ("astronaut", "coffee", "chelsea")
 
 
 def sparse_signals(n_samples: int, n: int, p: float = 0.1, seed=0, dtype=torch.float32,
@@ -68,11 +71,13 @@ def gaussian_matrix(m: int, n: int, seed=0, normalize_columns: bool = True, dtyp
     return A.to(dtype=dtype, device=device)
 
 
-def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32, device=None) -> torch.Tensor:
+def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32, device=None,
+               color: bool = False) -> torch.Tensor:
     """A grayscale test image in [0, 1] from scikit-image's bundled set, shape ``(size, size)``.
 
     The image is cropped to its central square and resized (anti-aliased) to ``size``;
     ``size=None`` keeps the central square at full resolution. Names: :data:`TEST_IMAGES`.
+    ``color=True`` gives an RGB image ``(3, size, size)`` (names: :data:`COLOR_IMAGES`).
     """
     import numpy as np
     import skimage.data
@@ -81,19 +86,22 @@ def test_image(name: str = "camera", size: int | None = 128, dtype=torch.float32
 
     if name not in TEST_IMAGES:
         raise ValueError(f"unknown test image {name!r}; choose one of {', '.join(TEST_IMAGES)}")
+    if color and name not in COLOR_IMAGES:
+        raise ValueError(f"{name!r} is not a colour image; color=True expects one of {', '.join(COLOR_IMAGES)}")
     image = getattr(skimage.data, name)()
     if image.ndim == 3:
-        image = rgb2gray(image[..., :3])
+        image = image[..., :3] if color else rgb2gray(image[..., :3])
     image = image.astype(np.float64)
     if image.max() > 1:
         image = image / 255.0
-    h, w = image.shape
+    h, w = image.shape[:2]
     s = min(h, w)
     image = image[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
     if size is not None:
         check_positive_int(size, "size", "test_image")
         image = resize(image, (size, size), anti_aliasing=True)
-    return torch.from_numpy(np.clip(image, 0, 1)).to(dtype=dtype, device=device)
+    image = torch.from_numpy(np.clip(image, 0, 1))
+    return (image.permute(2, 0, 1) if color else image).to(dtype=dtype, device=device)
 
 
 #: The held-out images of the denoising benchmarks: learned models never see them in training.

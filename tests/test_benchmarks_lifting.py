@@ -15,4 +15,11 @@ def test_lifting_benchmark_reports_its_tables_and_targets(tmp_path):
         assert r["learned"] > r["noisy"] and r["inverse_error"] <= 1e-5, r
     deblur = figures["deblurring"]
     assert finite(deblur["tikhonov_best"], deblur["tv_best"], deblur["pnp_learned"]) and len(deblur["pnp_curve"]) == 5
-    assert report["targets_run"] == 8 and [t["met"] for t in report["targets"]][-1] is None     # X-ray: not built yet
+    panels = figures["separation"]
+    assert [(r["front"], r["back"]) for r in panels] == [("chelsea", "coffee"), ("coffee", "astronaut"),
+                                                          ("astronaut", "chelsea")]
+    for r in panels:
+        with_side, blind = r["side information + exclusion"], r["no side information"]
+        assert finite(with_side["front"], with_side["back"], blind["front"], blind["back"]), r
+        assert with_side["parameters"]["mu"] > 0 and r["side information, no exclusion"]["parameters"]["mu"] == 0
+    assert report["targets_run"] == 9 and all(t["met"] is not None for t in report["targets"])
