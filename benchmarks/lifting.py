@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         cells = "".join(f"{r[k]['front']:>{w - 8}.2f} / {r[k]['back']:5.2f}" for k, w in
                         (("half", 14), (EXCLUSION, 24), (NO_EXCLUSION, 16), (BLIND, 16)))
         print(f"{r['front'] + ' / ' + r['back']:<22}{cells}")
-    print("x/2: half the X-ray for each side; parameters (lam, gamma, mu, levels) best on one grid (an oracle)")
+    print("x/2: half the X-ray for each side; parameters (lam, gamma, kappa, mu, levels) best on one grid (an oracle)")
     total = time.perf_counter() - START
     margin = lambda key: min(r["learned"] - r[key] for r in rows)
     targets = [

@@ -9,12 +9,18 @@ the :math:`W_i` of the lecture's exclusion term), the back is what the front lea
 and the coupling is to a prediction :math:`p = \Phi r` of the front's X-ray from its colours:
 
 .. math::
-    \min_{y_1}\ \tfrac\gamma2\|y_1 - p\|^2 + \lambda\big(\|Wy_1\|_1 + \|W(x - y_1)\|_1\big)
+    \min_{y_1}\ \tfrac\gamma2\|y_1 - p\|^2 + \lambda\big(\|w\odot Wy_1\|_1 + \|W(x - y_1)\|_1\big)
     + \mu\,\|(Wy_1)\odot(W(x - y_1))\|_1 \qquad(\text{the norms over the detail coefficients}).
+
+The visible image is used twice, as the lecture's model asks ("the RGB image and the visible X-ray
+share the same sparse representation"): through the prediction :math:`p` (intensities) and through the
+weights :math:`w = e^{-\kappa e}`, where :math:`e` is the visible image's edge strength at each coefficient
+(the sum of its channels' :math:`|Wr_s|`, over its mean): a coefficient where the front's colours have an
+edge is cheap for the front (shared support).
 
 Because :math:`W` is orthonormal, the problem splits into one scalar problem per coefficient,
 :math:`\min_a \tfrac\gamma2(a - q)^2 + \lambda(|a| + |c - a|) + \mu|a|\,|c - a|` with :math:`c, q` the
-coefficients of :math:`x, p`: piecewise quadratic, so :func:`separate` solves it exactly by comparing
+coefficients of :math:`x, p` (and :math:`\lambda_1 = \lambda w` on the front's term): piecewise quadratic, so :func:`separate` solves it exactly by comparing
 its few candidates (the breakpoints and each piece's stationary point). The exclusion term is a
 threshold that grows with the other side's coefficient: where one side has an edge, the other
 must pay to have one too.
@@ -27,6 +33,7 @@ an X-ray cannot attribute: :func:`separate` splits it equally.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -34,7 +41,8 @@ import torch
 from .lifting import WaveletTransform, detail_mask
 from .utils import as_generator, check_int, check_number, check_tensor
 
-__all__ = ["Panel", "pigment_xray", "double_sided_panel", "side_prediction", "exclusion_loss", "separate", "VARIANTS",
+__all__ = ["Panel", "pigment_xray", "double_sided_panel", "side_prediction", "exclusion_loss", "separate", "edge_strength",
+           "VARIANTS",
            "best_separations"]
 
 
@@ -139,12 +147,13 @@ def exclusion_loss(y1: torch.Tensor, y2: torch.Tensor, levels: int = 4) -> float
     return float((W(y1) * W(y2))[mask].abs().mean())
 
 
-def _scalar_objective(a, q, c, gamma, lam, mu):
-    return 0.5 * gamma * (a - q) ** 2 + lam * (a.abs() + (c - a).abs()) + mu * (a * (c - a)).abs()
+def _scalar_objective(a, q, c, gamma, lam_front, lam_back, mu):
+    return 0.5 * gamma * (a - q) ** 2 + lam_front * a.abs() + lam_back * (c - a).abs() + mu * (a * (c - a)).abs()
 
 
-def _solve_coefficients(q, c, gamma: float, lam: float, mu: float) -> torch.Tensor:
-    r"""Entrywise :math:`\arg\min_a \tfrac\gamma2(a-q)^2 + \lambda(|a| + |c-a|) + \mu|a(c-a)|`, exactly.
+def _solve_coefficients(q, c, gamma: float, lam_front, lam_back, mu: float) -> torch.Tensor:
+    r"""Entrywise :math:`\arg\min_a \tfrac\gamma2(a-q)^2 + \lambda_1|a| + \lambda_2|c-a| + \mu|a(c-a)|`, exactly
+    (the thresholds :math:`\lambda_1, \lambda_2` are numbers or tensors of the coefficients' shape).
 
     On each piece where the signs :math:`s_1` of :math:`a` and :math:`s_2` of :math:`c - a` are fixed, the
     objective is a quadratic with curvature :math:`\gamma - 2\mu s_1s_2`; the minimum is at a breakpoint
@@ -155,30 +164,41 @@ def _solve_coefficients(q, c, gamma: float, lam: float, mu: float) -> torch.Tens
         for s2 in (-1, 1):
             curvature = gamma - 2 * mu * s1 * s2
             if curvature > 0:
-                candidates.append((gamma * q - lam * (s1 - s2) - mu * s1 * s2 * c) / curvature)
+                candidates.append((gamma * q - lam_front * s1 + lam_back * s2 - mu * s1 * s2 * c) / curvature)
     a = torch.stack(candidates)
-    best = _scalar_objective(a, q, c, gamma, lam, mu).argmin(0, keepdim=True)
+    best = _scalar_objective(a, q, c, gamma, lam_front, lam_back, mu).argmin(0, keepdim=True)
     return a.gather(0, best)[0]
 
 
-def separate(xray: torch.Tensor, visible: torch.Tensor | None = None, lam: float = 0.01, gamma: float = 1.0,
-             mu: float = 0.0, levels: int = 4) -> tuple:
+def edge_strength(visible: torch.Tensor, W: WaveletTransform) -> torch.Tensor:
+    """The visible image's edge strength at each coefficient: the sum over channels of ``|W r_s|``, over its mean
+    on the details (so 1 is an average edge)."""
+    mask = detail_mask(W).to(visible.device)
+    e = torch.stack([W(v) for v in visible]).abs().sum(0)
+    return e / e[mask].mean().clamp_min(torch.finfo(e.dtype).tiny)
+
+
+def separate(xray: torch.Tensor, visible: torch.Tensor | None = None, lam: float = 0.03, gamma: float = 1.0,
+             mu: float = 0.0, levels: int = 4, kappa: float = 1.0) -> tuple:
     r"""Split ``xray`` into ``(front, back)`` with ``front + back == xray`` (the model of the module's docstring).
 
     ``visible`` ``(3, H, W)`` is the front's RGB image (:func:`side_prediction` turns it into the
     coupling target :math:`p`); without it, :math:`p = x/2` and nothing tells the sides apart. ``lam``
-    weighs the sparsity of both sides, ``gamma`` the coupling, ``mu`` the exclusion (0: none).
+    weighs the sparsity of both sides, ``gamma`` the coupling, ``mu`` the exclusion (0: none), ``kappa`` how much
+    cheaper the visible image's edges make the front's coefficients (0: not at all).
     Both sides of the image must be divisible by ``2**levels``.
     """
     _check_image(xray, "xray", "separate")
     lam = check_number(lam, "lam", "separate")
     gamma = check_number(gamma, "gamma", "separate", strict=True)   # the pull towards the side information
     mu = check_number(mu, "mu", "separate")
+    kappa = check_number(kappa, "kappa", "separate")
     W = _haar(xray.shape, levels, "separate")
     p = xray / 2 if visible is None else side_prediction(xray, visible, levels)
+    lam_front = lam if visible is None else lam * torch.exp(-kappa * edge_strength(visible.to(xray.dtype), W))
     mask = detail_mask(W).to(xray.device)
     c, q = W(xray), W(p)
-    a = torch.where(mask, _solve_coefficients(q, c, gamma, lam, mu), q)
+    a = torch.where(mask, _solve_coefficients(q, c, gamma, lam_front, lam, mu), q)
     front = W.A_adjoint(a)                       # orthonormal: the inverse is the adjoint
     return front, xray - front
 
@@ -189,8 +209,10 @@ VARIANTS = {"side information + exclusion": (True, (0.01, 0.03, 0.1, 0.3, 1.0)),
             "no side information": (False, (0.0, 0.01, 0.03, 0.1, 0.3, 1.0))}
 
 
-def best_separations(panel: Panel, lams=(0.0, 0.003, 0.01, 0.03), gammas=(0.3, 1.0, 3.0), levels=(2, 3, 4)) -> dict:
-    """Each of :data:`VARIANTS` at its best ``(lam, gamma, mu, levels)`` on one grid, by the mean PSNR of both sides.
+def best_separations(panel: Panel, lams=(0.01, 0.03, 0.1), gammas=(0.3, 1.0, 3.0), kappas=(0.0, 1.0, 3.0),
+                     levels=(3, 4)) -> dict:
+    """Each of :data:`VARIANTS` at its best ``(lam, gamma, kappa, mu, levels)`` on one grid, by the mean PSNR of both
+    sides.
 
     The grid sees the truth (an oracle), the same for all variants, so that the comparison is fair.
     Returns ``{variant: dict(front=, back=, psnr_front=, psnr_back=, parameters=)}``.
@@ -201,16 +223,14 @@ def best_separations(panel: Panel, lams=(0.0, 0.003, 0.01, 0.03), gammas=(0.3, 1
     for name, (use_visible, mus) in VARIANTS.items():
         best = None
         for lam in lams:
-            for gamma in gammas:
-                for level in levels:
-                    if any(s % 2 ** level for s in panel.xray.shape):
-                        continue
-                    for mu in mus:
-                        front, back = separate(panel.xray, panel.visible if use_visible else None, lam, gamma, mu, level)
-                        scores = psnr(front, panel.front), psnr(back, panel.back)
-                        if best is None or sum(scores) > best["psnr_front"] + best["psnr_back"]:
-                            best = dict(front=front, back=back, psnr_front=scores[0], psnr_back=scores[1],
-                                        parameters=dict(lam=lam, gamma=gamma, mu=mu, levels=level))
+            for gamma, kappa, level, mu in itertools.product(gammas, kappas if use_visible else (0.0,), levels, mus):
+                if any(s % 2 ** level for s in panel.xray.shape):
+                    continue
+                front, back = separate(panel.xray, panel.visible if use_visible else None, lam, gamma, mu, level, kappa)
+                scores = psnr(front, panel.front), psnr(back, panel.back)
+                if best is None or sum(scores) > best["psnr_front"] + best["psnr_back"]:
+                    best = dict(front=front, back=back, psnr_front=scores[0], psnr_back=scores[1],
+                                parameters=dict(lam=lam, gamma=gamma, kappa=kappa, mu=mu, levels=level))
         if best is None:
             raise ValueError(f"the panel has shape {tuple(panel.xray.shape)}; no level in {levels} divides it")
         results[name] = best
