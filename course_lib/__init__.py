@@ -5,12 +5,27 @@ One module per idea: ``operators`` (A, A*, norms, dot-tests; operators are ``nn.
 (Landweber, Tikhonov, ISTA, FISTA, choosing alpha, robust PCA), ``unfolding`` (LISTA and other
 unfolded networks), ``lifting`` (wavelets by lifting, a lifting network), ``pnp`` (plug-and-play), ``xray``
 (separating the X-ray of a double-sided panel),
-``training``, ``dip`` (deep image prior), ``adp`` (analytic deep prior),
+``architectures`` (architectural priors: the evidence, (group) convolution, residual and recurrent
+networks), ``training``, ``dip`` (deep image prior), ``adp`` (analytic deep prior),
 ``metrics``, ``data``, ``plotting``; ``history`` holds what every iterative routine records.
 The feedback checks of the exercises are in ``course_lib.checks`` and the course's machinery
 (notebook pipeline, grader, site) in ``course_lib.tools``; neither is imported here.
 """
-from . import data, functionals, lifting, metrics, operators, pnp, prox, solvers, training, unfolding, utils, xray
+from . import (
+                        architectures,
+                        data,
+                        functionals,
+                        lifting,
+                        metrics,
+                        operators,
+                        pnp,
+                        prox,
+                        solvers,
+                        training,
+                        unfolding,
+                        utils,
+                        xray,
+)
 from .functionals import L1, Box, Functional, NonnegativeL1, SquaredL2, TotalVariation
 from .history import History
 from .operators import (

@@ -14,7 +14,7 @@ from .utils import as_generator, check_positive_int, check_tensor
 __all__ = ["sparse_signals", "piecewise_constant", "gaussian_matrix", "test_image", "TEST_IMAGES",
            "add_noise", "noise_sigma_for_snr", "sparse_images", "light_field_psfs", "rpca_video",
            "random_ellipses", "dead_leaves", "random_patches", "TRAINING_IMAGES", "HELD_OUT_IMAGES", "TEST_IMAGES",
-           "COLOR_IMAGES"]
+           "COLOR_IMAGES", "digits"]
 
 #: Grayscale-able images bundled with scikit-image (no download needed).
 TEST_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "brick", "grass", "gravel", "page",
@@ -283,3 +283,19 @@ def dead_leaves(n_samples: int, size: int = 64, n_discs: int = 400, r_min: float
             inside = (centre[r0:r1, None] - y0) ** 2 + (centre[None, c0:c1] - x0) ** 2 <= rad ** 2
             image[r0:r1, c0:c1][inside] = val
     return images.to(dtype=dtype, device=device)
+
+
+def digits(test_fraction: float = 0.25, seed=0, dtype=torch.float32) -> tuple:
+    """scikit-learn's bundled handwritten digits (1797 images of 8x8 pixels, 10 classes; no download), scaled to
+    [0, 1]: ``(x_train, y_train, x_test, y_test)``, images ``(N, 1, 8, 8)``, split at random by ``seed``."""
+    from sklearn.datasets import load_digits
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction is {test_fraction}; digits expects a number in (0, 1)")
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.images / 16.0).to(dtype)[:, None]
+    y = torch.from_numpy(bunch.target).long()
+    order = torch.randperm(len(x), generator=as_generator(seed))
+    n_test = round(test_fraction * len(x))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]

@@ -1,0 +1,503 @@
+r"""Architectural priors (lecture 02, after R. van Sloun's lecture): the architecture is part of the prior.
+
+Bayes over models and their weights, :math:`p(\theta, m \mid D) \propto p(D \mid \theta, m)\,p(\theta)\,p(m)`:
+the choice of architecture :math:`m` is a prior like any other, and it can be weighed by the evidence
+:math:`p(D \mid m)`. This module makes the lecture's three architectural priors computable:
+
+* **model choice**: Bayesian linear models whose evidence has a closed form (:func:`log_evidence`),
+  a dense layer against a convolution (:func:`dense_design`, :func:`convolution_design`);
+* **convolution and group convolution**: weight sharing as a Toeplitz (circulant) matrix
+  (:func:`convolution_matrix`), translation equivariance (:func:`shift_equivariance_error`), and
+  rotation equivariance by the p4 group convolution of Cohen & Welling (ICML 2016)
+  (:class:`P4LiftingConv`, :class:`P4GroupConv`, :class:`P4CNN`);
+* **residual connections** (He et al. 2016): the same deep network with and without skips
+  (:class:`DeepNet`), its loss landscape along filter-normalised directions (Li, Xu, Taylor, Studer &
+  Goldstein, NeurIPS 2018: :func:`filter_normalised_direction`, :func:`landscape`) and the extreme
+  eigenvalues of its Hessian (:func:`hessian_extreme_eigenvalues`);
+* **recurrence**: a cell unrolled in time with tied weights (:class:`RNNCell`, :func:`unroll`),
+  gradients through time (:func:`gradient_through_time`), and ISTA as a recurrent network with fixed
+  weights (:class:`IstaCell`), whose untied unrolling is LISTA (lecture 03).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .history import History
+from .unfolding import lista_layer
+from .utils import as_generator, check_int, check_number, check_tensor
+
+__all__ = ["log_evidence", "dense_design", "convolution_design", "linear_data", "model_evidence",
+           "convolution_matrix", "circular_convolution", "shift_equivariance_error", "p4_rotate", "P4LiftingConv",
+           "P4GroupConv", "P4CNN", "PlainCNN", "rotated_patterns", "Block", "DeepNet", "train_classifier",
+           "accuracy", "filter_normalised_direction", "landscape", "hessian_extreme_eigenvalues", "RNNCell",
+           "IstaCell", "unroll", "gradient_through_time"]
+
+
+# --------------------------------------------------------------------------- model choice by the evidence
+
+
+def log_evidence(Phi: torch.Tensor, y: torch.Tensor, alpha: float, beta: float) -> float:
+    r""":math:`\log p(y \mid m)` of the Bayesian linear model :math:`y = \Phi\theta + \varepsilon`,
+    :math:`\theta \sim \mathcal N(0, \alpha^{-1}I)`, :math:`\varepsilon \sim \mathcal N(0, \beta^{-1}I)`:
+    :math:`y \sim \mathcal N(0, C)` with :math:`C = \alpha^{-1}\Phi\Phi^\top + \beta^{-1}I` (Bishop, PRML §3.4).
+
+    Computed in float64 by a Cholesky factor of :math:`C` (or, when :math:`\Phi` has fewer columns
+    than rows, of the :math:`p \times p` posterior precision, by the matrix determinant lemma).
+    """
+    check_tensor(Phi, "Phi", "log_evidence", allow_complex=False)
+    check_tensor(y, "y", "log_evidence", allow_complex=False)
+    if Phi.ndim != 2 or y.shape != (Phi.shape[0],):
+        raise ValueError(f"Phi has shape {tuple(Phi.shape)} and y {tuple(y.shape)}; log_evidence expects a design "
+                         "matrix (N, p) and data (N,)")
+    alpha = check_number(alpha, "alpha", "log_evidence", strict=True)
+    beta = check_number(beta, "beta", "log_evidence", strict=True)
+    Phi, y = Phi.double(), y.double()
+    N, p = Phi.shape
+    if p < N:                                           # work in the p-dimensional weight space
+        A = alpha * torch.eye(p, dtype=torch.float64) + beta * Phi.T @ Phi        # posterior precision
+        L = torch.linalg.cholesky(A)
+        m = beta * torch.cholesky_solve((Phi.T @ y)[:, None], L)[:, 0]              # posterior mean
+        fit = beta * ((y - Phi @ m) ** 2).sum() + alpha * (m ** 2).sum()
+        logdet = 2 * torch.log(torch.diagonal(L)).sum() - p * math.log(alpha) - N * math.log(beta)
+    else:
+        C = Phi @ Phi.T / alpha + torch.eye(N, dtype=torch.float64) / beta
+        L = torch.linalg.cholesky(C)
+        z = torch.linalg.solve_triangular(L, y[:, None], upper=False)[:, 0]
+        fit, logdet = (z ** 2).sum(), 2 * torch.log(torch.diagonal(L)).sum()
+    return float(-0.5 * (fit + logdet + N * math.log(2 * math.pi)))
+
+
+def _check_samples(X, owner):
+    check_tensor(X, "X", owner, allow_complex=False)
+    if X.ndim != 2:
+        raise ValueError(f"X has shape {tuple(X.shape)}; {owner} expects samples as rows (N, n)")
+
+
+def dense_design(X: torch.Tensor) -> torch.Tensor:
+    r"""The design matrix of a dense layer :math:`y_i = Wx_i` in its :math:`n^2` weights: ``(N n, n n)``,
+    so that ``dense_design(X) @ W.reshape(-1) == (X @ W.T).reshape(-1)``."""
+    _check_samples(X, "dense_design")
+    n = X.shape[1]
+    return torch.einsum("il,jk->ijkl", X, torch.eye(n, dtype=X.dtype)).reshape(-1, n * n)   # row (i, j), column (k, l)
+
+
+def convolution_design(X: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    r"""The design matrix of a circular convolution :math:`y_i = k * x_i` in its ``kernel_size`` taps (centred):
+    ``(N n, kernel_size)``, so that ``convolution_design(X, K) @ k == circular_convolution(X, k).reshape(-1)``."""
+    _check_samples(X, "convolution_design")
+    K = check_int(kernel_size, "kernel_size", "convolution_design")
+    if K % 2 == 0 or K > X.shape[1]:
+        raise ValueError(f"kernel_size is {K}; convolution_design expects an odd size <= n = {X.shape[1]}")
+    return torch.stack([torch.roll(X, j - K // 2, dims=1) for j in range(K)], dim=-1).reshape(-1, K)   # tap j: x[t - j + c]
+
+
+def circular_convolution(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    r"""Circular convolution :math:`(k * x)_t = \sum_j k_j\,x_{t - j + c}` (centred, odd kernel) along the last axis."""
+    check_tensor(x, "x", "circular_convolution", allow_complex=False)
+    check_tensor(kernel, "kernel", "circular_convolution", allow_complex=False)
+    if kernel.ndim != 1 or kernel.numel() % 2 == 0:
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; circular_convolution expects an odd-length 1-D kernel")
+    K = kernel.numel()
+    return sum(kernel[j] * torch.roll(x, j - K // 2, dims=-1) for j in range(K))      # roll by s: x[t - s]
+
+
+def convolution_matrix(kernel: torch.Tensor, n: int) -> torch.Tensor:
+    """The ``(n, n)`` circulant (Toeplitz with wrap-around) matrix of :func:`circular_convolution` with ``kernel``:
+    n weights would fill a row of a dense layer; the convolution shares ``len(kernel)`` of them along the diagonals."""
+    n = check_int(n, "n", "convolution_matrix")
+    check_tensor(kernel, "kernel", "convolution_matrix", allow_complex=False)
+    if kernel.ndim != 1 or kernel.numel() % 2 == 0 or kernel.numel() > n:
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; convolution_matrix expects an odd-length 1-D kernel "
+                         f"of at most n = {n} taps")
+    return circular_convolution(torch.eye(n, dtype=kernel.dtype), kernel).T
+
+
+def linear_data(model: str = "convolution", n: int = 16, n_samples: int = 20, kernel_size: int = 3,
+                noise: float = 0.1, seed=0, dtype=torch.float64) -> tuple:
+    r"""Data ``(X, Y)`` from a random linear map: a circular convolution with ``kernel_size`` taps
+    (``model="convolution"``) or a dense ``(n, n)`` matrix (``"dense"``), weights :math:`\mathcal N(0, 1)`,
+    inputs :math:`\mathcal N(0, I)`, plus Gaussian noise of std ``noise``. Draws from the priors of
+    :func:`model_evidence` (:math:`\alpha = 1`, :math:`\beta = 1/\text{noise}^2`)."""
+    if model not in ("convolution", "dense"):
+        raise ValueError(f"model is {model!r}; linear_data expects 'convolution' or 'dense'")
+    g = as_generator(seed)
+    X = torch.randn(n_samples, n, generator=g, dtype=torch.float64)
+    if model == "convolution":
+        Y = circular_convolution(X, torch.randn(kernel_size, generator=g, dtype=torch.float64))
+    else:
+        Y = X @ torch.randn(n, n, generator=g, dtype=torch.float64).T
+    Y = Y + noise * torch.randn(Y.shape, generator=g, dtype=torch.float64)
+    return X.to(dtype), Y.to(dtype)
+
+
+def model_evidence(X: torch.Tensor, Y: torch.Tensor, kernel_sizes=(1, 3, 5, 7), noise: float = 0.1,
+                   alpha: float = 1.0) -> dict:
+    r"""``{name: (parameters, log evidence)}`` for circular convolutions of each size and for a dense layer.
+
+    Each is a Bayesian linear model with weights :math:`\mathcal N(0, \alpha^{-1})` and the known noise
+    level (:math:`\beta = 1/\text{noise}^2`). The evidence rewards fit and punishes the volume of
+    parameter space the model spreads its prior over: Occam's razor, in nats.
+    """
+    _check_samples(X, "model_evidence")
+    if Y.shape != X.shape:
+        raise ValueError(f"Y has shape {tuple(Y.shape)}; model_evidence expects the shape of X, {tuple(X.shape)}")
+    beta = 1 / check_number(noise, "noise", "model_evidence", strict=True) ** 2
+    y = Y.reshape(-1)
+    out = {f"convolution, {K} taps": (K, log_evidence(convolution_design(X, K), y, alpha, beta)) for K in kernel_sizes}
+    n = X.shape[1]
+    out["dense"] = (n * n, log_evidence(dense_design(X), y, alpha, beta))
+    return out
+
+
+# --------------------------------------------------------------------------- equivariance, p4 group convolution
+
+
+def shift_equivariance_error(f, x: torch.Tensor, shift: int = 1) -> float:
+    r""":math:`\|f(T x) - T f(x)\| / \|f(x)\|` for the circular shift :math:`T` by ``shift`` along the last axis
+    (0 for a translation-equivariant map)."""
+    fx = f(x)
+    return float((f(torch.roll(x, shift, dims=-1)) - torch.roll(fx, shift, dims=-1)).norm() / fx.norm())
+
+
+def p4_rotate(features: torch.Tensor, r: int = 1) -> torch.Tensor:
+    """How a rotation by ``r`` quarter turns acts on p4 feature maps ``(B, C, 4, H, W)``: every map is rotated
+    and the orientation axis is shifted cyclically by ``r``."""
+    check_tensor(features, "features", "p4_rotate", allow_complex=False)
+    if features.ndim != 5 or features.shape[2] != 4:
+        raise ValueError(f"features has shape {tuple(features.shape)}; p4_rotate expects p4 feature maps (B, C, 4, H, W)")
+    return torch.roll(torch.rot90(features, r, dims=(-2, -1)), r, dims=2)
+
+
+def _check_kernel(kernel_size, owner):
+    k = check_int(kernel_size, "kernel_size", owner)
+    if k % 2 == 0:
+        raise ValueError(f"kernel_size is {k}; {owner} expects an odd size (a centred kernel keeps rotations exact)")
+    return k
+
+
+class P4LiftingConv(nn.Module):
+    r"""From images ``(B, C_in, H, W)`` to p4 feature maps ``(B, C_out, 4, H, W)``: the same filter, rotated by
+    0, 1, 2, 3 quarter turns (Cohen & Welling, *Group equivariant convolutional networks*, ICML 2016).
+    Rotating the input rotates every map and shifts the orientation axis (:func:`p4_rotate`)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
+        super().__init__()
+        k = _check_kernel(kernel_size, "P4LiftingConv")
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, k, k) * math.sqrt(2 / (in_channels * k * k)))
+
+    def forward(self, x):
+        check_tensor(x, "x", "P4LiftingConv", allow_complex=False)
+        if x.ndim != 4 or x.shape[1] != self.weight.shape[1] or x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"x has shape {tuple(x.shape)}; P4LiftingConv expects square images "
+                             f"(B, {self.weight.shape[1]}, H, H)")
+        pad = self.weight.shape[-1] // 2
+        return torch.stack([F.conv2d(x, torch.rot90(self.weight, r, dims=(-2, -1)), padding=pad) for r in range(4)], 2)
+
+
+class P4GroupConv(nn.Module):
+    r"""From p4 feature maps to p4 feature maps: for output orientation :math:`r`, the filter is rotated by
+    :math:`r` quarter turns and its orientation axis shifted by :math:`r`, so that the layer commutes with
+    :func:`p4_rotate`. Four times the weights of a 2-D convolution, shared over four orientations."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
+        super().__init__()
+        k = _check_kernel(kernel_size, "P4GroupConv")
+        fan_in = in_channels * 4 * k * k
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 4, k, k) * math.sqrt(2 / fan_in))
+
+    def forward(self, x):
+        check_tensor(x, "x", "P4GroupConv", allow_complex=False)
+        c_out, c_in, _, k, _ = self.weight.shape
+        if x.ndim != 5 or x.shape[1:3] != (c_in, 4):
+            raise ValueError(f"x has shape {tuple(x.shape)}; P4GroupConv expects p4 feature maps (B, {c_in}, 4, H, W)")
+        flat = x.reshape(x.shape[0], c_in * 4, *x.shape[-2:])
+        outputs = []
+        for r in range(4):
+            w = torch.roll(torch.rot90(self.weight, r, dims=(-2, -1)), r, dims=2).reshape(c_out, c_in * 4, k, k)
+            outputs.append(F.conv2d(flat, w, padding=k // 2))
+        return torch.stack(outputs, 2)
+
+
+class P4CNN(nn.Module):
+    """A small p4-equivariant classifier: a lifting layer, ``depth - 1`` group convolutions (ReLU between),
+    then a max over orientations and positions (rotation-invariant features) and a linear layer."""
+
+    def __init__(self, n_classes: int, channels: int = 8, depth: int = 3, in_channels: int = 1):
+        super().__init__()
+        self.layers = nn.ModuleList([P4LiftingConv(in_channels, channels)]
+                                    + [P4GroupConv(channels, channels) for _ in range(depth - 1)])
+        self.head = nn.Linear(channels, n_classes)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return self.head(x.amax(dim=(2, 3, 4)))
+
+
+class PlainCNN(nn.Module):
+    """The ordinary CNN :class:`P4CNN` is compared with: the same depth and pooling, convolutions in place of the
+    group convolutions, twice the channels (about as many weights as the P4CNN's)."""
+
+    def __init__(self, n_classes: int, channels: int = 16, depth: int = 3, in_channels: int = 1):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Conv2d(in_channels if i == 0 else channels, channels, 3, padding=1)
+                                     for i in range(depth)])
+        self.head = nn.Linear(channels, n_classes)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return self.head(x.amax(dim=(2, 3)))
+
+
+def rotated_patterns(n_samples: int, size: int = 12, n_classes: int = 4, noise: float = 0.2, seed=0,
+                     rotate: bool = True, dtype=torch.float32) -> tuple:
+    """A small task where rotation is a nuisance: ``n_classes`` random binary 5x5 glyphs, each sample one glyph at a
+    random position, rotated by a random quarter turn (``rotate``), plus Gaussian noise. Returns ``(x, labels)``,
+    ``x`` of shape ``(n_samples, 1, size, size)``. The glyphs depend on nothing but ``n_classes`` (seed 1234)."""
+    n_samples = check_int(n_samples, "n_samples", "rotated_patterns")
+    size = check_int(size, "size", "rotated_patterns")
+    if size < 5:
+        raise ValueError(f"size is {size}; rotated_patterns draws 5x5 glyphs, so it expects size >= 5")
+    glyphs = (torch.rand(n_classes, 5, 5, generator=as_generator(1234)) < 0.5).to(torch.float64)
+    g = as_generator(seed)
+    labels = torch.randint(n_classes, (n_samples,), generator=g)
+    turns = torch.randint(4, (n_samples,), generator=g) if rotate else torch.zeros(n_samples, dtype=torch.long)
+    corners = torch.randint(size - 4, (n_samples, 2), generator=g)
+    x = noise * torch.randn(n_samples, 1, size, size, generator=g, dtype=torch.float64)
+    for i in range(n_samples):
+        r, c = corners[i].tolist()
+        x[i, 0, r:r + 5, c:c + 5] += torch.rot90(glyphs[labels[i]], int(turns[i]))
+    return x.to(dtype), labels
+
+
+# --------------------------------------------------------------------------- residual vs plain
+
+
+class Block(nn.Module):
+    r"""Two 3x3 convolutions with batch normalisation: :math:`\mathrm{ReLU}(x + F(x))` with a skip connection
+    (the skip is added *before* the last activation, as in He et al. 2016), :math:`\mathrm{ReLU}(F(x))` without."""
+
+    def __init__(self, width: int, skip: bool = True, batchnorm: bool = True):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(width, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1)
+        norm = (lambda: nn.BatchNorm2d(width)) if batchnorm else nn.Identity
+        self.bn1, self.bn2 = norm(), norm()
+        self.skip = skip
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(x + out if self.skip else out)
+
+
+class DeepNet(nn.Module):
+    """A deep CNN classifier of small images: a 3x3 stem, ``n_blocks`` :class:`Block` (2 layers each), global average
+    pooling and a linear layer: ``2 * n_blocks + 2`` layers with weights. He (Kaiming) initialisation."""
+
+    def __init__(self, n_blocks: int = 9, width: int = 16, n_classes: int = 10, skip: bool = True,
+                 batchnorm: bool = True, in_channels: int = 1):
+        super().__init__()
+        n_blocks = check_int(n_blocks, "n_blocks", "DeepNet", minimum=0)
+        self.stem = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.stem_bn = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
+        self.blocks = nn.Sequential(*[Block(width, skip, batchnorm) for _ in range(n_blocks)])
+        self.head = nn.Linear(width, n_classes)
+        self.skip, self.depth = skip, 2 * n_blocks + 2
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.stem_bn(self.stem(x))))
+        return self.head(x.mean(dim=(-2, -1)))
+
+    def extra_repr(self) -> str:
+        return f"{self.depth} layers, {'residual' if self.skip else 'plain'}"
+
+
+def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_steps: int = 300, lr: float = 0.05,
+                     batch: int = 64, seed=0, progress: bool = False, momentum: float = 0.9) -> History:
+    """SGD with momentum on the cross-entropy, minibatches drawn with ``seed``; returns the history of the
+    minibatch ``loss`` (and leaves ``model`` trained, in eval mode)."""
+    n_steps = check_int(n_steps, "n_steps", "train_classifier")
+    g = as_generator(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    history = History()
+    steps = range(n_steps)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc="training", leave=False)
+    model.train()
+    for _ in steps:
+        idx = torch.randint(len(x), (batch,), generator=g)
+        loss = F.cross_entropy(model(x[idx]), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.log(loss=loss.item())
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of ``x`` that ``model`` (in eval mode) classifies right."""
+    model.eval()
+    return float((model(x).argmax(1) == labels).float().mean())
+
+
+def filter_normalised_direction(model: nn.Module, seed=0) -> list:
+    r"""A random direction in weight space, one tensor per parameter, each *filter* rescaled to the norm of the
+    model's filter (Li et al. 2018): :math:`d_{i} \leftarrow d_i\,\|\theta_i\| / \|d_i\|` per output unit of a
+    convolution or linear layer. Biases and normalisation parameters get 0 (Li et al. leave them out), so
+    that scale-invariant networks can be compared along directions of comparable size."""
+    g = as_generator(seed)
+    direction = []
+    for p in model.parameters():
+        if p.ndim <= 1:
+            direction.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device)
+        d_norm = d.reshape(len(d), -1).norm(dim=1)
+        p_norm = p.detach().reshape(len(p), -1).norm(dim=1)
+        direction.append(d * (p_norm / d_norm.clamp_min(1e-12)).reshape(-1, *[1] * (p.ndim - 1)))
+    return direction
+
+
+@torch.no_grad()
+def landscape(model: nn.Module, loss_fn, directions: list, alphas, betas=None) -> torch.Tensor:
+    r"""The loss :math:`L(\theta + \alpha d_1)` for each ``alpha`` (1-D), or :math:`L(\theta + \alpha d_1 + \beta d_2)`
+    on the grid ``alphas x betas`` (2-D); ``directions`` is ``[d1]`` or ``[d1, d2]`` (from
+    :func:`filter_normalised_direction`), ``loss_fn(model)`` a float. The model is evaluated in eval mode (batch
+    normalisation with its running statistics) and its weights are restored afterwards."""
+    model.eval()
+    params = list(model.parameters())
+    saved = [p.detach().clone() for p in params]
+    d1 = directions[0]
+    d2 = directions[1] if betas is not None else None
+    grid = [(a, b) for a in alphas for b in (betas if betas is not None else [0.0])]
+    values = []
+    try:
+        for a, b in grid:
+            for p, p0, u, v in zip(params, saved, d1, d2 if d2 is not None else d1):
+                p.copy_(p0 + a * u + (b * v if d2 is not None else 0))
+            values.append(float(loss_fn(model)))
+    finally:
+        for p, p0 in zip(params, saved):
+            p.copy_(p0)
+    out = torch.tensor(values, dtype=torch.float64)
+    return out if betas is None else out.reshape(len(alphas), len(betas))
+
+
+def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 50, seed=0) -> tuple:
+    r"""The largest and the smallest eigenvalue of the Hessian of ``loss_fn(model)`` in the weights, by power
+    iteration on Hessian-vector products (``torch.func``: forward-over-reverse), as in Li et al. 2018: first
+    the eigenvalue of largest magnitude :math:`\lambda_1`, then power iteration on :math:`H - \lambda_1 I` for
+    the other end of the spectrum. Returns ``(lambda_max, lambda_min)``; their ratio measures non-convexity.
+
+    ``loss_fn(f)`` returns the loss (a tensor) of the network ``f`` (a callable ``x -> output``); the model is
+    evaluated in eval mode."""
+    from torch.func import functional_call, grad, jvp
+
+    model.eval()
+    n_iter = check_int(n_iter, "n_iter", "hessian_extreme_eigenvalues")
+    names = [n for n, _ in model.named_parameters()]
+    theta = tuple(p.detach() for _, p in model.named_parameters())
+    buffers = dict(model.named_buffers())
+
+    def loss(*params):
+        return loss_fn(lambda x: functional_call(model, ({**dict(zip(names, params)), **buffers},), (x,)))
+
+    def hvp(v):
+        return jvp(grad(loss, argnums=tuple(range(len(theta)))), theta, v)[1]
+
+    def power(shift):
+        g = as_generator(seed)
+        v = tuple(torch.randn(t.shape, generator=g, dtype=t.dtype).to(t.device) for t in theta)
+        value = 0.0
+        for _ in range(n_iter):
+            norm = math.sqrt(sum(float((u * u).sum()) for u in v))
+            v = tuple(u / norm for u in v)
+            Hv = tuple(h - shift * u for h, u in zip(hvp(v), v))
+            value = sum(float((h * u).sum()) for h, u in zip(Hv, v))
+            v = Hv
+        return value + shift
+
+    top = power(0.0)
+    other = power(top)
+    return (top, other) if top >= other else (other, top)
+
+
+# --------------------------------------------------------------------------- recurrence
+
+
+class RNNCell(nn.Module):
+    r"""An Elman cell :math:`h_t = \tanh(W h_{t-1} + U x_t + b)`: the same :math:`W, U, b` at every time step
+    (tied weights). ``spectral_radius`` scales the random :math:`W` (below 1 gradients vanish, above 1 they
+    can explode)."""
+
+    def __init__(self, n_in: int, n_hidden: int, spectral_radius: float = 0.9, seed=0):
+        super().__init__()
+        g = as_generator(seed)
+        W = torch.randn(n_hidden, n_hidden, generator=g) / math.sqrt(n_hidden)
+        W = W * spectral_radius / torch.linalg.eigvals(W).abs().max()
+        self.W = nn.Parameter(W)
+        self.U = nn.Parameter(torch.randn(n_hidden, n_in, generator=g) / math.sqrt(n_in))
+        self.b = nn.Parameter(torch.zeros(n_hidden))
+
+    def forward(self, h, x):
+        return torch.tanh(h @ self.W.T + x @ self.U.T + self.b)
+
+
+class IstaCell(nn.Module):
+    r"""ISTA as a recurrent cell with fixed weights: :math:`h_t = S_\theta(S h_{t-1} + W_e y)`, :math:`S = I - A^\top A/L`,
+    :math:`W_e = A^\top/L`, :math:`\theta = \lambda/L` (:func:`~course_lib.unfolding.lista_layer`). The input at every
+    step is the measurement :math:`y`; unrolled for K steps it *is* K iterations of ISTA, and giving each step
+    its own weights (untying them) is LISTA (:class:`~course_lib.unfolding.LISTA`)."""
+
+    def __init__(self, A: torch.Tensor, lam: float):
+        super().__init__()
+        check_tensor(A, "A", "IstaCell", allow_complex=False)
+        if A.ndim != 2:
+            raise ValueError(f"A has shape {tuple(A.shape)}; IstaCell expects a dictionary matrix (m, n)")
+        L = torch.linalg.matrix_norm(A.double(), ord=2).item() ** 2
+        self.register_buffer("W_e", A.T / L)
+        self.register_buffer("S", torch.eye(A.shape[1], dtype=A.dtype) - A.T @ A / L)
+        self.theta = check_number(lam, "lam", "IstaCell") / L
+
+    def forward(self, h, y):
+        return lista_layer(h, y, self.W_e, self.S, self.theta)
+
+
+def unroll(cell: nn.Module, inputs: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """Run ``cell(h, x)`` over time: ``inputs`` ``(T, B, n_in)``, ``h0`` ``(B, n_hidden)``; returns the states
+    ``(T, B, n_hidden)``. The same cell (the same weights) at every step; autograd through the loop is
+    backpropagation through time."""
+    check_tensor(inputs, "inputs", "unroll", allow_complex=False)
+    if inputs.ndim != 3:
+        raise ValueError(f"inputs has shape {tuple(inputs.shape)}; unroll expects a sequence (T, B, n_in)")
+    states, h = [], h0
+    for x in inputs:
+        h = cell(h, x)
+        states.append(h)
+    return torch.stack(states)
+
+
+def gradient_through_time(cell: nn.Module, inputs: torch.Tensor, h0: torch.Tensor) -> list:
+    r""":math:`\|\partial h_T / \partial h_t\|` (Frobenius, summed over the batch) for :math:`t = 0, \dots, T-1`: how
+    much the last state still feels the state :math:`T - t` steps back. Products of Jacobians
+    :math:`\mathrm{diag}(\tanh')W` shrink or grow geometrically (Bengio, Simard & Frasconi 1994)."""
+    states = [h0.detach().requires_grad_(True)]
+    for x in inputs:
+        states.append(cell(states[-1], x))
+    last, squares = states[-1], [0.0] * (len(states) - 1)
+    for j in range(last.shape[-1]):                    # one backward pass per unit of h_T gives all t at once
+        grads = torch.autograd.grad(last[..., j].sum(), states[:-1], retain_graph=True, allow_unused=True)
+        for t, g in enumerate(grads):
+            squares[t] += float((g ** 2).sum()) if g is not None else 0.0
+    return [math.sqrt(v) for v in squares]
