@@ -15,7 +15,7 @@ The JSON report (``schema`` 1) of a script ``NAME.py``, by default ``benchmarks/
     {"schema": 1, "benchmark": NAME, "quick": bool,
      "options": {the parsed command line}, "environment": {"torch", "python", "platform", "threads", "date"},
      "figures": {the measured numbers, as the script's tables print them: see benchmarks/README.md},
-     "targets": [{"name", "value", "relation" ("<=" or ">="), "threshold", "met" (null: not run), "detail"}],
+     "targets": [{"name", "value", "relation" ("<=", ">=" or ">"), "threshold", "met" (null: not run), "detail"}],
      "targets_met": int, "targets_run": int, "verdict": "PASS" | "FAIL" | "n/a", "total_seconds": float}
 
 Numbers that are not finite (nan, inf) are written as ``null``.
