@@ -12,6 +12,7 @@ test cells write ``from course_lib.checks import check_ista``.
 """
 from .core import CheckFailed, check_adjoint, check_close, check_tensor_result, describe, passed
 from .lecture01 import check_fista, check_ista, check_soft_threshold
+from .lecture02 import check_p4_lift, check_residual_block, check_unroll
 from .lecture03 import check_layers_match_ista, check_lista_init, check_lista_layer, check_nmse_below
 from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser
 from .lecture06 import check_dip_step, check_variance_detector
@@ -19,6 +20,7 @@ from .lecture07 import check_adp_step, check_pg_network
 
 __all__ = ["CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista",
+           "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below",
            "check_lifting_step", "check_wavelet_denoiser", "check_hqs",
            "check_variance_detector", "check_dip_step",
