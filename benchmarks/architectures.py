@@ -102,19 +102,6 @@ def without_normalisation(args, n_blocks, steps, digits) -> float:
     return smooth(arch.train_classifier(net, digits[0], digits[1], n_steps=steps, lr=0.05, seed=args.seed).loss)[-1]
 
 
-def fit_patterns(model, x, y, steps, augment, seed):
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(steps):
-        idx = torch.randint(len(x), (min(64, len(x)),), generator=g)
-        xb = torch.rot90(x[idx], int(torch.randint(4, (1,), generator=g)), dims=(-2, -1)) if augment else x[idx]
-        loss = F.cross_entropy(model(xb), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model
-
-
 def equivariance(args, sizes) -> dict:
     x_test, y_test = arch.rotated_patterns(1000, n_classes=8, noise=0.3, seed=10_000)
     models = {"P4CNN": (lambda: arch.P4CNN(8), False), "CNN": (lambda: arch.PlainCNN(8), False),
@@ -126,7 +113,9 @@ def equivariance(args, sizes) -> dict:
             for seed in range(args.seed, args.seed + args.seeds):
                 x, y = arch.rotated_patterns(n, n_classes=8, noise=0.3, seed=seed + 1)
                 torch.manual_seed(seed)
-                model = fit_patterns(make(), x, y, args.p4_steps, augment, seed)
+                model = make()
+                arch.train_classifier(model, x, y, n_steps=args.p4_steps, lr=1e-2, seed=seed, optimizer="adam",
+                                      rotate=augment)
                 accuracies.append(arch.accuracy(model, x_test, y_test))
             table[name].append(statistics.median(accuracies))
     fewest = {}

@@ -321,12 +321,17 @@ class DeepNet(nn.Module):
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_steps: int = 300, lr: float = 0.05,
-                     batch: int = 64, seed=0, progress: bool = False, momentum: float = 0.9) -> History:
-    """SGD with momentum on the cross-entropy, minibatches drawn with ``seed``; returns the history of the
-    minibatch ``loss`` (and leaves ``model`` trained, in eval mode)."""
+                     batch: int = 64, seed=0, progress: bool = False, optimizer: str = "sgd",
+                     rotate: bool = False) -> History:
+    """Train on the cross-entropy with minibatches drawn with ``seed``: SGD with momentum 0.9 (``optimizer="sgd"``)
+    or Adam (``"adam"``); ``rotate`` turns each minibatch by a random quarter turn (augmentation). Returns the
+    history of the minibatch ``loss`` and leaves ``model`` trained, in eval mode."""
     n_steps = check_int(n_steps, "n_steps", "train_classifier")
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer is {optimizer!r}; train_classifier expects 'sgd' or 'adam'")
     g = as_generator(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9) if optimizer == "sgd"
+           else torch.optim.Adam(model.parameters(), lr=lr))
     history = History()
     steps = range(n_steps)
     if progress:
@@ -334,8 +339,11 @@ def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_
         steps = tqdm(steps, desc="training", leave=False)
     model.train()
     for _ in steps:
-        idx = torch.randint(len(x), (batch,), generator=g)
-        loss = F.cross_entropy(model(x[idx]), labels[idx])
+        idx = torch.randint(len(x), (min(batch, len(x)),), generator=g)
+        xb = x[idx]
+        if rotate:
+            xb = torch.rot90(xb, int(torch.randint(4, (1,), generator=g)), dims=(-2, -1))
+        loss = F.cross_entropy(model(xb), labels[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -465,7 +473,10 @@ class IstaCell(nn.Module):
         check_tensor(A, "A", "IstaCell", allow_complex=False)
         if A.ndim != 2:
             raise ValueError(f"A has shape {tuple(A.shape)}; IstaCell expects a dictionary matrix (m, n)")
-        L = torch.linalg.matrix_norm(A.double(), ord=2).item() ** 2
+        from .operators import MatrixOperator
+
+        # L = ||A||^2 measured as solvers.ista measures it, so that the unrolled cell is ISTA to float precision
+        L = MatrixOperator(A).norm(dtype=torch.float64 if A.dtype == torch.float64 else torch.float32) ** 2
         self.register_buffer("W_e", A.T / L)
         self.register_buffer("S", torch.eye(A.shape[1], dtype=A.dtype) - A.T @ A / L)
         self.theta = check_number(lam, "lam", "IstaCell") / L
