@@ -86,7 +86,18 @@ def detached(cell, inputs, h0):
     return torch.stack(states)
 
 
+def copied_cell(cell, inputs, h0):
+    import copy
+
+    states, h = [], h0
+    for x in inputs:
+        h = copy.deepcopy(cell)(h, x)
+        states.append(h)
+    return torch.stack(states)
+
+
 @pytest.mark.parametrize("wrong, message", [
+    (copied_cell, "tied weights"),
     (last_only, "only the last state"),
     (from_h0, "every state was computed from h0"),
     (shifted, "shifted by one step"),

@@ -85,14 +85,17 @@ def check_unroll(unroll) -> None:
     if torch.allclose(states[1:], expected[:-1], atol=1e-10) and torch.allclose(states[0], h0, atol=1e-10):
         raise CheckFailed(f"{call}: the states are shifted by one step: states[0] is h0. Return h_1, ..., h_T, the "
                           "state after each input")
-    check_close(states, expected, call, "h_t = cell(h_{t-1}, x_t), t = 1..T, stacked along a new first axis",
-                atol=1e-10)
+    check_close(states, expected, call, "h_t = cell(h_{t-1}, x_t), t = 1..T, with the given cell at every step (tied "
+                "weights), stacked along a new first axis", atol=1e-10)
     cell.zero_grad()
     states = unroll(cell, inputs, h0)
     if not states.requires_grad:
         raise CheckFailed(f"{call}: the states carry no gradient: do not detach them or run under torch.no_grad(); "
                           "backpropagation through time needs the whole graph")
     states[-1].sum().backward()
+    if cell.W.grad is None or not cell.W.grad.abs().sum() > 0:
+        raise CheckFailed(f"{call}: the weights of the given cell get no gradient: apply that one cell at every step "
+                          "(tied weights), not a copy or a new cell per step")
     mine = cell.W.grad.clone()
     cell.zero_grad()
     reference(cell, inputs, h0)[-1].sum().backward()
