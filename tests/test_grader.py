@@ -115,7 +115,7 @@ def graded(tmp_path_factory):
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return dict(status=status, rows=rows, out=out, before=before, after=after)
+    return dict(status=status, rows=rows, out=out, before=before, after=after, folder=folder)
 
 
 def points(rows, student):
@@ -149,6 +149,42 @@ def test_unusable_files_score_zero_and_the_run_goes_on(graded):
 
 def test_submissions_are_never_modified(graded):
     assert graded["before"] == graded["after"]
+
+
+def test_every_row_names_the_versions_that_graded_it_and_a_rerun_keeps_them(graded):
+    version = hashlib.sha256(SOLUTION.read_bytes()).hexdigest()[:16]
+    for r in graded["rows"]:
+        if r["assignment"] == NAME:
+            assert r["tests_version"] == version, r
+            file = graded["folder"] / r["student"] / f"{NAME}.ipynb"
+            assert r["submission_sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()[:16], r
+    journal = (graded["out"] / "journal.csv").read_bytes()
+    gradebook = (graded["out"] / "gradebook.csv").read_bytes()
+    status = grading.main(["--root", str(ROOT), str(graded["folder"]), "--out", str(graded["out"]), "--quiet"])
+    assert status == 0
+    assert (graded["out"] / "journal.csv").read_bytes() == journal             # nothing graded again
+    assert (graded["out"] / "gradebook.csv").read_bytes() == gradebook
+
+
+def test_the_journal_survives_a_kill_and_regrades_what_changed(tmp_path):
+    from course_lib.tools.grading.reports import Journal, Submission, TestResult
+
+    journal = Journal(tmp_path)
+    done = Submission("ada", NAME, tmp_path / f"{NAME}.ipynb", [TestResult("test_a", 2, "passed", 2.0)],
+                      ["a note"], 1.5, "f" * 64, "v1")
+    journal.record(done)
+    cut = Submission("bob", NAME, tmp_path / f"{NAME}.ipynb", [TestResult("test_a", 2, "failed", 0.0, "wrong")],
+                     [], 1.0, "e" * 64, "v1")
+    journal.record(cut)
+    text = (tmp_path / "journal.csv").read_text()
+    lines = text.splitlines(keepends=True)
+    (tmp_path / "journal.csv").write_text("".join(lines[:-1]) + lines[-1][:10])   # killed while writing bob's end
+    again = Journal(tmp_path)
+    kept = again.lookup("ada", tmp_path / "x" / f"{NAME}.ipynb", "f" * 64, "v1")
+    assert kept is not None and kept.score == 2 and kept.notes == ["a note"] and kept.tests_version == "v1"
+    assert again.lookup("bob", tmp_path / f"{NAME}.ipynb", "e" * 64, "v1") is None       # cut off: graded again
+    assert again.lookup("ada", tmp_path / f"{NAME}.ipynb", "f" * 64, "v2") is None       # corrected tests: again
+    assert again.lookup("ada", tmp_path / f"{NAME}.ipynb", "0" * 64, "v1") is None       # changed file: again
 
 
 def test_feedback_says_what_failed_and_leaks_nothing(graded):

@@ -6,11 +6,15 @@ has already cleaned (no traceback, no hidden test's source); nothing here adds a
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["PASSED", "FAILED", "ERROR", "NOT_IMPLEMENTED", "TIMEOUT", "KERNEL_DIED", "NOT_RUN", "UNREADABLE",
-           "TestResult", "Submission", "write_gradebook", "feedback_markdown", "write_reports"]
+           "TestResult", "Submission", "write_gradebook", "feedback_markdown", "write_feedback", "write_reports",
+           "file_sha256", "Journal"]
 
 # statuses of a test (points only for "passed")
 PASSED, FAILED, ERROR, NOT_IMPLEMENTED = "passed", "failed", "error", "not implemented"
@@ -40,6 +44,8 @@ class Submission:
     tests: list = field(default_factory=list)
     notes: list = field(default_factory=list)      # about the submission as a whole, for the feedback
     seconds: float = 0.0
+    sha256: str = ""            # of the submitted file, as graded
+    tests_version: str = ""     # sha256 of the instructor's notebook (its tests, hidden ones included) that graded it
 
     @property
     def score(self) -> float:
@@ -51,17 +57,93 @@ class Submission:
 
 
 def write_gradebook(submissions: list, path: Path) -> None:
-    """A CSV with a row per test: student, assignment, test, points, max_points, status."""
+    """A CSV with a row per test: student, assignment, test, points, max_points, status, and the versions of the
+    submission and of the tests that graded it (the first 16 hex digits of their sha256)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "test", "points", "max_points", "status"])
+        writer.writerow(["student", "assignment", "test", "points", "max_points", "status", "submission_sha256",
+                         "tests_version"])
         for sub in submissions:
+            versions = [sub.sha256[:16], sub.tests_version[:16]]
             if not sub.tests:
-                writer.writerow([sub.student, sub.assignment, "", 0, 0, "not graded"])
+                writer.writerow([sub.student, sub.assignment, "", 0, 0, "not graded", *versions])
             for t in sub.tests:
                 writer.writerow([sub.student, sub.assignment, t.grade_id, f"{t.points:g}", f"{t.max_points:g}",
-                                 t.status])
+                                 t.status, *versions])
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes (a submission, or the instructor's notebook)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class Journal:
+    """What has been graded, kept on disk as it happens: ``out/journal.csv``, appended and flushed to disk after
+    every submission, so that killing the grader at any moment loses at most the submissions in progress.
+
+    A submission is known by its student, file name, sha256 and the version of the tests (the sha256 of the
+    instructor's notebook): :meth:`lookup` gives back its graded :class:`Submission` when all four match, so
+    that a rerun grades only what is new or changed, and a corrected test regrades the class.
+    """
+
+    FIELDS = ["student", "file", "assignment", "sha256", "tests_version", "seconds", "kind", "test", "points",
+              "max_points", "status", "message"]
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / "journal.csv"
+        self._lock = threading.Lock()
+        self._done: dict = {}
+        if self.path.exists():
+            with open(self.path, newline="", encoding="utf-8") as f:
+                for row in csv.DictReader(f):
+                    self._read_row(row)
+
+    def _read_row(self, row: dict) -> None:
+        if set(self.FIELDS) - set(row) or any(row[k] is None for k in self.FIELDS):
+            return                      # a torn last line (the grader was killed while writing it)
+        key = (row["student"], row["file"], row["sha256"], row["tests_version"])
+        sub = self._done.get(key)
+        if sub is None or row["kind"] == "start":
+            sub = self._done[key] = Submission(row["student"], row["assignment"], Path(row["file"]),
+                                               seconds=float(row["seconds"] or 0), sha256=row["sha256"],
+                                               tests_version=row["tests_version"])
+            sub.complete = False
+        if row["kind"] == "test":
+            sub.tests.append(TestResult(row["test"], float(row["max_points"]), row["status"], float(row["points"]),
+                                        row["message"]))
+        elif row["kind"] == "note":
+            sub.notes.append(row["message"])
+        elif row["kind"] == "end":
+            sub.complete = True
+
+    def lookup(self, student: str, path: Path, sha256: str, tests_version: str):
+        """The graded submission with these versions, or None (never graded, changed, or cut off by a kill)."""
+        sub = self._done.get((student, Path(path).name, sha256, tests_version))
+        if sub is None or not getattr(sub, "complete", False):
+            return None
+        return Submission(sub.student, sub.assignment, Path(path), list(sub.tests), list(sub.notes), sub.seconds,
+                          sub.sha256, sub.tests_version)
+
+    def record(self, sub: Submission) -> None:
+        """Append ``sub`` (a start row, its tests, its notes, an end row) and flush it to disk."""
+        base = dict(student=sub.student, file=sub.path.name, assignment=sub.assignment, sha256=sub.sha256,
+                    tests_version=sub.tests_version, seconds=f"{sub.seconds:.3f}")
+        rows = [dict(base, kind="start")]
+        rows += [dict(base, kind="test", test=t.grade_id, points=f"{t.points:g}", max_points=f"{t.max_points:g}",
+                      status=t.status, message=t.message) for t in sub.tests]
+        rows += [dict(base, kind="note", message=note) for note in sub.notes]
+        rows.append(dict(base, kind="end"))
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            with open(self.path, "a", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=self.FIELDS, restval="")
+                if new:
+                    writer.writeheader()
+                writer.writerows(rows)
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def feedback_markdown(sub: Submission) -> str:
@@ -88,12 +170,17 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"
 
 
+def write_feedback(sub: Submission, out: Path) -> None:
+    """``out/feedback/<student>/<assignment>.md``."""
+    folder = Path(out) / "feedback" / _safe(sub.student)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{_safe(sub.assignment if sub.assignment != '?' else sub.path.stem)}.md").write_text(
+        feedback_markdown(sub), encoding="utf-8")
+
+
 def write_reports(submissions: list, out: Path) -> None:
     """``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md`` for each submission."""
     out = Path(out)
     write_gradebook(submissions, out / "gradebook.csv")
     for sub in submissions:
-        folder = out / "feedback" / _safe(sub.student)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{_safe(sub.assignment if sub.assignment != '?' else sub.path.stem)}.md").write_text(
-            feedback_markdown(sub), encoding="utf-8")
+        write_feedback(sub, out)

@@ -18,6 +18,9 @@ test in a message is replaced by ``[hidden]``.
 :func:`grade` grades a class: it first grades the instructor's own solution notebooks as
 submissions (:func:`check_environment`: they must score full marks, or the run stops), then
 every submission, and writes the reports (see :mod:`.reports`). Submitted files are only read.
+Each graded submission is appended to ``out/journal.csv`` (and its feedback written) the moment it is
+done, so a killed run loses only the submissions in progress; a rerun keeps every submission graded
+before with the same file and the same version of the tests, and grades the rest.
 """
 from __future__ import annotations
 
@@ -42,8 +45,11 @@ from .reports import (
     PASSED,
     TIMEOUT,
     UNREADABLE,
+    Journal,
     Submission,
     TestResult,
+    file_sha256,
+    write_feedback,
     write_reports,
 )
 
@@ -293,7 +299,8 @@ def check_environment(sources: dict, limits: Limits, assignments) -> None:
 
 def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits(), jobs: int = 1,
           assignment: str | None = None, progress: bool = True) -> list:
-    """Grade submissions; write ``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md``.
+    """Grade submissions; write ``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md``, keeping
+    ``out/journal.csv`` as it goes (a rerun grades only what is new or changed: see :class:`~.reports.Journal`).
 
     ``root`` is the course folder (default: the current folder); ``solutions`` the instructor's
     notebooks (default: ``root/solutions``) and ``out`` the reports' folder (default: ``root/grades``).
@@ -311,24 +318,36 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     if not found:
         raise ValueError(f"no notebooks (*.ipynb) found in {', '.join(map(str, paths))}")
     sources = {name: read_notebook(path) for name, path in names.items()}
+    versions = {name: file_sha256(path) for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
-    wanted = {a for _, _, a in opened if a}
+    journal = Journal(out)
+    done = [journal.lookup(student, path, file_sha256(path), versions.get(files[2] or "", ""))
+            for (student, path), files in zip(found, opened)]
+    wanted = {files[2] for files, old in zip(opened, done) if files[2] and old is None}
     if progress and wanted:
         print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
               "full marks ...", file=sys.stderr, flush=True)
     check_environment(sources, limits, wanted)
+    if progress and any(d is not None for d in done):
+        print(f"{sum(d is not None for d in done)} of {len(found)} notebooks were graded before with the same "
+              f"tests ({journal.path}): kept", file=sys.stderr, flush=True)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress)
 
     def one(item):
-        (student, path), files = item
-        result = grade_submission(student, path, files, sources, limits)
+        (student, path), files, old = item
+        if old is None:
+            digest = file_sha256(path)
+            old = grade_submission(student, path, files, sources, limits)
+            old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
+            journal.record(old)          # on disk now: a later kill loses nothing of it
+            write_feedback(old, out)
         bar.update()
-        return result
+        return old
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        submissions = list(pool.map(one, zip(found, opened)))
+        submissions = list(pool.map(one, zip(found, opened, done)))
     bar.close()
     write_reports(submissions, out)
     return submissions
