@@ -166,6 +166,21 @@ def test_every_row_names_the_versions_that_graded_it_and_a_rerun_keeps_them(grad
     assert (graded["out"] / "gradebook.csv").read_bytes() == gradebook
 
 
+def test_the_summary_says_what_the_class_got_wrong(graded):
+    summary = (graded["out"] / "summary.md").read_text()
+    assert (graded["out"] / "summary.png").stat().st_size > 1000
+    rows = {line.split(" | ")[0].strip("| "): line for line in summary.splitlines() if line.startswith("| test_")}
+    assert set(rows) == set(TESTS.values())
+    students = len({r["student"] for r in graded["rows"] if r["assignment"] == NAME})
+    for test, line in rows.items():
+        failed = sum(1 for r in graded["rows"] if r["test"] == test and r["status"] != "passed")
+        assert f"| {failed} of {students} (" in line, line
+    source = nbformat.read(SOLUTION, as_version=4)
+    hidden = [line.strip() for c in source.cells if nbgrader_metadata(c).get("grade")
+              for line in split_test(c.source)[1].splitlines() if len(line.strip()) >= 6]
+    assert not any(h in summary for h in hidden)
+
+
 def test_the_journal_survives_a_kill_and_regrades_what_changed(tmp_path):
     from course_lib.tools.grading.reports import Journal, Submission, TestResult
 

@@ -42,7 +42,8 @@ def main(argv=None) -> int:
     for sub in subs:
         print(f"{sub.student:<20} {sub.assignment:<24} {sub.score:>5g} / {sub.max_score:<5g} {sub.seconds:5.1f} s"
               + ("" if not sub.notes else f"  ({len(sub.notes)} note{'s' * (len(sub.notes) > 1)})"))
-    print(f"gradebook: {out / 'gradebook.csv'}; feedback: {out / 'feedback'}/<student>/<assignment>.md")
+    print(f"gradebook: {out / 'gradebook.csv'}; feedback: {out / 'feedback'}/<student>/<assignment>.md; "
+          f"what the class got wrong: {out / 'summary.md'}")
     return 0
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["PASSED", "FAILED", "ERROR", "NOT_IMPLEMENTED", "TIMEOUT", "KERNEL_DIED", "NOT_RUN", "UNREADABLE",
            "TestResult", "Submission", "write_gradebook", "feedback_markdown", "write_feedback", "write_reports",
-           "file_sha256", "Journal"]
+           "file_sha256", "Journal", "class_summary", "write_summary"]
 
 # statuses of a test (points only for "passed")
 PASSED, FAILED, ERROR, NOT_IMPLEMENTED = "passed", "failed", "error", "not implemented"
@@ -184,3 +186,58 @@ def write_reports(submissions: list, out: Path) -> None:
     write_gradebook(submissions, out / "gradebook.csv")
     for sub in submissions:
         write_feedback(sub, out)
+
+
+def _gist(message: str) -> str:
+    """A failure message with its numbers blanked, cut to its first sentence: what groups like failures."""
+    first = re.split(r"(?<=[.;])\s", message.replace("\n", " ").strip(), maxsplit=1)[0]
+    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", first)[:140]
+
+
+def class_summary(submissions: list) -> dict:
+    """``{assignment: [{test, max_points, students, failed, share, messages: [(gist, count), ...]}, ...]}``:
+    for each test, how many students did not pass it and the most common reasons, grouped."""
+    tables: dict = {}
+    for sub in submissions:
+        if sub.assignment == "?":
+            continue
+        for t in sub.tests:
+            row = tables.setdefault(sub.assignment, {}).setdefault(
+                t.grade_id, dict(test=t.grade_id, max_points=t.max_points, students=0, failed=0, messages=Counter()))
+            row["students"] += 1
+            if t.status != PASSED:
+                row["failed"] += 1
+                row["messages"][_gist(t.message) if t.message else t.status] += 1
+    return {a: [dict(r, share=r["failed"] / r["students"], messages=r["messages"].most_common(3))
+                for r in rows.values()] for a, rows in tables.items()}
+
+
+def write_summary(submissions: list, out: Path) -> Path:
+    """``out/summary.md`` (per test: the share of students who failed it and the most common reasons) and
+    ``out/summary.png`` (the shares as bars), for the instructor: what the class got wrong."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = class_summary(submissions)
+    lines = ["# What the class got wrong", ""]
+    for assignment, rows in sorted(summary.items()):
+        lines += [f"## {assignment}", "", "| test | points | failed | most common reasons |", "|---|---|---|---|"]
+        for r in rows:
+            reasons = "; ".join(f"{gist.replace('|', '/')} ({n})" for gist, n in r["messages"]) or "-"
+            lines.append(f"| {r['test']} | {r['max_points']:g} | {r['failed']} of {r['students']} "
+                         f"({r['share']:.0%}) | {reasons} |")
+        lines.append("")
+    lines.append("![share of students who failed each test](summary.png)")
+    (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bars = [(f"{a}: {r['test']}", r["share"]) for a, rows in sorted(summary.items()) for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 0.4 * max(len(bars), 1) + 1.2))
+    ax.barh([b[0] for b in bars][::-1], [100 * b[1] for b in bars][::-1], color="C3")
+    ax.set(xlim=(0, 100), xlabel="students who did not pass (%)", title="What the class got wrong")
+    fig.tight_layout()
+    fig.savefig(out / "summary.png", dpi=80)
+    plt.close(fig)
+    return out / "summary.md"

@@ -51,6 +51,7 @@ from .reports import (
     file_sha256,
     write_feedback,
     write_reports,
+    write_summary,
 )
 
 __all__ = ["HIDDEN_FILE", "grade_notebook", "solution_names", "find_submissions", "open_submission",
@@ -350,4 +351,5 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
         submissions = list(pool.map(one, zip(found, opened, done)))
     bar.close()
     write_reports(submissions, out)
+    write_summary(submissions, out)
     return submissions
