@@ -298,3 +298,18 @@ def test_check_failures_are_told_by_type():
     assert grading_running._take_tag(run, "[tag] ") and run.evalue == "the message"
     assert not grading_running._take_tag(grading_running.CellRun("error", "ValueError", "x [tag] y"), "[tag] ")
     assert grading_running._new_tag() != grading_running._new_tag()
+
+
+def test_the_grader_loads_where_resource_is_missing(monkeypatch):
+    """``resource`` is POSIX only: the kernel module must still import (on Windows), without a memory limit."""
+    import importlib.util
+    import sys
+
+    from course_lib.tools.grading import kernel
+
+    monkeypatch.setitem(sys.modules, "resource", None)          # `import resource` now raises ImportError
+    spec = importlib.util.spec_from_file_location("course_lib.tools.grading.kernel_without_resource", kernel.__file__)
+    copy = importlib.util.module_from_spec(spec)                 # a separate copy: the grader's own module is untouched
+    monkeypatch.setitem(sys.modules, spec.name, copy)
+    spec.loader.exec_module(copy)
+    assert copy.resource is None and kernel.resource is not None

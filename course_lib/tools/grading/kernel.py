@@ -15,13 +15,17 @@ import argparse
 import json
 import os
 import queue
-import resource
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .reports import KERNEL_DIED, TIMEOUT
+
+try:                     # POSIX only: on Windows the module still loads, and the memory limit is not enforced
+    import resource
+except ImportError:      # pragma: no cover - exercised by a test that hides the module
+    resource = None
 
 __all__ = ["Limits", "GradingEnvironmentError", "CellRun", "LimitedKernel", "KERNEL_NAME", "main"]
 
@@ -153,8 +157,12 @@ def main(argv=None) -> None:
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args(argv)
     limit = args.memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if resource is None:
+        print(f"warning: no memory limit on this platform (the `resource` module is POSIX only); "
+              f"--memory-mb {args.memory_mb} is not enforced", file=sys.stderr)
+    else:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     from ipykernel.kernelapp import launch_new_instance
 
     launch_new_instance(argv=["-f", args.connection_file])
