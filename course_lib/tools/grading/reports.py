@@ -96,6 +96,7 @@ class Journal:
         self.path = Path(out) / "journal.csv"
         self._lock = threading.Lock()
         self._done: dict = {}
+        self._complete: set = set()     # the keys whose last record reached its end row
         if self.path.exists():
             with open(self.path, newline="", encoding="utf-8") as f:
                 for row in csv.DictReader(f):
@@ -110,20 +111,21 @@ class Journal:
             sub = self._done[key] = Submission(row["student"], row["assignment"], Path(row["file"]),
                                                seconds=float(row["seconds"] or 0), sha256=row["sha256"],
                                                tests_version=row["tests_version"])
-            sub.complete = False
+            self._complete.discard(key)
         if row["kind"] == "test":
             sub.tests.append(TestResult(row["test"], float(row["max_points"]), row["status"], float(row["points"]),
                                         row["message"]))
         elif row["kind"] == "note":
             sub.notes.append(row["message"])
         elif row["kind"] == "end":
-            sub.complete = True
+            self._complete.add(key)
 
     def lookup(self, student: str, path: Path, sha256: str, tests_version: str):
         """The graded submission with these versions, or None (never graded, changed, or cut off by a kill)."""
-        sub = self._done.get((student, Path(path).name, sha256, tests_version))
-        if sub is None or not getattr(sub, "complete", False):
+        key = (student, Path(path).name, sha256, tests_version)
+        if key not in self._complete:
             return None
+        sub = self._done[key]
         return Submission(sub.student, sub.assignment, Path(path), list(sub.tests), list(sub.notes), sub.seconds,
                           sub.sha256, sub.tests_version)
 

@@ -322,8 +322,9 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     versions = {name: file_sha256(path) for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
     journal = Journal(out)
-    done = [journal.lookup(student, path, file_sha256(path), versions.get(files[2] or "", ""))
-            for (student, path), files in zip(found, opened)]
+    digests = [file_sha256(path) for _, path in found]
+    done = [journal.lookup(student, path, digest, versions.get(files[2] or "", ""))
+            for (student, path), files, digest in zip(found, opened, digests)]
     wanted = {files[2] for files, old in zip(opened, done) if files[2] and old is None}
     if progress and wanted:
         print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
@@ -337,9 +338,8 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     bar = tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress)
 
     def one(item):
-        (student, path), files, old = item
+        (student, path), files, digest, old = item
         if old is None:
-            digest = file_sha256(path)
             old = grade_submission(student, path, files, sources, limits)
             old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
             journal.record(old)          # on disk now: a later kill loses nothing of it
@@ -348,7 +348,7 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
         return old
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        submissions = list(pool.map(one, zip(found, opened, done)))
+        submissions = list(pool.map(one, zip(found, opened, digests, done)))
     bar.close()
     write_reports(submissions, out)
     write_summary(submissions, out)
