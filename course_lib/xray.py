@@ -193,12 +193,22 @@ def separate(xray: torch.Tensor, visible: torch.Tensor | None = None, lam: float
     gamma = check_number(gamma, "gamma", "separate", strict=True)   # the pull towards the side information
     mu = check_number(mu, "mu", "separate")
     kappa = check_number(kappa, "kappa", "separate")
+    return _split(_prepare(xray, visible, levels), lam, gamma, mu, kappa)
+
+
+def _prepare(xray: torch.Tensor, visible, levels: int) -> dict:
+    """What :func:`separate` needs that does not depend on its weights: the transform, the coefficients of the
+    X-ray and of the prediction, the visible image's edge strength (None without it)."""
     W = _haar(xray.shape, levels, "separate")
     p = xray / 2 if visible is None else side_prediction(xray, visible, levels)
-    lam_front = lam if visible is None else lam * torch.exp(-kappa * edge_strength(visible.to(xray.dtype), W))
-    mask = detail_mask(W).to(xray.device)
-    c, q = W(xray), W(p)
-    a = torch.where(mask, _solve_coefficients(q, c, gamma, lam_front, lam, mu), q)
+    edges = None if visible is None else edge_strength(visible.to(xray.dtype), W)
+    return dict(W=W, xray=xray, mask=detail_mask(W).to(xray.device), c=W(xray), q=W(p), edges=edges)
+
+
+def _split(prepared: dict, lam: float, gamma: float, mu: float, kappa: float) -> tuple:
+    W, xray, edges, q = prepared["W"], prepared["xray"], prepared["edges"], prepared["q"]
+    lam_front = lam if edges is None else lam * torch.exp(-kappa * edges)
+    a = torch.where(prepared["mask"], _solve_coefficients(q, prepared["c"], gamma, lam_front, lam, mu), q)
     front = W.A_adjoint(a)                       # orthonormal: the inverse is the adjoint
     return front, xray - front
 
@@ -219,14 +229,17 @@ def best_separations(panel: Panel, lams=(0.01, 0.03, 0.1), gammas=(0.3, 1.0, 3.0
     """
     from .metrics import psnr
 
-    results = {}
+    results, prepared = {}, {}                   # one _prepare per (side information used, levels): the grid reuses it
     for name, (use_visible, mus) in VARIANTS.items():
         best = None
         for lam in lams:
             for gamma, kappa, level, mu in itertools.product(gammas, kappas if use_visible else (0.0,), levels, mus):
                 if any(s % 2 ** level for s in panel.xray.shape):
                     continue
-                front, back = separate(panel.xray, panel.visible if use_visible else None, lam, gamma, mu, level, kappa)
+                key = (use_visible, level)
+                if key not in prepared:
+                    prepared[key] = _prepare(panel.xray, panel.visible if use_visible else None, level)
+                front, back = _split(prepared[key], lam, gamma, mu, kappa)
                 scores = psnr(front, panel.front), psnr(back, panel.back)
                 if best is None or sum(scores) > best["psnr_front"] + best["psnr_back"]:
                     best = dict(front=front, back=back, psnr_front=scores[0], psnr_back=scores[1],
