@@ -102,32 +102,50 @@ def cmd_open(args: list[str]) -> int:
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def ensure_browser() -> None:
-    """The browser smoke tests need a Chromium: install Debian's where that is possible (root, apt-get)."""
+def apt_install(package: str, present, purpose: str) -> bool:
+    """Install Debian's ``package`` where that is possible (root, apt-get) unless ``present()``; whether it is there."""
     import shutil
 
-    if os.environ.get("CHROMIUM") or any(shutil.which(name) for name in BROWSERS):
-        return
+    if present():
+        return True
     if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
-        say("no Chromium found: the browser smoke tests will be skipped (install chromium to run them)")
-        return
-    say("installing Debian's chromium for the browser smoke tests (once; a minute or two)")
+        say(f"no {package} found: {purpose} will be skipped (install {package} to run them)")
+        return False
+    say(f"installing Debian's {package} for {purpose} (once; a minute or two)")
     VENV.mkdir(exist_ok=True)
     with open(LOG, "a") as log:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
         for command in (install, ["apt-get", "update", "-q"], install):
             log.write(f"\n$ {' '.join(command)}\n")
             log.flush()
             done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode == 0
-            if done and command is install and any(shutil.which(name) for name in BROWSERS):
-                return
-    say(f"could not install chromium (see {LOG}): the browser smoke tests will fail in CI, be skipped elsewhere")
+            if done and command is install and present():
+                return True
+    say(f"could not install {package} (see {LOG}): {purpose} will fail in CI, be skipped elsewhere")
+    return False
+
+
+def ensure_browser() -> None:
+    """The browser smoke tests need a Chromium."""
+    import shutil
+
+    apt_install("chromium", lambda: bool(os.environ.get("CHROMIUM") or any(shutil.which(b) for b in BROWSERS)),
+                "the browser smoke tests")
+
+
+def ensure_bubblewrap() -> None:
+    """The grader's sandbox tests need bubblewrap (``bwrap``), as does grading a class (see the README)."""
+    import shutil
+
+    if sys.platform.startswith("linux"):
+        apt_install("bubblewrap", lambda: bool(shutil.which("bwrap")), "the grader's sandbox tests")
 
 
 def cmd_test(args: list[str]) -> int:
     setup()
     ensure_browser()
+    ensure_bubblewrap()
     return in_venv(["-m", "pytest"] + args)
 
 

@@ -41,6 +41,7 @@ import importlib
 
 _EXPORTS = {
     "kernel": ["Limits", "LimitedKernel", "CellRun", "GradingEnvironmentError"],
+    "sandbox": ["Sandbox", "SandboxUnavailable", "check_sandbox"],
     "assembly": ["read_notebook", "split_test", "student_cells", "assemble", "hidden_fragments", "redact"],
     "running": ["grade_notebook", "grade_submission", "check_environment", "grade", "find_submissions",
                 "open_submission", "solution_names"],

@@ -29,13 +29,16 @@ def main(argv=None) -> int:
     parser.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     parser.add_argument("--timeout", type=float, default=Limits.total_timeout, help="seconds per notebook")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory per notebook (MB)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the students' code without bubblewrap's isolation (every feedback file then says so)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     out = args.root / "grades" if args.out is None else args.out
     try:
         limits = Limits(args.cell_timeout, args.timeout, args.memory_mb)
         subs = grade(args.submissions, out, root=args.root, solutions=args.solutions, limits=limits,
-                     jobs=args.jobs, assignment=args.assignment, progress=not args.quiet)
+                     jobs=args.jobs, assignment=args.assignment, progress=not args.quiet,
+                     sandboxed=not args.no_sandbox)
     except (GradingEnvironmentError, ValueError, FileNotFoundError) as error:
         print(f"grading failed: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import queue
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -67,25 +68,40 @@ class LimitedKernel:
     """A fresh python kernel in its own process with a memory limit, run cell by cell.
 
     ``workdir`` is the kernel's current folder; ``spec_dir`` a folder of the grader's own for the
-    kernel spec and the kernel's sockets.
+    kernel spec and the kernel's sockets. With a :class:`~.sandbox.Sandbox`, the kernel runs confined
+    (its current folder is then its private ``/tmp``); ``shared`` and ``readonly`` are further folders
+    of the grader's that it may write, or read.
     """
 
-    def __init__(self, limits: Limits, workdir: Path, spec_dir: Path):
+    def __init__(self, limits: Limits, workdir: Path, spec_dir: Path, sandbox=None, shared=(), readonly=()):
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpecManager
 
         self.limits = limits
         spec = spec_dir / "kernels" / KERNEL_NAME
         spec.mkdir(parents=True, exist_ok=True)
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "course_lib.tools.grading.kernel", "--memory-mb", str(limits.memory_mb),
-                     "-f", "{connection_file}"],
-            "display_name": "course grader", "language": "python"}))
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-               "PYTHONHASHSEED": "0"}
-        self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(spec_dir / "kernel"),
+        sockets = spec_dir / "sockets"        # the connection file and the kernel's sockets: all it may write outside /tmp
+        sockets.mkdir(exist_ok=True)
+        argv = [sys.executable, "-m", "course_lib.tools.grading.kernel", "--memory-mb", str(limits.memory_mb),
+                "-f", "{connection_file}"]
+        settings = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        if sandbox is not None:
+            from .sandbox import sandbox_environment
+
+            argv = sandbox.command(argv[:-2] + ["--sandboxed"] + argv[-2:], shared=[sockets, *shared],
+                                   readonly=list(readonly))
+            env, cwd = sandbox_environment(settings), "/"
+        else:
+            env, cwd = {**os.environ, **settings}, str(workdir)
+        # interrupts go as a message: a signal would reach bubblewrap, not the kernel inside it
+        (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "course grader",
+                                                      "language": "python", "interrupt_mode": "message"}))
+        self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(sockets / "kernel"),
+                                connection_file=str(sockets / "connection.json"),
                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
-        self.km.start_kernel(cwd=str(workdir), env=env)
+        # nothing the student's process prints reaches the grader's terminal (only the kernel's messages count)
+        self.km.start_kernel(cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
@@ -105,7 +121,7 @@ class LimitedKernel:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return self._timed_out(result, timeout)
+                return self._timed_out(result, timeout, msg_id)
             try:
                 msg = self.kc.get_iopub_msg(timeout=min(0.5, remaining))
             except queue.Empty:
@@ -124,8 +140,9 @@ class LimitedKernel:
             elif kind == "status" and content.get("execution_state") == "idle":
                 return result
 
-    def _timed_out(self, result: CellRun, limit: float) -> CellRun:
-        """Interrupt the cell; stop the kernel when it does not come back within 10 s."""
+    def _timed_out(self, result: CellRun, limit: float, msg_id: str) -> CellRun:
+        """Interrupt the cell; stop the kernel when it does not come back within 10 s (its own "idle", not that
+        of the interrupt request, which the kernel answers even while the cell goes on)."""
         self.km.interrupt_kernel()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -133,7 +150,8 @@ class LimitedKernel:
                 msg = self.kc.get_iopub_msg(timeout=0.5)
             except queue.Empty:
                 continue
-            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+            if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                    and msg.get("parent_header", {}).get("msg_id") == msg_id):
                 return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
         self.shutdown()
         return CellRun(TIMEOUT, output_chars=result.output_chars, limit=limit)
@@ -155,7 +173,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m course_lib.tools.grading.kernel")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("-f", dest="connection_file", required=True)
+    parser.add_argument("--sandboxed", action="store_true",
+                        help="inside bubblewrap: the grader's PID means nothing here, and bubblewrap ends the kernel "
+                             "when the grader goes")
     args = parser.parse_args(argv)
+    if args.sandboxed:
+        os.environ.pop("JPY_PARENT_PID", None)   # else ipykernel watches for a parent it cannot see and exits
     limit = args.memory_mb * 2**20
     if resource is None:
         print(f"warning: no memory limit on this platform (the `resource` module is POSIX only); "

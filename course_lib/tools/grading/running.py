@@ -53,6 +53,7 @@ from .reports import (
     write_reports,
     write_summary,
 )
+from .sandbox import UNSANDBOXED_NOTE, Sandbox, SandboxUnavailable, check_sandbox
 
 __all__ = ["HIDDEN_FILE", "grade_notebook", "solution_names", "find_submissions", "open_submission",
            "grade_submission", "check_environment", "grade"]
@@ -144,10 +145,11 @@ def _status(run: CellRun, check_failed: bool = False) -> str:
 # --------------------------------------------------------------------------- grading one notebook
 
 
-def grade_notebook(submission_nb, source_nb, limits: Limits = Limits()) -> tuple:
+def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=None) -> tuple:
     """Run the student's cells with the instructor's tests; returns ``(tests, notes, seconds)``.
 
-    ``submission_nb`` may be None (an unreadable file: every test scores 0, nothing runs).
+    ``submission_nb`` may be None (an unreadable file: every test scores 0, nothing runs). ``sandbox``
+    (a :class:`~.sandbox.Sandbox`) confines the student's kernel; None runs it unconfined.
     """
     start = time.monotonic()
     tests = [TestResult(nbgrader_metadata(c)["grade_id"], float(nbgrader_metadata(c).get("points", 0)))
@@ -162,7 +164,7 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits()) -> tuple
     by_id = {t.grade_id: t for t in tests}
     with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:
         (Path(tmp) / "run").mkdir()
-        kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec")
+        kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox)
         try:
             _run_cells(kernel, nb, by_id, notes, fragments, limits, start)
         finally:
@@ -269,7 +271,8 @@ def open_submission(path: Path, names: dict, forced: str | None = None) -> tuple
     return nb, problem, _assignment_of(path, nb, names, forced)
 
 
-def grade_submission(student: str, path: Path, opened: tuple, sources: dict, limits: Limits) -> Submission:
+def grade_submission(student: str, path: Path, opened: tuple, sources: dict, limits: Limits,
+                     sandbox=None) -> Submission:
     """Grade one opened file; a file that is not a notebook or not an exercise scores 0 with a note."""
     nb, problem, assignment = opened
     if assignment is None:
@@ -280,15 +283,15 @@ def grade_submission(student: str, path: Path, opened: tuple, sources: dict, lim
     sub = Submission(student, assignment, path)
     if problem:
         sub.notes.append(f"{path.name}: {problem}; nothing could be graded.")
-    sub.tests, notes, sub.seconds = grade_notebook(nb, sources[assignment], limits)
-    sub.notes += notes
+    sub.tests, notes, sub.seconds = grade_notebook(nb, sources[assignment], limits, sandbox)
+    sub.notes += notes + ([] if sandbox is not None else [UNSANDBOXED_NOTE])
     return sub
 
 
-def check_environment(sources: dict, limits: Limits, assignments) -> None:
+def check_environment(sources: dict, limits: Limits, assignments, sandbox=None) -> None:
     """Grade each needed solution notebook as a submission; it must score full marks."""
     for name in sorted(assignments):
-        tests, notes, _ = grade_notebook(sources[name], sources[name], limits)
+        tests, notes, _ = grade_notebook(sources[name], sources[name], limits, sandbox)
         bad = [t for t in tests if t.status != PASSED]
         if bad:
             details = "; ".join(notes[:2] + [f"{t.grade_id}: {t.status} ({t.message})" for t in bad[:2]])
@@ -299,12 +302,16 @@ def check_environment(sources: dict, limits: Limits, assignments) -> None:
 
 
 def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits(), jobs: int = 1,
-          assignment: str | None = None, progress: bool = True) -> list:
+          assignment: str | None = None, progress: bool = True, sandboxed: bool = True) -> list:
     """Grade submissions; write ``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md``, keeping
     ``out/journal.csv`` as it goes (a rerun grades only what is new or changed: see :class:`~.reports.Journal`).
 
     ``root`` is the course folder (default: the current folder); ``solutions`` the instructor's
     notebooks (default: ``root/solutions``) and ``out`` the reports' folder (default: ``root/grades``).
+    Every student's kernel runs in a :class:`~.sandbox.Sandbox` that hides the course's files (but its
+    library), the home folder, the submissions and ``out``; without bubblewrap this raises
+    :class:`~.kernel.GradingEnvironmentError`, unless ``sandboxed=False``: then each feedback file says
+    that it was graded unsandboxed.
     Returns the :class:`~.reports.Submission` of each notebook found.
     """
     root = Path.cwd() if root is None else Path(root)
@@ -318,6 +325,14 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     found = find_submissions(paths, names, assignment)
     if not found:
         raise ValueError(f"no notebooks (*.ipynb) found in {', '.join(map(str, paths))}")
+    sandbox = None
+    if sandboxed:
+        try:
+            check_sandbox(root)
+        except SandboxUnavailable as error:
+            raise GradingEnvironmentError(str(error)) from None
+        sandbox = Sandbox(root, hide=tuple({Path(p).resolve() for p in paths} | {out.resolve(), solutions.resolve()}
+                                           | {path.resolve() for _, path in found}))
     sources = {name: read_notebook(path) for name, path in names.items()}
     versions = {name: file_sha256(path) for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
@@ -329,7 +344,7 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     if progress and wanted:
         print(f"checking the grading environment: the solutions of {', '.join(sorted(wanted))} must score "
               "full marks ...", file=sys.stderr, flush=True)
-    check_environment(sources, limits, wanted)
+    check_environment(sources, limits, wanted, sandbox)
     if progress and any(d is not None for d in done):
         print(f"{sum(d is not None for d in done)} of {len(found)} notebooks were graded before with the same "
               f"tests ({journal.path}): kept", file=sys.stderr, flush=True)
@@ -340,7 +355,7 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     def one(item):
         (student, path), files, digest, old = item
         if old is None:
-            old = grade_submission(student, path, files, sources, limits)
+            old = grade_submission(student, path, files, sources, limits, sandbox)
             old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
             journal.record(old)          # on disk now: a later kill loses nothing of it
             write_feedback(old, out)

@@ -1,0 +1,122 @@
+"""The student's process in a sandbox: bubblewrap (``bwrap``) on Linux.
+
+The kernel that runs a submission's cells is started inside a bubblewrap sandbox in which
+
+* the whole file system is **read-only**; the only writable places are an **empty private temporary
+  folder** (``/tmp``, also ``/var/tmp`` and ``/dev/shm``, of limited size: a submission that fills it gets
+  "No space left on device") and the folder of the kernel's sockets;
+* the course folder shows only ``course_lib`` and the Python environment: ``solutions/``, ``.git``,
+  ``tests/`` and the rest are **not visible**, nor are the home folder, the submissions, the output folder
+  and any other folder the grader names (:attr:`Sandbox.hide`);
+* there is **no network** and no shared memory with the host (its own network and IPC namespaces);
+* it has its **own PID namespace**: it cannot see or signal the grader or any other process, and when
+  the kernel is stopped, every process it started (sessions, daemons, a deep tree of children) dies with
+  it; it gets no capabilities and a minimal environment.
+
+:func:`check_sandbox` says, with a reason, whether that can work here: bubblewrap must be installed
+(Debian and Ubuntu: ``apt install bubblewrap``) and unprivileged user namespaces allowed (recent Ubuntu
+restricts them through AppArmor; see the README). Where it cannot (macOS, Windows, a locked-down host),
+the grader refuses unless it is told ``--no-sandbox``, and every feedback file then says so.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Sandbox", "SandboxUnavailable", "check_sandbox", "UNSANDBOXED_NOTE", "INSTALL_HINT"]
+
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap; Fedora: sudo dnf install "
+                "bubblewrap), or grade without isolation with --no-sandbox")
+UNSANDBOXED_NOTE = ("This notebook was graded without a sandbox (--no-sandbox): your code ran with the "
+                    "instructor's permissions.")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot run here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How the student's kernel is confined.
+
+    ``course_root`` is the course folder: inside the sandbox only its ``course_lib`` (and the Python
+    environment, where that lies inside it) can be seen. ``hide`` are further folders or files that
+    must not be visible (the submissions, the output folder); the home folder is always hidden.
+    ``tmp_mb`` is the size of the private temporary folder.
+    """
+
+    course_root: Path
+    hide: tuple = field(default_factory=tuple)
+    tmp_mb: int = 256
+
+    def command(self, argv: list[str], *, shared: list[Path], readonly: list[Path] = (), cwd: str = "/tmp") -> list[str]:
+        """The ``bwrap`` command line that runs ``argv`` confined; ``shared`` folders stay writable, ``readonly``
+        ones readable (the grader's own folders for the kernel's sockets and the calls' data)."""
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+        root = Path(self.course_root).resolve()
+        args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        size = str(self.tmp_mb * 2**20)
+        for private in ("/tmp", "/var/tmp", "/dev/shm"):
+            args += ["--size", size, "--tmpfs", private]
+        args += ["--dir", "/tmp/home"]
+        homes = {Path.home(), Path("/root"), Path("/home")}
+        hidden = [root, *homes, *(Path(p) for p in self.hide)]
+        for path in hidden:
+            path = Path(path).resolve()
+            if str(path).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")) or not path.exists():
+                continue                            # already behind the private /tmp, or nothing to hide
+            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+        # what the kernel needs of the course: the library and the Python environment (read-only)
+        for needed in (root / "course_lib", Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
+            if _inside_any(needed, hidden):
+                args += ["--ro-bind", str(needed), str(needed)]
+        for path in readonly:
+            args += ["--ro-bind", str(Path(path).resolve()), str(Path(path).resolve())]
+        for path in shared:
+            args += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
+        args += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", cwd]
+        return args + ["--", *argv]
+
+
+def _inside_any(path: Path, folders: list) -> bool:
+    path = Path(path).resolve()
+    return any(path == Path(f).resolve() or Path(f).resolve() in path.parents for f in folders)
+
+
+def sandbox_environment(extra: dict) -> dict:
+    """A minimal environment for the sandboxed kernel: no variable of the grader's leaks into it."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
+    return {**keep, "HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.mpl",
+            "XDG_CACHE_HOME": "/tmp/home/.cache", "TMPDIR": "/tmp", **extra}
+
+
+_CHECKED: dict = {}
+
+
+def check_sandbox(course_root: Path) -> None:
+    """Raise :class:`SandboxUnavailable` (saying why and what to do) unless a sandboxed process can start here."""
+    if "ok" in _CHECKED:
+        return
+    if not sys.platform.startswith("linux"):
+        raise SandboxUnavailable(f"the grader's sandbox needs Linux (bubblewrap); this is {sys.platform}: "
+                                 "grade on Linux, or pass --no-sandbox to grade without isolation")
+    try:
+        command = Sandbox(course_root).command(["/bin/true"], shared=[])
+    except SandboxUnavailable:
+        raise
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SandboxUnavailable(f"bubblewrap could not start a sandbox ({error}): {INSTALL_HINT}") from None
+    if done.returncode != 0:
+        why = (done.stderr or "").strip().splitlines()[-1:] or ["no message"]
+        raise SandboxUnavailable(
+            f"bubblewrap could not start a sandbox here ({why[0]}). On recent Ubuntu, unprivileged user namespaces "
+            "are restricted by AppArmor: see the README's section on grading; or pass --no-sandbox")
+    _CHECKED["ok"] = True
