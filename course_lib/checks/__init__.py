@@ -8,8 +8,10 @@ other error by its type: an exception that is a :class:`CheckFailed` is the cour
 
 ``core`` holds the building blocks (``CheckFailed``, ``passed``, ``check_close``, ``check_adjoint``,
 ...), and one module per lecture holds its exercises' checks; every public name is here too, so
-test cells write ``from course_lib.checks import check_ista``.
+test cells write ``from course_lib.checks import check_ista``. Hidden tests reach the student's code
+through :data:`student` and plain data (:mod:`.boundary`), with :mod:`.drivers` for stateful units.
 """
+from .boundary import Build, StudentError, student
 from .core import CheckFailed, check_adjoint, check_close, check_tensor_result, describe, passed
 from .lecture01 import check_fista, check_ista, check_soft_threshold
 from .lecture02 import check_p4_lift, check_residual_block, check_unroll
@@ -18,7 +20,7 @@ from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser
 from .lecture06 import check_dip_step, check_variance_detector
 from .lecture07 import check_adp_step, check_pg_network
 
-__all__ = ["CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
+__all__ = ["Build", "student", "StudentError", "CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista",
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below",

@@ -1,19 +1,24 @@
 """Running the instructor's tests on a submission, and a class of submissions.
 
 For each notebook, :func:`grade_notebook` assembles the student's solution cells into the
-instructor's notebook (see :mod:`.assembly`) and runs it in a fresh :class:`~.kernel.LimitedKernel`,
-in an empty temporary folder. The visible part of each test cell runs first, then its hidden
-part, so the feedback can say which failed. A cell that times out is interrupted (the kernel is
-stopped if that fails); a kernel that dies scores 0 on the tests still to come.
+instructor's notebook (see :mod:`.assembly`) and grades it in two phases:
 
-What a failed test tells the student: the message of a visible test's error; for a hidden test,
-the message only when the error is the course's own -- an exception of type
-:class:`course_lib.checks.CheckFailed` (or a subclass), or one raised by the hidden test's own
-code -- and otherwise only the name of a built-in exception the student's code raised (its
-message is the student's and could carry what the code saw of the hidden test). The type is
-decided inside the kernel: the hidden test runs under a wrapper that marks a ``CheckFailed``'s
-message with a tag made afresh for each notebook, and the grader strips it. Any line of a hidden
-test in a message is replaced by ``[hidden]``.
+1. **The notebook, in the student's kernel**: a fresh :class:`~.kernel.LimitedKernel` (sandboxed, see
+   :mod:`.sandbox`) runs every cell in order, with each test cell's *visible* part only: the hidden
+   tests' code never enters the student's process. A student's cell runs under the file name
+   ``<your cell GRADE_ID>``, so that an error can be placed in it. A cell that times out is
+   interrupted (the kernel is stopped if that fails); a kernel that dies scores 0 on the tests still
+   to come.
+2. **The hidden tests, here**: each hidden part runs in the grader's own (trusted) process, in a fresh
+   namespace, and reaches the student's code only through :data:`course_lib.checks.student` -- plain
+   data to the kernel and back (:mod:`.remote`), each call within the time left. Hidden tests run after
+   the whole notebook, so every visible test's message was made before any hidden input reached the
+   student's process.
+
+What a failed test tells the student: a visible test's error message (its check's, from the kernel,
+which had seen nothing hidden yet); for a hidden test, the message of the course's check or assertion,
+or for an error of the student's code only the name of a built-in exception and the line of the
+student's own cell that raised it. Any line of a hidden test in a message is replaced by ``[hidden]``.
 
 :func:`grade` grades a class: it first grades the instructor's own solution notebooks as
 submissions (:func:`check_environment`: they must score full marks, or the run stops), then
@@ -24,18 +29,17 @@ before with the same file and the same version of the tests, and grades the rest
 """
 from __future__ import annotations
 
-import builtins
-import re
-import secrets
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ...checks.boundary import STUDENT_FILE_PREFIX, StudentError, connected
 from ..notebooks import cell_source, nbgrader_metadata
 from .assembly import assemble, hidden_fragments, read_notebook, redact, split_test
 from .kernel import CellRun, GradingEnvironmentError, LimitedKernel, Limits
+from .remote import RemoteConnection
 from .reports import (
     ERROR,
     FAILED,
@@ -60,86 +64,55 @@ __all__ = ["HIDDEN_FILE", "grade_notebook", "solution_names", "find_submissions"
 
 HIDDEN_FILE = "<hidden test>"
 MESSAGE_LIMIT = 600          # characters of an error message kept for the feedback
-_BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
-                   if isinstance(value, type) and issubclass(value, BaseException)}
 
 
-# --------------------------------------------------------------------------- telling the course's errors
+# --------------------------------------------------------------------------- messages
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_FRAME_FILE = re.compile(r"File (.+?):\d+")
-
-
-def _innermost_frame(traceback: list) -> str:
-    """The file of the innermost frame of an IPython traceback ("<cell>" for a notebook cell)."""
-    for entry in reversed(traceback):
-        plain = _ANSI.sub("", entry).lstrip()
-        match = _FRAME_FILE.match(plain)
-        if match:
-            return match.group(1)
-        if plain.startswith("Cell In["):
-            return "<cell>"
-    return ""
-
-
-def _new_tag() -> str:
-    """The mark the kernel puts before a CheckFailed's message: unguessable, new for each notebook."""
-    return f"[course check {secrets.token_hex(8)}] "
-
-
-def _hidden_wrapper(code: str, tag: str) -> str:
-    """Code that runs a hidden test in the kernel under its own file name, so that its own errors can be
-    told from the student's, and marks a :class:`course_lib.checks.CheckFailed` (by type) with ``tag``."""
-    return ("try:\n"
-            f"    exec(compile({code!r}, {HIDDEN_FILE!r}, 'exec'), globals())\n"
-            "except BaseException as _course_error:\n"
-            "    if isinstance(_course_error, __import__('course_lib.checks', fromlist=['CheckFailed']).CheckFailed):\n"
-            f"        _course_error.args = ({tag!r} + str(_course_error),)\n"
-            "    raise\n")
-
-
-def _take_tag(run: CellRun, tag: str) -> bool:
-    """Whether the kernel marked the error as a CheckFailed; the mark is removed from ``run``."""
-    if run.status == "error" and tag and run.evalue.startswith(tag):
-        run.evalue = run.evalue[len(tag):]
-        return True
-    return False
-
-
-def _authored(run: CellRun, check_failed: bool) -> bool:
-    """Whether the error is the course's: a CheckFailed, or raised by a hidden test's own code."""
-    return check_failed or _innermost_frame(run.traceback) == HIDDEN_FILE
-
-
-def _message(run: CellRun, hidden_part: bool, limits: Limits, fragments: list[str], check_failed: bool = False) -> str:
+def _message(run: CellRun, limits: Limits, fragments: list[str]) -> str:
+    """What a visible part's (or another cell's) failure tells the student."""
     if run.status == TIMEOUT:
         which = "a cell" if run.limit >= limits.cell_timeout else "the notebook (what was left of it)"
         return f"stopped after {run.limit:.3g} s (the time limit of {which}): an endless loop?"
     if run.status == KERNEL_DIED:
         return "the Python process stopped (a crash, os._exit or too much memory): later tests did not run"
     memory = run.ename == "MemoryError" or "can't allocate memory" in run.evalue
-    if hidden_part and not _authored(run, check_failed):   # the student's own message: it could carry what it saw
-        name = run.ename if run.ename in _BUILTIN_ERRORS else "an exception"
-        return "a hidden check failed: " + (f"your code ran out of memory (the limit is {limits.memory_mb} MB)"
-                                             if memory else f"your code raised {name}")
     text = f"{run.ename}: {run.evalue}" if run.evalue else run.ename
     if memory:
         text = f"out of memory (the limit is {limits.memory_mb} MB): {text}"
     text = redact(text, fragments)
-    if len(text) > MESSAGE_LIMIT:
-        text = text[:MESSAGE_LIMIT] + " [...]"
-    return ("a hidden check failed: " if hidden_part else "") + text
+    return text[:MESSAGE_LIMIT] + " [...]" if len(text) > MESSAGE_LIMIT else text
 
 
-def _status(run: CellRun, check_failed: bool = False) -> str:
+def _status(run: CellRun) -> str:
     if run.status in (TIMEOUT, KERNEL_DIED):
         return run.status
     if run.ename == "NotImplementedError":
         return NOT_IMPLEMENTED
-    if check_failed or run.ename in ("AssertionError", "CheckFailed"):
+    if run.ename in ("AssertionError", "CheckFailed"):
         return FAILED
     return ERROR
+
+
+_STUDENT_STATUS = {"timeout": TIMEOUT, "kernel died": KERNEL_DIED, "not implemented": NOT_IMPLEMENTED}
+
+
+def _hidden_outcome(error: BaseException, fragments: list[str]) -> tuple[str, str]:
+    """(status, message) of a hidden part that raised ``error`` in the trusted process."""
+    if isinstance(error, StudentError):
+        return _STUDENT_STATUS.get(error.kind, ERROR), "a hidden check failed: " + redact(str(error), fragments)
+    if isinstance(error, AssertionError):             # the course's check or the hidden test's own assertion
+        text = redact(str(error), fragments) or "an assertion of a hidden test"
+        text = text[:MESSAGE_LIMIT] + " [...]" if len(text) > MESSAGE_LIMIT else text
+        return FAILED, "a hidden check failed: " + text
+    return ERROR, (f"a hidden check could not use what your code returned ({type(error).__name__}): "
+                   "check the type and shape of your results")
+
+
+def _student_wrapper(code: str, grade_id: str) -> str:
+    """Code that runs a student's cell under the file name ``<your cell GRADE_ID>`` (magics still work)."""
+    name = f"{STUDENT_FILE_PREFIX}{grade_id}>"
+    return (f"exec(compile(get_ipython().transform_cell({code!r}), {name!r}, 'exec'), globals())\n")
 
 
 # --------------------------------------------------------------------------- grading one notebook
@@ -163,19 +136,40 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
     fragments = hidden_fragments(source_nb)
     by_id = {t.grade_id: t for t in tests}
     with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:
-        (Path(tmp) / "run").mkdir()
-        kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox)
+        calls = Path(tmp) / "calls"
+        for sub in ("run", "calls"):
+            (Path(tmp) / sub).mkdir()
+        start_kernel = lambda: LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox,
+                                             shared=[calls])
+        kernel = start_kernel()
         try:
-            _run_cells(kernel, nb, by_id, notes, fragments, limits, start)
+            ran: list = []
+            hidden = _run_cells(kernel, nb, by_id, notes, fragments, limits, start, ran)
+            died = kernel.died
+            if hidden and not kernel.alive and time.monotonic() - start < limits.total_timeout:
+                # the process ended in a later cell: the hidden tests of the earlier ones run in a fresh kernel,
+                # after the cells before the one that ended it
+                kernel.shutdown()
+                kernel = start_kernel()
+                for code in ran[:-1]:
+                    left = limits.total_timeout - (time.monotonic() - start)
+                    if left <= 0 or not kernel.alive:
+                        break
+                    kernel.run(code, min(limits.cell_timeout, left))
+            sources = {nbgrader_metadata(c).get("grade_id"): cell_source(c) for c in nb.cells
+                       if c.cell_type == "code" and nbgrader_metadata(c).get("solution")}
+            connection = RemoteConnection(kernel, calls, limits, start + limits.total_timeout, sources)
+            _run_hidden(hidden, connection, fragments)
+            _finish(died, tests, notes, limits, start)
         finally:
             kernel.shutdown()
     return tests, notes, time.monotonic() - start
 
 
-def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float) -> None:
-    """Run the assembled notebook cell by cell, filling in the tests' results and the notes."""
-    tests = by_id.values()
-    tag = _new_tag()
+def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float, ran: list) -> list:
+    """Phase 1: run the assembled notebook cell by cell, test cells' visible parts only, in the student's kernel.
+    Returns ``[(test, hidden code)]`` for the tests whose visible part passed; ``ran`` gets the code of each cell run."""
+    hidden_parts = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -186,35 +180,55 @@ def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Li
         timeout = min(limits.cell_timeout, left)
         test = by_id.get(meta.get("grade_id")) if meta.get("grade") and not meta.get("solution") else None
         if test is None:
-            run = kernel.run(cell_source(cell), timeout)
+            code = cell_source(cell)
+            if meta.get("solution"):
+                code = _student_wrapper(code, str(meta.get("grade_id")))
+            else:
+                code = split_test(code)[0]           # hidden blocks never reach the kernel, wherever they are
+            ran.append(code)
+            run = kernel.run(code, timeout)
             if run.status != "ok":
                 first = next((line.strip() for line in cell_source(cell).splitlines() if line.strip()), "")
                 where = (f'Your cell "{meta.get("grade_id")}"' if meta.get("solution")
                          else f"The notebook's cell `{first[:60]}`")
-                notes.append(f"{where} stopped with " + _message(run, False, limits, fragments))
+                notes.append(f"{where} stopped with " + _message(run, limits, fragments))
             continue
         visible, hidden = split_test(cell_source(cell))
+        ran.append(visible)
         run = kernel.run(visible, timeout)
-        hidden_part = check_failed = False
-        if run.status == "ok" and hidden.strip():
-            left = limits.total_timeout - (time.monotonic() - start)
-            run = kernel.run(_hidden_wrapper(hidden, tag), min(limits.cell_timeout, max(left, 0.1)))
-            hidden_part, check_failed = True, _take_tag(run, tag)
         if run.status == "ok":
             test.status, test.points = PASSED, test.max_points
+            if hidden.strip():
+                hidden_parts.append((test, hidden))
         else:
-            test.status = _status(run, check_failed)
-            test.message = _message(run, hidden_part, limits, fragments, check_failed)
+            test.status, test.message = _status(run), _message(run, limits, fragments)
+    return hidden_parts
+
+
+def _run_hidden(hidden_parts: list, connection, fragments: list) -> None:
+    """Phase 2: each hidden part, here in the trusted process, in a fresh namespace; student calls go remote."""
+    for test, code in hidden_parts:
+        namespace = {"__name__": "__hidden_test__"}
+        try:
+            with connected(connection):
+                exec(compile(code, HIDDEN_FILE, "exec"), namespace)
+        except Exception as error:
+            test.points = 0.0
+            test.status, test.message = _hidden_outcome(error, fragments)
+
+
+def _finish(died: bool, tests, notes: list, limits: Limits, start: float) -> None:
+    """Say why tests did not run (time up, the kernel gone: ``died``, else stopped)."""
     if time.monotonic() - start >= limits.total_timeout:
         why = f"the notebook reached its time limit ({limits.total_timeout:g} s)"
         notes.append(f"Grading stopped: {why}.")
-    elif kernel.died:
+    elif died:
         why = "the Python process stopped (a crash, os._exit or too much memory)"
     else:
         why = "the Python process was stopped after a cell ignored its time limit"
     for t in tests:
         if t.status == NOT_RUN:
-            t.status = KERNEL_DIED if kernel.died else NOT_RUN
+            t.status = KERNEL_DIED if died else NOT_RUN
             t.message = f"not run: {why}"
 
 
