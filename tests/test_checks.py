@@ -10,6 +10,8 @@ import course_lib as cl
 from course_lib import checks
 from course_lib.checks import CheckFailed, check_adjoint, check_fista, check_ista, check_soft_threshold
 
+pytestmark = pytest.mark.usefixtures("library_allowed")   # the library's references stand in for students
+
 
 def as_pair(solver):
     return lambda A, y, lam, n_iter, step: (lambda r: (r[0], r[1].objective))(solver(A, y, lam, n_iter=n_iter, step=step))
@@ -149,7 +151,8 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
 def test_every_check_is_exported_and_needs_no_jupyter():
     modules = [checks.core, checks.lecture01, checks.lecture02, checks.lecture03, checks.lecture04, checks.lecture06,
                checks.lecture07]
-    assert sorted(checks.__all__) == sorted(name for module in modules for name in module.__all__)
+    boundary = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work"]   # how hidden tests call
+    assert sorted(checks.__all__) == sorted([name for module in modules for name in module.__all__] + boundary)
     assert all(getattr(checks, name) is getattr(module, name) for module in modules for name in module.__all__)
     assert checks.describe(torch.tensor([1.0, 2.0])) == "tensor([1.0, 2.0])"
     code = ("import sys, course_lib, course_lib.checks; "

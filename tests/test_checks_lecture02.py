@@ -7,6 +7,8 @@ from torch.nn import functional as F
 from course_lib import architectures as arch
 from course_lib.checks import CheckFailed, check_p4_lift, check_residual_block, check_unroll
 
+pytestmark = pytest.mark.usefixtures("library_allowed")   # the library's references stand in for students
+
 
 def block_class(output):
     """A block class whose forward is ``output(x, inner)``, inner = bn2(conv2(relu(bn1(conv1(x)))))."""

@@ -19,8 +19,9 @@ from .lecture03 import check_layers_match_ista, check_lista_init, check_lista_la
 from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser
 from .lecture06 import check_dip_step, check_variance_detector
 from .lecture07 import check_adp_step, check_pg_network
+from .own_work import ForbiddenError, check_own_work
 
-__all__ = ["Build", "student", "StudentError", "CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
+__all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista",
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below",

@@ -32,10 +32,11 @@ import sys
 
 import torch
 
+from .own_work import STUDENT_FILE_PREFIX, ForbiddenError, forbidden_message
+
 __all__ = ["Build", "Ref", "BoundaryError", "StudentError", "Student", "student", "encode", "decode", "dumps",
            "loads", "serve", "connected", "STUDENT_FILE_PREFIX"]
 
-STUDENT_FILE_PREFIX = "<your cell "       # the file name under which the grader runs a student's cell
 MAX_DEPTH = 32
 MAX_STRING = 10_000
 _FORBIDDEN_MODULES = ("tools", "checks")
@@ -218,6 +219,8 @@ def answer(request: bytes, namespace: dict) -> bytes:
         return dumps({"ok": False, "kind": "request", "ename": type(error).__name__, "message": str(error)[:500]})
     try:
         result = function(*args, **kwargs)
+    except ForbiddenError as error:
+        return dumps({"ok": False, "kind": "forbidden", "name": error.name, "where": _where(error.__traceback__)})
     except BaseException as error:           # the student's code: only the type (if built-in) and where
         name = type(error).__name__
         return dumps({"ok": False, "kind": "raised", "ename": name if name in _BUILTIN_ERRORS else "",
@@ -251,12 +254,15 @@ UNREADABLE_RESULT = ("the result cannot be sent back to the grader: return tenso
                      "or lists, tuples and dicts of them")
 
 
-def describe_failure(reply: dict, call: str, sources=None, trusted: bool = True) -> StudentError:
+def describe_failure(reply: dict, call: str, sources=None, trusted: bool = True, forbidden=()) -> StudentError:
     """The course's words for a failed call. ``sources`` are the student's cells by name, to quote the line that
     raised; with ``trusted=False`` (a reply from the student's process) no text of the reply is used, only a
-    built-in exception's name and a line number checked against ``sources``."""
+    built-in exception's name, a line number checked against ``sources`` and a name checked against the
+    exercise's ``forbidden`` ones."""
     kind = reply.get("kind", "raised")
     ename = reply.get("ename") if reply.get("ename") in _BUILTIN_ERRORS else ""
+    if kind == "forbidden" and (trusted or reply.get("name") in forbidden):
+        return StudentError(f"{call}: {forbidden_message(reply['name'])}", "forbidden", "ForbiddenError")
     if kind == "missing":
         return StudentError(f"{call} is not defined in your notebook", "raised", "NameError")
     if kind == "request":

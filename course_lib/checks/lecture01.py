@@ -6,12 +6,17 @@ import math
 import torch
 
 from .core import CheckFailed, check_close, check_tensor_result, describe, passed
+from .own_work import check_own_work
 
 __all__ = ["check_soft_threshold", "check_ista", "check_fista"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("soft_threshold", "ista", "fista", "IntegrationOperator")
 
 
 def check_soft_threshold(soft_threshold) -> None:
     """Cases that each test one rule of :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x| - \\lambda, 0)`."""
+    check_own_work(soft_threshold, *OWN_WORK)
     T = lambda *v: torch.tensor(v, dtype=torch.float64)
     cases = [
         (T(0.5), 1.0, T(0.0), "entries with |x| <= λ must become 0"),
@@ -78,6 +83,7 @@ def _check_solver(student, reference, name: str, rate_text: str) -> None:
 
 def check_ista(ista) -> None:
     """Student's ``ista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.ista`."""
+    check_own_work(ista, *OWN_WORK)
     from ..solvers import ista as reference
     _check_solver(ista, reference, "ista",
                   "One ISTA step is x = soft_threshold(x - step * A.A_adjoint(A(x) - y), step * lam).")
@@ -85,6 +91,7 @@ def check_ista(ista) -> None:
 
 def check_fista(fista) -> None:
     """Student's ``fista(A, y, lam, n_iter, step) -> (x, objective)`` against :func:`course_lib.solvers.fista`."""
+    check_own_work(fista, *OWN_WORK)
     from ..solvers import fista as reference
     _check_solver(fista, reference, "fista",
                   "FISTA takes the gradient step at the extrapolated point z, starts with t = 1 and "

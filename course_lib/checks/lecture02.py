@@ -9,8 +9,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from .core import CheckFailed, check_close, check_tensor_result, passed
+from .own_work import check_own_work
 
 __all__ = ["check_residual_block", "check_unroll", "check_p4_lift"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("architectures.Block", "architectures.unroll", "architectures.P4LiftingConv")
 
 
 def _copy_weights(block: nn.Module, width: int, seed: int) -> dict:
@@ -39,6 +43,8 @@ def _copy_weights(block: nn.Module, width: int, seed: int) -> dict:
 def check_residual_block(ResidualBlock, PlainBlock, width: int = 4) -> None:
     """``ResidualBlock(width)`` computes ``relu(x + bn2(conv2(relu(bn1(conv1(x))))))``; ``PlainBlock(width)`` the same
     without ``x +``. Both are checked in eval mode on random weights against those formulas."""
+    check_own_work(ResidualBlock, *OWN_WORK)
+    check_own_work(PlainBlock, *OWN_WORK)
     x = torch.randn(2, width, 6, 6, generator=torch.Generator().manual_seed(2))
     for cls, skip in ((ResidualBlock, True), (PlainBlock, False)):
         name = cls.__name__
@@ -66,6 +72,7 @@ def check_residual_block(ResidualBlock, PlainBlock, width: int = 4) -> None:
 def check_unroll(unroll) -> None:
     """``unroll(cell, inputs, h0)`` returns the states ``(T, B, n)`` of ``h_t = cell(h_{t-1}, x_t)``, with the graph
     intact (backpropagation through time reaches the first step)."""
+    check_own_work(unroll, *OWN_WORK)
     from ..architectures import RNNCell
     from ..architectures import unroll as reference
 
@@ -109,6 +116,7 @@ def check_unroll(unroll) -> None:
 def check_p4_lift(p4_lift) -> None:
     """``p4_lift(x, weight)``: x ``(B, C_in, H, H)``, weight ``(C_out, C_in, k, k)`` -> ``(B, C_out, 4, H, H)``, the
     convolution with the kernel rotated by r quarter turns (``torch.rot90(weight, r, dims=(-2, -1))``) at r."""
+    check_own_work(p4_lift, *OWN_WORK)
     from ..architectures import p4_rotate
 
     g = torch.Generator().manual_seed(8)

@@ -4,8 +4,12 @@ from __future__ import annotations
 import torch
 
 from .core import CheckFailed, check_close, passed
+from .own_work import check_own_work
 
 __all__ = ["check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("unfolding.lista_layer", "unfolding.LISTA")
 
 
 def _ista_reference(A, y, lam, n_layers):
@@ -20,6 +24,7 @@ def _ista_reference(A, y, lam, n_layers):
 
 def check_lista_init(lista_init) -> None:
     """``lista_init(A, lam) -> (W_e, S, theta)`` must be ISTA's weights: A^T/L, I - A^T A/L, lam/L."""
+    check_own_work(lista_init, *OWN_WORK)
     from ..data import gaussian_matrix
     A = gaussian_matrix(12, 20, seed=3, dtype=torch.float64)
     lam = 0.1
@@ -41,6 +46,7 @@ def check_lista_init(lista_init) -> None:
 
 def check_lista_layer(lista_layer) -> None:
     """``lista_layer(x, y, W_e, S, theta)`` on a batch must be one ISTA step when given ISTA's weights."""
+    check_own_work(lista_layer, *OWN_WORK)
     from ..data import gaussian_matrix, sparse_signals
     from ..unfolding import lista_layer as reference_layer
     A = gaussian_matrix(12, 20, seed=4, dtype=torch.float64)

@@ -6,8 +6,12 @@ from __future__ import annotations
 import torch
 
 from .core import CheckFailed, check_close, check_tensor_result, passed
+from .own_work import check_own_work
 
 __all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("lifting.lift", "lifting.unlift", "lifting.wavelet_denoise", "pnp.hqs")
 
 
 def _legall(x: torch.Tensor, even_first: bool = True, predict_first: bool = True, sign: float = -1.0):
@@ -45,6 +49,8 @@ def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
 
     ``d_i = o_i - (e_i + e_{i+1}) / 2`` and ``s_i = e_i + (d_{i-1} + d_i) / 4``, indices clamped at the ends.
     """
+    check_own_work(lifting_step, *OWN_WORK)
+    check_own_work(inverse_lifting_step, *OWN_WORK)
     from ..lifting import merge
 
     g = torch.Generator().manual_seed(4)
@@ -90,6 +96,7 @@ def _undo_in_forward_order(s, d):
 
 def check_wavelet_denoiser(wavelet_denoise) -> None:
     """``wavelet_denoise(y, W, threshold)``: soft-threshold the details of ``W(y)`` (not the approximation), invert."""
+    check_own_work(wavelet_denoise, *OWN_WORK)
     from ..lifting import WaveletTransform, detail_mask
     from ..lifting import wavelet_denoise as reference
 
@@ -116,6 +123,7 @@ def check_wavelet_denoiser(wavelet_denoise) -> None:
 
 def check_hqs(hqs) -> None:
     """``hqs(A, y, denoiser, schedule) -> x``: for each (mu, sigma), the data step, then the denoiser."""
+    check_own_work(hqs, *OWN_WORK)
     from .. import pnp
     from ..operators import MatrixOperator
 

@@ -6,13 +6,18 @@ import math
 import torch
 
 from .core import CheckFailed, check_close, check_tensor_result, passed
+from .own_work import check_own_work
 
 __all__ = ["check_variance_detector", "check_dip_step"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("dip.WindowedVarianceDetector", "dip.dip_step", "dip.fit")
 
 
 def check_variance_detector(Detector) -> None:
     """``Detector(window, patience)`` with ``update(k, x) -> bool``, ``variances``, ``best_iteration``,
     ``best_output``: the running variance of the last ``window`` outputs (ES-WMV)."""
+    check_own_work(Detector, *OWN_WORK)
     from ..dip import WindowedVarianceDetector, settling_path
     _, path = settling_path(n=300, best=120, shape=(12, 12))
     for window, patience in [(10, 40), (25, 60)]:
@@ -45,6 +50,7 @@ def check_variance_detector(Detector) -> None:
 
 def check_dip_step(dip_step) -> None:
     """``dip_step(net, optimizer, A, y, z, input_noise, generator) -> (loss, output)``."""
+    check_own_work(dip_step, *OWN_WORK)
     import copy
 
     from ..dip import SkipNet

@@ -4,8 +4,12 @@ from __future__ import annotations
 import torch
 
 from .core import CheckFailed, check_close, check_tensor_result, passed
+from .own_work import check_own_work
 
 __all__ = ["check_pg_network", "check_adp_step"]
+
+# the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
+OWN_WORK = ("adp.prox_gradient_layers", "adp.ProxGradientNetwork", "adp.adp_step", "adp.train_adp")
 
 
 def _adp_problem(n=30, seed=2):
@@ -16,6 +20,7 @@ def _adp_problem(n=30, seed=2):
 
 def check_pg_network(pg_network) -> None:
     """``pg_network(B, y, alpha, step, n_layers, x0=None)`` must be the proximal-gradient layers for R = ½‖x‖²."""
+    check_own_work(pg_network, *OWN_WORK)
     from ..adp import prox_gradient_layers
     from ..solvers import tikhonov
     A, _, y, _ = _adp_problem()
@@ -36,6 +41,7 @@ def check_pg_network(pg_network) -> None:
 
 def check_adp_step(adp_step) -> None:
     """``adp_step(B, A, y, alpha, lr) -> (B_new, loss)``: one gradient step on F(B) = ½‖A x(B) − y‖²."""
+    check_own_work(adp_step, *OWN_WORK)
     from ..adp import adp_step as reference_step
     A, _, y, _ = _adp_problem()
     B = A.clone()

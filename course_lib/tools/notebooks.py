@@ -217,7 +217,8 @@ def make_exercise(solution_nb, name: str | None = None):
         ``raise NotImplementedError("<hint>")``, each markdown solution block became
         ``YOUR ANSWER HERE``, hidden-test blocks are gone, outputs are cleared, and a
         first markdown cell introduces the notebook. Its metadata "course" holds
-        "generated_from" and "sha256" (see :func:`is_pristine`).
+        "generated_from" and "sha256" (see :func:`is_pristine`), and the solution's "forbidden":
+        the library names the student's code may not use (see :mod:`course_lib.checks.own_work`).
 
     Raises
     ------
@@ -226,6 +227,7 @@ def make_exercise(solution_nb, name: str | None = None):
     """
     nb = copy.deepcopy(solution_nb)
     source = f"solutions/{name}" if name else "the solution notebook"
+    forbidden = (nb.metadata.get("course") or {}).get("forbidden")
     for key in ("widgets", "course"):
         nb.metadata.pop(key, None)
     nb.nbformat_minor = max(nb.get("nbformat_minor", 0), 5)  # 4.5 is where cells have ids
@@ -241,6 +243,8 @@ def make_exercise(solution_nb, name: str | None = None):
     nb.cells.insert(0, intro)
     nb.metadata["course"] = {"generated_from": f"solutions/{name}" if name else None,
                              "sha256": _sha256(nb)}
+    if forbidden:
+        nb.metadata["course"]["forbidden"] = list(forbidden)
     return nb
 
 

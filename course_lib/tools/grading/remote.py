@@ -27,11 +27,13 @@ class RemoteConnection:
     """Calls of hidden tests into ``kernel`` (a :class:`~.kernel.LimitedKernel`), through files in ``folder``.
 
     ``deadline`` is the :func:`time.monotonic` time at which the notebook's time is up; each call may take
-    at most the cell time limit. ``sources`` are the student's cells by name (to quote the line that raised).
+    at most the cell time limit. ``sources`` are the student's cells by name (to quote the line that raised);
+    ``forbidden`` the library names the exercise does not allow (see :mod:`course_lib.checks.own_work`).
     """
 
-    def __init__(self, kernel, folder: Path, limits, deadline: float, sources: dict):
+    def __init__(self, kernel, folder: Path, limits, deadline: float, sources: dict, forbidden=()):
         self.kernel, self.folder, self.limits, self.deadline, self.sources = kernel, Path(folder), limits, deadline, sources
+        self.forbidden = tuple(forbidden)
 
     def call(self, request: dict, call: str):
         if not self.kernel.alive:
@@ -68,7 +70,7 @@ class RemoteConnection:
             raise StudentError(f"{call}: the answer from your notebook could not be read", "unreadable")
         if reply["ok"]:
             return reply.get("value")
-        raise describe_failure(reply, call, self.sources, trusted=False)
+        raise describe_failure(reply, call, self.sources, trusted=False, forbidden=self.forbidden)
 
 
 def _write_new(path: Path, data: bytes) -> None:

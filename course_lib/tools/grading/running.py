@@ -89,12 +89,12 @@ def _status(run: CellRun) -> str:
         return run.status
     if run.ename == "NotImplementedError":
         return NOT_IMPLEMENTED
-    if run.ename in ("AssertionError", "CheckFailed"):
+    if run.ename in ("AssertionError", "CheckFailed", "ForbiddenError"):
         return FAILED
     return ERROR
 
 
-_STUDENT_STATUS = {"timeout": TIMEOUT, "kernel died": KERNEL_DIED, "not implemented": NOT_IMPLEMENTED}
+_STUDENT_STATUS = {"timeout": TIMEOUT, "kernel died": KERNEL_DIED, "not implemented": NOT_IMPLEMENTED, "forbidden": FAILED}
 
 
 def _hidden_outcome(error: BaseException, fragments: list[str]) -> tuple[str, str]:
@@ -118,6 +118,14 @@ def _student_wrapper(code: str, grade_id: str) -> str:
 # --------------------------------------------------------------------------- grading one notebook
 
 
+def forbidden_names(source_nb) -> list[str]:
+    """The library names the exercise's solution cells may not use: ``metadata.course.forbidden``."""
+    names = ((source_nb.get("metadata", {}).get("course") or {}).get("forbidden")) or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise GradingEnvironmentError("metadata course.forbidden of a solution notebook must be a list of names")
+    return names
+
+
 def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=None) -> tuple:
     """Run the student's cells with the instructor's tests; returns ``(tests, notes, seconds)``.
 
@@ -139,8 +147,15 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
         calls = Path(tmp) / "calls"
         for sub in ("run", "calls"):
             (Path(tmp) / sub).mkdir()
-        start_kernel = lambda: LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox,
-                                             shared=[calls])
+        forbidden = forbidden_names(source_nb)
+
+        def start_kernel():
+            kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox, shared=[calls])
+            if forbidden:     # the library's references of what the student writes: not for the student's cells
+                kernel.run(f"__import__('course_lib.checks.own_work', fromlist=['forbid']).forbid({forbidden!r}, "
+                           "get_ipython().user_ns)", limits.cell_timeout)
+            return kernel
+
         kernel = start_kernel()
         try:
             ran: list = []
@@ -158,7 +173,7 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
                     kernel.run(code, min(limits.cell_timeout, left))
             sources = {nbgrader_metadata(c).get("grade_id"): cell_source(c) for c in nb.cells
                        if c.cell_type == "code" and nbgrader_metadata(c).get("solution")}
-            connection = RemoteConnection(kernel, calls, limits, start + limits.total_timeout, sources)
+            connection = RemoteConnection(kernel, calls, limits, start + limits.total_timeout, sources, forbidden)
             _run_hidden(hidden, connection, fragments)
             _finish(died, tests, notes, limits, start)
         finally:
