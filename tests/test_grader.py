@@ -1,7 +1,13 @@
 """The grader on a corpus of synthetic submissions of exercise 01, each with its expected score."""
+import base64
+import binascii
 import csv
 import hashlib
 import re
+import subprocess
+import sys
+import time
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -45,10 +51,145 @@ def soft_threshold(x, lam):
         raise CheckFailed("LEAK " + repr(x[:2]))
     return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
 '''
+MARK = "hostile-7f3a"                 # in the name of every file a hostile submission tries to leave behind
+CLASSMATE = "CLASSMATE-SECRET-31"     # in the correct student's notebook: no feedback may carry it
+SOFT = "def soft_threshold(x, lam):\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"
+ADJOINT = "def integrate_adjoint(y):\n    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), dim=-1), dims=(-1,))\n"
+REWRITER = f"""import glob, os, pathlib
+import course_lib
+root = pathlib.Path(course_lib.__file__).resolve().parents[1]
+for target in [pathlib.Path(course_lib.__file__).parent / "checks" / "__init__.py",
+               *map(pathlib.Path, glob.glob(str(root / "solutions" / "*.ipynb")))]:
+    try:
+        with open(target, "a") as f:
+            f.write("\\n# rewritten {MARK}\\n")
+    except OSError:
+        pass
+for home in [os.path.expanduser("~"), "/root", "/home", str(root)]:
+    try:
+        pathlib.Path(home, "{MARK}-home").write_text("I was here")
+    except OSError:
+        pass
+""" + SOFT
+REDEFINER = """import torch
+import course_lib.checks as course_checks
+def check_soft_threshold(f):
+    print("all good")
+def check_close(*args, **kwargs):
+    return None
+course_checks.check_close = check_close
+course_checks.check_soft_threshold = check_soft_threshold
+torch.allclose = lambda *args, **kwargs: True
+def soft_threshold(x, lam):
+    return 0.5 * x
+"""
+EXFILTRATOR = f"""import glob, inspect, os, pathlib
+seen = []
+def keep(lines):
+    seen.append("".join(lines))
+    for where in ["/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~"), "/root"]:
+        try:
+            with open(os.path.join(where, "{MARK}-cells.txt"), "a") as f:
+                f.write("".join(lines))
+        except OSError:
+            pass
+    return lines
+get_ipython().input_transformers_cleanup.append(keep)
+import course_lib
+for path in glob.glob(str(pathlib.Path(course_lib.__file__).resolve().parents[1] / "solutions" / "*.ipynb")):
+    try:
+        seen.append(open(path).read())
+    except OSError:
+        pass
+def soft_threshold(x, lam):
+    frame = inspect.currentframe().f_back
+    while frame is not None:
+        try:
+            seen.append(inspect.getsource(frame.f_code))
+        except (OSError, TypeError):
+            pass
+        seen.append(repr(frame.f_code.co_consts)[:5000] + repr(sorted(frame.f_locals))[:5000])
+        frame = frame.f_back
+    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+"""
+EXFILTRATING_FISTA = """import base64, zlib
+def fista(A, y, lam, n_iter, step):
+    raise ValueError(base64.b64encode(zlib.compress("\\n".join(seen).encode())).decode())
+raise ValueError(zlib.compress("\\n".join(seen).encode()).hex())
+"""
+CLASSMATE_READER = """import base64, glob, os
+found = []
+try:
+    command = open(f"/proc/{os.getppid()}/cmdline", "rb").read().split(b"\\0")
+except OSError:
+    command = []
+for arg in command:
+    path = arg.decode(errors="ignore")
+    if "submission" in path and os.path.isdir(path):
+        for nb in glob.glob(os.path.join(path, "**", "*.ipynb"), recursive=True):
+            try:
+                found.append(open(nb).read())
+            except OSError:
+                pass
+""" + SOFT
+CLASSMATE_SENDER = """import base64
+def integrate_adjoint(y):
+    if found:
+        raise ValueError(base64.b64encode("".join(found).encode()).decode())
+    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), dim=-1), dims=(-1,))
+"""
+SPAWNER = """import subprocess
+for _ in range(41):
+    subprocess.Popen(["sleep", "3607"], start_new_session=True)
+subprocess.Popen(["sh", "-c", "setsid sleep 3607 &"])
+""" + SOFT
+KILLER = "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n" + SOFT
+REFERENCE = "def soft_threshold(x, lam):\n    return cl.soft_threshold(x, lam)\n"
+REFERENCE_HIDDEN = "def soft_threshold(x, lam):\n    return getattr(cl, 'soft' + '_threshold')(x, lam)\n"
+LOOP_IN_TESTS = """import sys
+def soft_threshold(x, lam):
+    if sys._getframe(1).f_code.co_name == "answer":     # called by the grader's hidden test
+        while True:
+            pass
+    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+"""
+UNPICKLABLE = """import sys
+def soft_threshold(x, lam):
+    result = torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+    if sys._getframe(1).f_code.co_name == "answer":
+        return lambda: result
+    return result
+"""
+DEEP_TREE = ("import subprocess\nsubprocess.Popen(['sh', '-c', 'd() { if [ $1 -gt 0 ]; then d $(($1 - 1)) & fi; "
+             "exec sleep 3608; }; d 25'], start_new_session=True)\n") + SOFT
+FILL_TMP = f"""try:
+    with open("/tmp/{MARK}-fill", "wb") as f:
+        while True:
+            f.write(bytes(2**24))
+except OSError:
+    pass
+""" + SOFT
+HOSTILE = {
+    "rewriter": ({"soft_threshold": REWRITER}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "redefiner": ({"soft_threshold": REDEFINER}, {}, dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
+    "exfiltrator": ({"soft_threshold": EXFILTRATOR, "fista": EXFILTRATING_FISTA}, {},
+                    dict(soft=2, adj=2, ista=3, fista=0), {"fista": "error"}),
+    "classmate_reader": ({"soft_threshold": CLASSMATE_READER, "integrate_adjoint": CLASSMATE_SENDER}, {},
+                         dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "spawner": ({"soft_threshold": SPAWNER}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "killer": ({"soft_threshold": KILLER}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "reference": ({"soft_threshold": REFERENCE}, {}, dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
+    "reference_hidden": ({"soft_threshold": REFERENCE_HIDDEN}, {}, dict(soft=0, adj=2, ista=0, fista=0),
+                         {"soft": "failed"}),
+    "loops_in_tests": ({"soft_threshold": LOOP_IN_TESTS}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "timeout"}),
+    "unpicklable": ({"soft_threshold": UNPICKLABLE}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "error"}),
+    "deep_tree": ({"soft_threshold": DEEP_TREE}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "fills_tmp": ({"soft_threshold": FILL_TMP}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+}
 # name: (solution cells replaced {grade_id: code}, test cells edited {grade_id: code or None to delete},
 #        expected points per test, expected status of a test that is not passed)
 CASES = {
-    "correct": ({}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
+    "correct": ({"soft_threshold": f"# {CLASSMATE}\n" + SOFT}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
     "wrong": ({"integrate_adjoint": WRONG_ADJOINT}, {}, dict(soft=2, adj=0, ista=3, fista=3), {"adj": "failed"}),
     "endless_loop": ({"integrate_adjoint": "def integrate_adjoint(y):\n    while True:\n        pass\n"}, {},
                      dict(soft=2, adj=0, ista=3, fista=3), {"adj": "timeout"}),
@@ -74,6 +215,7 @@ CASES = {
                      + "def integrate_adjoint(y):\n    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), "
                        "dim=-1), dims=(-1,))\n"}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
 }
+CASES.update(HOSTILE)
 TESTS = dict(soft="test_soft_threshold", adj="test_integrate_adjoint", ista="test_ista", fista="test_fista")
 
 
@@ -108,6 +250,7 @@ def graded(tmp_path_factory):
     (folder / "wrong_file").mkdir()
     nbformat.write(nbformat.v4.new_notebook(), folder / "wrong_file" / "homework.ipynb")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+    course_before = course_tree_hash()
     out = tmp_path_factory.mktemp("grades")
     status = grading.main(["--root", str(ROOT), str(folder), "--out", str(out), "--jobs", "2", "--quiet",
                            "--cell-timeout", str(LIMITS.cell_timeout), "--timeout", str(LIMITS.total_timeout),
@@ -115,7 +258,40 @@ def graded(tmp_path_factory):
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return dict(status=status, rows=rows, out=out, before=before, after=after, folder=folder)
+    return dict(status=status, rows=rows, out=out, before=before, after=after, folder=folder,
+                course_before=course_before, course_after=course_tree_hash())
+
+
+SKIPPED = {".venv", ".git", "__pycache__", ".hypothesis", ".ruff_cache", ".ipynb_checkpoints", "site", "grades"}
+
+
+def course_tree_hash() -> str:
+    """One hash of every file of the course (its names and bytes), build outputs and caches left out."""
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.rglob("*")):
+        if path.is_file() and not SKIPPED & set(path.relative_to(ROOT).parts):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def decodings(text: str):
+    """``text``, and what every long token in it decodes to as base64 or hex, raw and zlib-decompressed."""
+    yield text
+    for token in re.findall(r"[A-Za-z0-9+/=_-]{16,}", text):
+        candidates = []
+        for decode in (lambda t: base64.b64decode(t[:len(t) // 4 * 4] + "=" * 0, validate=False),
+                       lambda t: base64.urlsafe_b64decode(t[:len(t) // 4 * 4]),
+                       lambda t: bytes.fromhex(t[:len(t) // 2 * 2])):
+            try:
+                candidates.append(decode(token.rstrip("=")) if decode is not None else b"")
+            except (ValueError, binascii.Error):
+                continue
+        for raw in candidates:
+            yield raw.decode("utf-8", "ignore")
+            try:
+                yield zlib.decompressobj().decompress(raw).decode("utf-8", "ignore")
+            except zlib.error:
+                pass
 
 
 def points(rows, student):
@@ -149,6 +325,68 @@ def test_unusable_files_score_zero_and_the_run_goes_on(graded):
 
 def test_submissions_are_never_modified(graded):
     assert graded["before"] == graded["after"]
+
+
+def test_no_submission_changed_the_course(graded):
+    assert graded["course_before"] == graded["course_after"]
+
+
+def test_nothing_was_written_outside_the_private_folder(graded):
+    places = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path.home(), ROOT, ROOT / "course_lib", ROOT / "solutions"]
+    left = [p for place in places if place.is_dir() for p in place.glob(f"*{MARK}*")]
+    assert not left, left
+    for path in (ROOT / "solutions").glob("*.ipynb"):
+        assert MARK not in path.read_text()
+
+
+def test_no_process_is_left_behind(graded):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = subprocess.run(["pgrep", "-f", "sleep 360[78]"], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.5)
+    assert not left, left
+
+
+def test_no_hidden_text_and_no_classmate_in_any_encoding(graded):
+    exercise = EXERCISE.read_text()
+    source = nbformat.read(SOLUTION, as_version=4)
+    hidden = {line.strip() for c in source.cells if nbgrader_metadata(c).get("grade")
+              for line in split_test(c.source)[1].splitlines() if len(line.strip()) >= 12}
+    hidden = {line for line in hidden if line not in exercise}       # what only the hidden tests hold
+    assert len(hidden) > 10
+    texts = {p.parent.name: p.read_text() for p in (graded["out"] / "feedback").rglob("*.md")}
+    decoded = {name: list(decodings(text)) for name, text in texts.items()}
+    assert any("check_soft_threshold(soft_threshold)" in d for d in decoded["exfiltrator"][1:]), "tokens are decoded"
+    for name, pieces in decoded.items():
+        for piece in pieces:
+            assert CLASSMATE not in piece or name == "correct", name
+            for line in hidden:
+                assert line not in piece, (name, line)
+
+
+def test_graded_unsandboxed_a_killer_ends_the_run_and_the_rerun_completes_the_class(tmp_path):
+    folder = tmp_path / "submissions"
+    for student, cells in [("a_first", {}), ("b_killer", {"soft_threshold": KILLER}), ("c_last", {})]:
+        (folder / student).mkdir(parents=True)
+        nbformat.write(submission(cells, {}), folder / student / f"{NAME}.ipynb")
+    out = tmp_path / "grades"
+    args = ["--root", str(ROOT), str(folder), "--out", str(out), "--quiet", "--cell-timeout", "30"]
+    killed = subprocess.run([sys.executable, "-m", "course_lib.tools.grading", *args, "--no-sandbox"],
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    journal = (out / "journal.csv").read_text()
+    assert "a_first" in journal and not (out / "gradebook.csv").exists()
+    assert grading.main(args) == 0                                     # sandboxed: the killer cannot reach it
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["student"]: 0 for r in rows}.keys() == {"a_first", "b_killer", "c_last"}
+    assert all(r["status"] == "passed" for r in rows), rows
+    assert (out / "journal.csv").read_text().startswith(journal)            # the earlier rows are intact
+    assert (out / "journal.csv").read_text().count("a_first,") == journal.count("a_first,")   # and not regraded
+    assert "without a sandbox" in (out / "feedback" / "a_first" / f"{NAME}.md").read_text()
+    assert "without a sandbox" not in (out / "feedback" / "c_last" / f"{NAME}.md").read_text()
 
 
 def test_every_row_names_the_versions_that_graded_it_and_a_rerun_keeps_them(graded):

@@ -67,11 +67,16 @@ class Sandbox:
         args += ["--dir", "/tmp/home"]
         homes = {Path.home(), Path("/root"), Path("/home")}
         hidden = [root, *homes, *(Path(p) for p in self.hide)]
+        read_only = []                               # the hidden folders: empty, then read-only once mounted into
         for path in hidden:
             path = Path(path).resolve()
             if str(path).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")) or not path.exists():
                 continue                            # already behind the private /tmp, or nothing to hide
-            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+            if path.is_dir():
+                args += ["--tmpfs", str(path)]
+                read_only += ["--remount-ro", str(path)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(path)]
         # what the kernel needs of the course: the library and the Python environment (read-only)
         for needed in (root / "course_lib", Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
             if _inside_any(needed, hidden):
@@ -80,6 +85,7 @@ class Sandbox:
             args += ["--ro-bind", str(Path(path).resolve()), str(Path(path).resolve())]
         for path in shared:
             args += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
+        args += read_only
         args += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", cwd]
         return args + ["--", *argv]
 
