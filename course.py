@@ -7,9 +7,10 @@ lock file; that step is skipped in well under a second when nothing changed.
 
     python course.py open        # set up, then JupyterLab at index.ipynb
     python course.py test        # set up, then every test (unit, property, notebooks)
-    python course.py exercises   # regenerate exercises/ from solutions/
+    python course.py exercises   # regenerate exercises/ from solutions/ (--merge OLD: a student's answers into a revised one)
     python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
     python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/tools/grading/)
+    python course.py release DIR # the student edition in DIR: no solutions, hidden tests or grader
     python course.py site        # the course as an offline website with slides, in site/
     python course.py setup       # only the set-up step
     python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
@@ -144,8 +145,9 @@ def ensure_bubblewrap() -> None:
 
 def cmd_test(args: list[str]) -> int:
     setup()
-    ensure_browser()
-    ensure_bubblewrap()
+    if (ROOT / "tests").is_dir():           # the student edition tests its lectures only: no browser, no sandbox
+        ensure_browser()
+        ensure_bubblewrap()
     return in_venv(["-m", "pytest"] + args)
 
 
@@ -160,8 +162,16 @@ def cmd_execute(args: list[str]) -> int:
 
 
 def cmd_grade(args: list[str]) -> int:
+    if not (ROOT / "course_lib" / "tools" / "grading").is_dir():
+        say("this is the student edition of the course: it has no grader (the instructor grades)")
+        return 2
     setup()
     return in_venv(["-m", "course_lib.tools.grading", "--root", str(ROOT)] + args)
+
+
+def cmd_release(args: list[str]) -> int:
+    setup()
+    return in_venv(["-m", "course_lib.tools.release", "--root", str(ROOT)] + args)
 
 
 def cmd_site(args: list[str]) -> int:
@@ -208,8 +218,8 @@ def cmd_lock(args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises,
-            "execute": cmd_execute, "grade": cmd_grade, "site": cmd_site, "setup": cmd_setup, "lock": cmd_lock}
+COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises, "execute": cmd_execute, "grade": cmd_grade,
+            "release": cmd_release, "site": cmd_site, "setup": cmd_setup, "lock": cmd_lock}
 
 
 def main(argv: list[str]) -> int:

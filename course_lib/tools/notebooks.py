@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
+__all__ = ["merge_answers", "merge_file", "cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
            "make_exercise", "is_pristine", "validate_solution", "notebook_names", "generate", "execute",
            "run_exercise", "main"]
 
@@ -518,6 +518,72 @@ def run_exercise(path, timeout=600) -> list[dict]:
     return report
 
 
+# --------------------------------------------------------------------------- a revised exercise
+
+
+def merge_answers(old_nb, new_nb) -> tuple:
+    """A student's answers carried into a revised exercise: ``(notebook, notes)``.
+
+    Every solution cell of ``new_nb`` (the current exercise) whose ``grade_id`` the student's ``old_nb`` also
+    has takes the student's source; everything else is the new version's. Answers whose ``grade_id`` the new
+    version no longer has, and cells the student added, are appended at the end under a heading, so that
+    nothing the student wrote is lost. Neither notebook is changed.
+    """
+    nb = copy.deepcopy(new_nb)
+    answers, extra = {}, []
+    new_ids = {c.get("id") for c in new_nb.cells}
+    for cell in old_nb.get("cells", []):
+        meta = nbgrader_metadata(cell)
+        if meta.get("solution") and meta.get("grade_id"):
+            answers.setdefault(meta["grade_id"], cell)
+        elif not meta and cell.get("id") not in new_ids and cell.get("id") != INTRO_ID:
+            extra.append(cell)                       # a cell the student added
+    notes, placed = [], set()
+    for cell in nb.cells:
+        meta = nbgrader_metadata(cell)
+        grade_id = meta.get("grade_id")
+        if meta.get("solution") and grade_id in answers and cell.cell_type == answers[grade_id].get("cell_type"):
+            mine = cell_source(answers[grade_id])
+            if mine != cell_source(cell):
+                cell.source = mine
+                notes.append(f'carried your answer "{grade_id}"')
+            placed.add(grade_id)
+    left = [cell for grade_id, cell in answers.items() if grade_id not in placed]
+    if left or extra:
+        heading = nbformat.v4.new_markdown_cell(
+            "## From your earlier version\n\nThese cells of your notebook have no place in the revised exercise "
+            "(their exercise was renamed or removed, or you added them): they are kept here for you.")
+        heading.id = "merged-from-earlier-version"
+        nb.cells.append(heading)
+        for cell in left + extra:
+            kept = copy.deepcopy(cell)
+            kept.setdefault("metadata", {}).pop("nbgrader", None)   # no longer graded: plain cells
+            kept["id"] = f"earlier-{len(nb.cells)}"
+            nb.cells.append(nbformat.from_dict(kept))
+        notes += [f'kept your cell "{nbgrader_metadata(c).get("grade_id") or c.get("id")}" at the end' for c in left + extra]
+    nb.metadata.setdefault("course", {})["merged_from_earlier_version"] = True
+    return nb, notes
+
+
+def merge_file(old: Path, root: Path, out: Path | None = None) -> tuple:
+    """Write ``old`` (a student's notebook of an earlier version of an exercise) merged into the current
+    ``exercises/`` notebook of the same name (or ``generated_from``); returns ``(path written, notes)``.
+    ``old`` is only read; ``out`` defaults to ``<old stem>.merged.ipynb`` beside it and is never overwritten."""
+    old, root = Path(old), Path(root)
+    old_nb = nbformat.read(old, as_version=4)
+    generated = Path((old_nb.get("metadata", {}).get("course") or {}).get("generated_from") or "").name
+    candidates = [root / "exercises" / name for name in (generated, old.name) if name]
+    current = next((p for p in candidates if p.is_file()), None)
+    if current is None:
+        raise ValueError(f"{old.name}: no exercise of that name in {root / 'exercises'}")
+    out = Path(out) if out is not None else old.with_name(f"{old.stem}.merged.ipynb")
+    if out.exists():
+        raise ValueError(f"{out} exists: it is not overwritten (move it away or pass another --out)")
+    nb, notes = merge_answers(old_nb, nbformat.read(current, as_version=4))
+    out.write_text(canonical(nb), encoding="utf-8", newline="\n")
+    return out, notes
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -553,6 +619,9 @@ def main(argv=None) -> int:
     gen = commands.add_parser("generate", help="write exercises/ from solutions/")
     gen.add_argument("--check", action="store_true", help="write nothing; report what is out of date")
     gen.add_argument("--force", action="store_true", help="overwrite edited exercises (after a backup)")
+    gen.add_argument("--merge", type=Path, metavar="OLD_NOTEBOOK",
+                     help="carry a student's answers from OLD_NOTEBOOK (an earlier version) into the current exercise")
+    gen.add_argument("--out", type=Path, help="with --merge: where to write (default: OLD_NOTEBOOK.merged.ipynb)")
     gen.add_argument("names", nargs="*", help="notebook names (default: all)")
     run = commands.add_parser("execute",
                               help="run lectures/ and solutions/ in place, then regenerate exercises")
@@ -560,6 +629,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "execute":
         return _execute_all(args.root, args.paths)
+    if args.merge is not None:
+        try:
+            out, notes = merge_file(args.merge, args.root, args.out)
+        except (ValueError, OSError) as error:
+            print(f"merge failed: {error}", file=sys.stderr)
+            return 2
+        print("\n".join(notes + [f"wrote {out} ({args.merge} is unchanged)"]))
+        return 0
     messages = generate(args.root, args.names or None, force=args.force, check=args.check)
     print("\n".join(messages or ["the exercises are up to date"]))
     if args.check and messages:

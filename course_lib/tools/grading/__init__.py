@@ -5,28 +5,32 @@ For each submitted notebook the grader
 1. finds its exercise (``metadata.course.generated_from``, else the file name, else ``--assignment``);
 2. takes **only the student's solution cells** (matched by nbgrader ``grade_id``, else by cell id)
    into a copy of the instructor's ``solutions/NN_name.ipynb``: edited, deleted or reordered test
-   and other cells of the submission change nothing, and the hidden tests run (:mod:`.assembly`);
-3. runs that copy in a **fresh kernel process** of its own, in an empty temporary folder, with a
-   per-cell timeout, a memory limit (``RLIMIT_AS``) and a total time limit (:mod:`.kernel`). The
-   visible part of each test cell runs first, then its hidden part, so the feedback can say which
-   failed. A cell that times out is interrupted (the kernel is stopped if that fails); a kernel
-   that dies (an ``os._exit``, a crash) scores 0 on the tests still to come, and the next
-   submission goes on (:mod:`.running`);
-4. writes a row per test to a CSV gradebook (student, assignment, test, points, max_points,
-   status) and a Markdown feedback file per student and assignment (:mod:`.reports`). Feedback
-   shows each test's status and the message of the check that failed; never a traceback, never
-   the source of a hidden test (any line of it that would appear in a message is replaced by
-   ``[hidden]``), and of an error in a hidden test that is not the course's (a
-   :class:`course_lib.checks.CheckFailed`, or raised by the hidden test's own code) only its name.
+   and other cells of the submission change nothing (:mod:`.assembly`);
+3. runs that copy, each test cell's visible part only, in a **fresh kernel process** in a bubblewrap
+   sandbox (:mod:`.sandbox`: read-only file system, a private ``/tmp``, the course's solutions, the
+   home folder, the submissions and the output folder out of sight, no network, its own PID namespace),
+   with a per-cell timeout, a memory limit (``RLIMIT_AS``) and a total time limit (:mod:`.kernel`); the
+   library names the exercise asks the student to write are guarded there
+   (:mod:`course_lib.checks.own_work`);
+4. runs the **hidden tests in its own process**: they reach the student's code only through plain data
+   (:mod:`course_lib.checks.boundary`, :mod:`.remote`), and are judged with the reference here
+   (:mod:`.running`);
+5. appends the results to ``out/journal.csv`` at once, writes a Markdown feedback file per student and
+   assignment, and at the end the CSV gradebook and the class summary (:mod:`.reports`). Feedback
+   shows each test's status and the course's message; for an error of the student's code in a hidden
+   test only the name of a built-in exception and the line of the student's cell; never a traceback,
+   never the source of a hidden test (any line of it in a message is replaced by ``[hidden]``).
 
 Before a class is graded, the instructor's own solution notebook is graded as a submission: if
 it does not score full marks (a missing package, a broken environment), the run stops with a
-non-zero exit and says why, instead of giving everybody zeros. Submitted files are only read.
+non-zero exit and says why, instead of giving everybody zeros. Without bubblewrap the grader
+refuses, unless ``--no-sandbox`` (then each feedback file says so). Submitted files are only read.
 
 Command line (also ``python course.py grade ...``, which passes ``--root``)::
 
     python -m course_lib.tools.grading [--root DIR] SUBMISSIONS... [--out DIR/grades] [--jobs 2]
         [--assignment NAME] [--cell-timeout 120] [--timeout 900] [--memory-mb 4096] [--solutions DIR/solutions]
+        [--no-sandbox]
 
 ``--root`` is the course folder (default: the current folder). ``SUBMISSIONS`` are notebooks or
 folders: ``folder/<student>/<NN_name>.ipynb`` (one folder per student, as nbgrader collects them)
