@@ -51,6 +51,8 @@ def soft_threshold(x, lam):
         raise CheckFailed("LEAK " + repr(x[:2]))
     return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
 '''
+pytestmark = pytest.mark.usefixtures("sandbox_here")   # bubblewrap: `python3 course.py test` installs it
+
 MARK = "hostile-7f3a"                 # in the name of every file a hostile submission tries to leave behind
 CLASSMATE = "CLASSMATE-SECRET-31"     # in the correct student's notebook: no feedback may carry it
 SOFT = "def soft_threshold(x, lam):\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"

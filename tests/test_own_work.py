@@ -27,6 +27,19 @@ def test_visible_checks_refuse_the_reference_however_it_is_named():
     check_own_work(lambda x, lam: torch.sign(x) * torch.clamp(x.abs() - lam, min=0), "soft_threshold")
 
 
+def test_a_students_own_function_of_the_same_name_is_not_the_reference():
+    def soft_threshold(x, lam):                      # the student's own, called from their ISTA
+        return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)
+
+    def ista(A, y, lam, n_iter, step):
+        op = cl.MatrixOperator(A)                    # another course name on the same line of modules
+        x = soft_threshold(op.A_adjoint(y), lam)
+        return x, [0.0]
+
+    check_own_work(ista, "soft_threshold", "ista")
+    check_own_work(soft_threshold, "soft_threshold")
+
+
 def test_classes_that_build_or_extend_the_reference_are_refused():
     from torch import nn
 

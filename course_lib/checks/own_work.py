@@ -18,6 +18,7 @@ where they can, and the instructor reads what looks odd.
 """
 from __future__ import annotations
 
+import dis
 import functools
 import sys
 import types
@@ -65,20 +66,31 @@ def _code_objects(obj):
 
 
 def _refers_to(obj, forbidden: dict):
-    """The first forbidden name that ``obj``'s code refers to, or None."""
+    """The first forbidden name that ``obj``'s code refers to, or None: a global (or closure) name bound to a
+    forbidden object, or an attribute chain from a module (``cl.soft_threshold``, ``course_lib.prox.ista``)
+    that leads to one -- read from the bytecode, so a local of the same name does not count."""
+    targets = {id(target): name for name, target in forbidden.items()}
     for f, code in _code_objects(obj):
         scope = {**getattr(f, "__globals__", {}), **_closure(f)}
-        for name in code.co_names + code.co_freevars:
-            value = scope.get(name)
-            for dotted, target in forbidden.items():
-                if value is target:
-                    return dotted
-            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "course_lib":
-                for dotted, target in forbidden.items():
-                    attr = dotted.split(".")[-1]
-                    if attr in code.co_names and any(getattr(m, attr, None) is target for m in _course_modules()):
-                        return dotted
+        for value in _loaded(code, scope):
+            if id(value) in targets:
+                return targets[id(value)]
     return None
+
+
+def _loaded(code, scope: dict):
+    """The objects that ``code`` loads by global or closure name, and along attribute chains from modules."""
+    current = None
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"):
+            current = scope.get(ins.argval)
+        elif ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and isinstance(current, types.ModuleType):
+            current = getattr(current, ins.argval, None)
+        else:
+            current = None
+            continue
+        if current is not None:
+            yield current
 
 
 def _closure(f) -> dict:

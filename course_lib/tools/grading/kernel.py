@@ -6,7 +6,7 @@ stopped when it does not come back. The kernel process itself is started as::
 
     python -m course_lib.tools.grading.kernel --memory-mb N -f CONNECTION_FILE
 
-which sets ``RLIMIT_AS`` (and no core dumps) before it starts ipykernel. The kernel imports
+which sets ``RLIMIT_AS``, no core dumps and files of at most 256 MB (``RLIMIT_FSIZE``) before it starts ipykernel. The kernel imports
 ``course_lib`` as installed in this Python (``pip install -e .``, as ``python3 course.py setup`` does).
 """
 from __future__ import annotations
@@ -31,18 +31,21 @@ except ImportError:      # pragma: no cover - exercised by a test that hides the
 __all__ = ["Limits", "GradingEnvironmentError", "CellRun", "LimitedKernel", "KERNEL_NAME", "main"]
 
 KERNEL_NAME = "course-grader"
+FILE_LIMIT = 256 * 2**20        # bytes: the largest file the student's process may write
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use: seconds per cell, seconds in all, megabytes of memory."""
+    """What one submission may use: seconds per cell, seconds in all, megabytes of memory, torch threads
+    (``COURSE_MAX_THREADS``, a cap on :func:`course_lib.setup_notebook`'s threads)."""
 
     cell_timeout: float = 120.0
     total_timeout: float = 900.0
     memory_mb: int = 4096
+    threads: int = 1
 
     def __post_init__(self):
-        for name in ("cell_timeout", "total_timeout", "memory_mb"):
+        for name in ("cell_timeout", "total_timeout", "memory_mb", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name} is {value!r}; Limits expects a positive number")
@@ -84,7 +87,8 @@ class LimitedKernel:
         sockets.mkdir(exist_ok=True)
         argv = [sys.executable, "-m", "course_lib.tools.grading.kernel", "--memory-mb", str(limits.memory_mb),
                 "-f", "{connection_file}"]
-        settings = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        settings = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+                    "COURSE_MAX_THREADS": str(limits.threads)}
         if sandbox is not None:
             from .sandbox import sandbox_environment
 
@@ -186,6 +190,8 @@ def main(argv=None) -> None:
     else:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # no file larger than this (Python ignores SIGXFSZ: a larger write fails with an OSError)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     from ipykernel.kernelapp import launch_new_instance
 
     launch_new_instance(argv=["-f", args.connection_file])

@@ -29,6 +29,10 @@ before with the same file and the same version of the tests, and grades the rest
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+import os
 import sys
 import tempfile
 import time
@@ -224,8 +228,8 @@ def _run_hidden(hidden_parts: list, connection, fragments: list) -> None:
     """Phase 2: each hidden part, here in the trusted process, in a fresh namespace; student calls go remote."""
     for test, code in hidden_parts:
         namespace = {"__name__": "__hidden_test__"}
-        try:
-            with connected(connection):
+        try:      # a check's success line ("✔ ...") is for a notebook, not for the instructor's terminal
+            with connected(connection), contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(code, HIDDEN_FILE, "exec"), namespace)
         except Exception as error:
             test.points = 0.0
@@ -344,6 +348,8 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     Returns the :class:`~.reports.Submission` of each notebook found.
     """
     root = Path.cwd() if root is None else Path(root)
+    if limits.threads == Limits.threads:      # not chosen: the cores shared among the submissions graded at once
+        limits = dataclasses.replace(limits, threads=max(1, (os.cpu_count() or 1) // max(1, jobs)))
     solutions = root / "solutions" if solutions is None else Path(solutions)
     out = root / "grades" if out is None else Path(out)
     names = solution_names(solutions)
