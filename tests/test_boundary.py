@@ -110,3 +110,16 @@ def test_drivers_are_public_and_named():
 
     detector = drivers.detector_run(dip.WindowedVarianceDetector, 1, 2, [torch.ones(2) * k for k in range(5)])
     assert detector["said"] == [False, False, True] and detector["best_iteration"] == 1
+
+
+def test_the_grader_reads_only_small_plain_replies():
+    from course_lib.tools.grading.remote import _plain_enough
+
+    assert _plain_enough({"ok": True, "value": (torch.ones(3), [1, "a", None], {"k": 2.0})})
+    wide = torch.ones(1).as_strided((10**6, 10**6), (0, 0))              # 8 bytes that claim 10^12 entries
+    shared = [0]
+    for _ in range(40):
+        shared = [shared, shared]                                        # 2^40 paths through 80 lists
+    for bad in [wide, torch.ones(4, 4).t(), shared, torch.empty(3, device="meta"),
+                object(), [torch.ones(10**4)] * 6000]:
+        assert not _plain_enough({"ok": True, "value": bad}), bad

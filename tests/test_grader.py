@@ -3,6 +3,7 @@ import base64
 import binascii
 import csv
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -251,6 +252,13 @@ def graded(tmp_path_factory):
     (folder / "not_a_notebook" / f"{NAME}.ipynb").write_text("my answers: 42\n")
     (folder / "wrong_file").mkdir()
     nbformat.write(nbformat.v4.new_notebook(), folder / "wrong_file" / "homework.ipynb")
+    odd = submission({}, {})                       # metadata of the wrong types: graded all the same
+    odd.metadata["course"] = "not a mapping"
+    odd.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": "not a mapping"}))
+    odd.cells.append(nbformat.v4.new_code_cell("y = 2", metadata={"nbgrader": {"grade_id": ["a", "list"],
+                                                                               "solution": True}}))
+    (folder / "odd_metadata").mkdir()
+    (folder / "odd_metadata" / f"{NAME}.ipynb").write_text(json.dumps(odd))
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
     course_before = course_tree_hash()
     out = tmp_path_factory.mktemp("grades")
@@ -312,6 +320,11 @@ def test_corpus_scores(graded, case):
             assert got[test][1] == "passed", (case, test, got)
     assert all(r["max_points"] == {"test_soft_threshold": "2", "test_integrate_adjoint": "2"}.get(r["test"], "3")
                for r in graded["rows"] if r["student"] == case)
+
+
+def test_metadata_of_the_wrong_types_does_not_stop_the_class(graded):
+    got = points(graded["rows"], "odd_metadata")
+    assert sum(p for p, _ in got.values()) == 10, got
 
 
 def test_unusable_files_score_zero_and_the_run_goes_on(graded):
@@ -392,7 +405,9 @@ def test_graded_unsandboxed_a_killer_ends_the_run_and_the_rerun_completes_the_cl
 
 
 def test_every_row_names_the_versions_that_graded_it_and_a_rerun_keeps_them(graded):
-    version = hashlib.sha256(SOLUTION.read_bytes()).hexdigest()[:16]
+    # the version of the tests: the instructor's notebook and the library's checks, drivers and references
+    version = hashlib.sha256((hashlib.sha256(SOLUTION.read_bytes()).hexdigest()
+                              + grading_running.library_sha256()).encode()).hexdigest()[:16]
     for r in graded["rows"]:
         if r["assignment"] == NAME:
             assert r["tests_version"] == version, r
@@ -440,6 +455,14 @@ def test_the_journal_survives_a_kill_and_regrades_what_changed(tmp_path):
     assert again.lookup("bob", tmp_path / f"{NAME}.ipynb", "e" * 64, "v1") is None       # cut off: graded again
     assert again.lookup("ada", tmp_path / f"{NAME}.ipynb", "f" * 64, "v2") is None       # corrected tests: again
     assert again.lookup("ada", tmp_path / f"{NAME}.ipynb", "0" * 64, "v1") is None       # changed file: again
+    again.record(Submission("cy", NAME, tmp_path / f"{NAME}.ipynb", [TestResult("test_a", 2, "passed", 2.0,
+                                                                              "two\nlines")], [], 1.0, "d" * 64, "v1"))
+    third = Journal(tmp_path)                 # the torn line was dropped: the next record is whole and readable
+    assert third.lookup("cy", tmp_path / f"{NAME}.ipynb", "d" * 64, "v1").score == 2
+    assert third.lookup("ada", tmp_path / f"{NAME}.ipynb", "f" * 64, "v1").score == 2
+    with open(tmp_path / "journal.csv", "a") as f:                                      # a damaged row is skipped
+        f.write("eve,x.ipynb,01,aa,v1,not-a-number,start,,,,,\n")
+    assert Journal(tmp_path).lookup("cy", tmp_path / f"{NAME}.ipynb", "d" * 64, "v1") is not None
 
 
 def test_feedback_says_what_failed_and_leaks_nothing(graded):
@@ -448,7 +471,7 @@ def test_feedback_says_what_failed_and_leaks_nothing(graded):
               for line in split_test(c.source)[1].splitlines() if len(line.strip()) >= 6]
     assert len(hidden) > 10
     texts = {p.parent.name: p.read_text() for p in (graded["out"] / "feedback").rglob("*.md")}
-    assert len(texts) == len(CASES) + 3
+    assert len(texts) == len(CASES) + 4
     for name, text in texts.items():
         assert "Traceback" not in text and "\x1b[" not in text, name
         assert "LEAK" not in re.sub(r"`[^`]*`", "", text), name       # only in the quoted line of the student's cell

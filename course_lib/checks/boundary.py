@@ -308,12 +308,16 @@ def _connection():
 
 @contextlib.contextmanager
 def connected(connection):
-    """Within the block (in this thread), :data:`student` calls go through ``connection`` (the grader's)."""
-    token = _CONNECTION.set(connection)
+    """Within the block (in this thread), :data:`student` calls go through ``connection`` (the grader's), and the
+    checks print no success line and quote no text the student's code returned (:data:`.core.GRADING`)."""
+    from .core import GRADING
+
+    token, quiet = _CONNECTION.set(connection), GRADING.set(True)
     try:
         yield
     finally:
         _CONNECTION.reset(token)
+        GRADING.reset(quiet)
 
 
 class Student:

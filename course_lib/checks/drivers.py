@@ -53,17 +53,13 @@ def detector_run(cls, window: int, patience: int, outputs):
     return {"said": said, "best_iteration": detector.best_iteration, "best_output": detector.best_output}
 
 
-def dip_step_probe(dip_step, net, A, y, z, lr: float, input_noise: float, seed: int, net_seed: int = 0):
-    """One call of the student's ``dip_step`` with plain SGD: the network's state before and after, the loss and
-    the output it returned. ``net`` and ``A`` arrive built (from their recipes); ``net_seed`` sets its weights."""
-    torch.manual_seed(net_seed)
-    for m in net.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
-    before = {k: v.clone() for k, v in net.state_dict().items()}
+def dip_step_probe(dip_step, net, state: dict, A, y, z, lr: float, input_noise: float, seed: int):
+    """One call of the student's ``dip_step`` with plain SGD from the weights ``state`` (the grader's): the
+    network's state after the step, and the loss and output it returned. ``net`` and ``A`` arrive built."""
+    net.load_state_dict(state)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss, out = dip_step(net, optimizer, A, y, z, input_noise, torch.Generator().manual_seed(seed))
-    return {"before": before, "after": net.state_dict(), "loss": loss, "output": out}
+    return {"after": net.state_dict(), "loss": loss, "output": out}
 
 
 class ScriptedDetector:

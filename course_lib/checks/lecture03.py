@@ -9,7 +9,7 @@ from .own_work import check_own_work
 __all__ = ["check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
-OWN_WORK = ("unfolding.lista_layer", "unfolding.LISTA")
+OWN_WORK = ("unfolding.lista_layer", "unfolding.LISTA", "ista", "fista")
 
 
 def _ista_reference(A, y, lam, n_layers):

@@ -59,14 +59,18 @@ INTRO = (
 
 
 def cell_source(cell) -> str:
-    """The source of a cell as one string (nbformat may hold it as a list of lines)."""
+    """The source of a cell as one string (nbformat may hold it as a list of lines; anything else counts as empty)."""
     source = cell.get("source", "")
-    return source if isinstance(source, str) else "".join(source)
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    return source if isinstance(source, str) else ""
 
 
 def nbgrader_metadata(cell) -> dict:
-    """The cell's nbgrader metadata ({} when it has none)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """The cell's nbgrader metadata ({} when it has none, or when what it has is not a mapping)."""
+    metadata = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    nbgrader = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
+    return nbgrader if isinstance(nbgrader, dict) else {}
 
 
 def _describe(index: int, cell) -> str:

@@ -37,7 +37,7 @@ def read_notebook(path: Path):
 
 def split_test(source: str) -> tuple[str, str]:
     """A test cell's (visible code, hidden code): the hidden-test blocks' lines, markers dropped."""
-    lines = source.splitlines()
+    lines = source.split("\n")           # as marker_blocks counts lines (splitlines would also split at \x0c, \x85...)
     hidden_lines = set()
     for kind, begin, end in marker_blocks(source):
         if kind == "HIDDEN TESTS":
@@ -54,12 +54,12 @@ def student_cells(nb) -> tuple[dict, dict, list]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         grade_id = nbgrader_metadata(cell).get("grade_id")
-        if grade_id:
+        if isinstance(grade_id, str) and grade_id:
             if grade_id in by_grade_id:
                 notes.append(f'Several of your cells carry grade_id "{grade_id}"; the first one was graded.')
             else:
                 by_grade_id[grade_id] = cell
-        if cell.get("id"):
+        if isinstance(cell.get("id"), str) and cell["id"]:
             by_id.setdefault(cell["id"], cell)
     return by_grade_id, by_id, notes
 

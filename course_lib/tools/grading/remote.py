@@ -15,12 +15,16 @@ import stat
 import time
 from pathlib import Path
 
+import torch
+
 from ...checks.boundary import StudentError, describe_failure, dumps, loads
 from .reports import KERNEL_DIED, TIMEOUT
 
 __all__ = ["RemoteConnection", "MAX_REPLY_BYTES"]
 
 MAX_REPLY_BYTES = 64 * 2**20
+MAX_NODES = 200_000                 # values visited in a reply (a shared sub-list counts each time it is reached)
+MAX_ELEMENTS = 50_000_000           # tensor entries in a reply, all tensors together
 
 
 class RemoteConnection:
@@ -92,6 +96,31 @@ def _read_reply(path: Path):
             return None
         data = f.read(MAX_REPLY_BYTES + 1)
     try:
-        return loads(data)
+        reply = loads(data)
     except Exception:          # whatever the file holds, it is not a reply: no text of it is kept
         return None
+    return reply if _plain_enough(reply) else None
+
+
+def _plain_enough(value) -> bool:
+    """Whether a loaded reply is small, plain data: bounded count of values and depth, and only ordinary dense CPU
+    tensors whose storage holds all their entries (no stride tricks that a later operation would blow up)."""
+    stack, nodes, elements = [(value, 0)], 0, 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES or depth > 40:
+            return False
+        if isinstance(item, torch.Tensor):
+            elements += item.numel()
+            if (elements > MAX_ELEMENTS or item.device.type != "cpu" or item.layout != torch.strided
+                    or item.is_quantized or not item.is_contiguous()
+                    or item.untyped_storage().nbytes() < (item.storage_offset() + item.numel()) * item.element_size()):
+                return False
+        elif isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()] + [(k, depth + 1) for k in item]
+        elif isinstance(item, (list, tuple)):
+            stack += [(v, depth + 1) for v in item]
+        elif not (item is None or isinstance(item, (bool, int, float, str))):
+            return False
+    return True

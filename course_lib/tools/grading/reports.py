@@ -98,13 +98,20 @@ class Journal:
         self._done: dict = {}
         self._complete: set = set()     # the keys whose last record reached its end row
         if self.path.exists():
-            with open(self.path, newline="", encoding="utf-8") as f:
+            data = self.path.read_bytes()
+            if data and not data.endswith(b"\n"):      # a torn last line (killed while writing): drop it
+                with open(self.path, "r+b") as f:
+                    f.truncate(data.rfind(b"\n") + 1)
+            with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
                 for row in csv.DictReader(f):
-                    self._read_row(row)
+                    try:
+                        self._read_row(row)
+                    except (ValueError, TypeError, KeyError):
+                        continue                        # a damaged row: its submission is graded again
 
     def _read_row(self, row: dict) -> None:
         if set(self.FIELDS) - set(row) or any(row[k] is None for k in self.FIELDS):
-            return                      # a torn last line (the grader was killed while writing it)
+            return                      # a torn line (the grader was killed while writing it)
         key = (row["student"], row["file"], row["sha256"], row["tests_version"])
         sub = self._done.get(key)
         if sub is None or row["kind"] == "start":
@@ -134,9 +141,10 @@ class Journal:
         base = dict(student=sub.student, file=sub.path.name, assignment=sub.assignment, sha256=sub.sha256,
                     tests_version=sub.tests_version, seconds=f"{sub.seconds:.3f}")
         rows = [dict(base, kind="start")]
+        one_line = lambda text: " ".join(str(text).splitlines())      # a record is whole lines: a tear is a line
         rows += [dict(base, kind="test", test=t.grade_id, points=f"{t.points:g}", max_points=f"{t.max_points:g}",
-                      status=t.status, message=t.message) for t in sub.tests]
-        rows += [dict(base, kind="note", message=note) for note in sub.notes]
+                      status=t.status, message=one_line(t.message)) for t in sub.tests]
+        rows += [dict(base, kind="note", message=one_line(note)) for note in sub.notes]
         rows.append(dict(base, kind="end"))
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,10 +29,10 @@ before with the same file and the same version of the tests, and grades the rest
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
+import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -147,14 +147,18 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
     nb, notes = assemble(source_nb, submission_nb)
     fragments = hidden_fragments(source_nb)
     by_id = {t.grade_id: t for t in tests}
-    with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:
+    tmp = tempfile.mkdtemp(prefix="grade-")
+    try:
         calls = Path(tmp) / "calls"
         for sub in ("run", "calls"):
             (Path(tmp) / sub).mkdir()
         forbidden = forbidden_names(source_nb)
+        starts = []
 
-        def start_kernel():
-            kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / "spec", sandbox=sandbox, shared=[calls])
+        def start_kernel():     # each start in a folder of its own: nothing the last kernel left there is reused
+            starts.append(None)
+            kernel = LimitedKernel(limits, Path(tmp) / "run", Path(tmp) / f"spec-{len(starts)}", sandbox=sandbox,
+                                   shared=[calls])
             if forbidden:     # the library's references of what the student writes: not for the student's cells
                 kernel.run(f"__import__('course_lib.checks.own_work', fromlist=['forbid']).forbid({forbidden!r}, "
                            "get_ipython().user_ns)", limits.cell_timeout)
@@ -169,7 +173,10 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
                 # the process ended in a later cell: the hidden tests of the earlier ones run in a fresh kernel,
                 # after the cells before the one that ended it
                 kernel.shutdown()
-                kernel = start_kernel()
+                try:
+                    kernel = start_kernel()
+                except GradingEnvironmentError:
+                    pass                              # the hidden tests then find no kernel: "kernel died"
                 for code in ran[:-1]:
                     left = limits.total_timeout - (time.monotonic() - start)
                     if left <= 0 or not kernel.alive:
@@ -182,7 +189,17 @@ def grade_notebook(submission_nb, source_nb, limits: Limits = Limits(), sandbox=
             _finish(died, tests, notes, limits, start)
         finally:
             kernel.shutdown()
+    finally:
+        _remove(tmp)
     return tests, notes, time.monotonic() - start
+
+
+def _remove(folder: str) -> None:
+    """Remove the grader's folder of one submission, whatever the student's process left in it."""
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    except Exception:          # e.g. a RecursionError on thousands of nested folders: leave it to the system
+        pass
 
 
 def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float, ran: list) -> list:
@@ -228,8 +245,8 @@ def _run_hidden(hidden_parts: list, connection, fragments: list) -> None:
     """Phase 2: each hidden part, here in the trusted process, in a fresh namespace; student calls go remote."""
     for test, code in hidden_parts:
         namespace = {"__name__": "__hidden_test__"}
-        try:      # a check's success line ("✔ ...") is for a notebook, not for the instructor's terminal
-            with connected(connection), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            with connected(connection):
                 exec(compile(code, HIDDEN_FILE, "exec"), namespace)
         except Exception as error:
             test.points = 0.0
@@ -254,6 +271,16 @@ def _finish(died: bool, tests, notes: list, limits: Limits, start: float) -> Non
 # --------------------------------------------------------------------------- a class
 
 
+def library_sha256() -> str:
+    """The sha256 of ``course_lib``'s Python files but the machinery's: a change of a check or a reference regrades."""
+    package = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        if "tools" not in path.relative_to(package).parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def solution_names(solutions: Path) -> dict:
     """``{"01_inverse_problems": path}`` for the solution notebooks."""
     return {p.stem: p for p in sorted(Path(solutions).glob("*.ipynb"))}
@@ -263,8 +290,10 @@ def _assignment_of(path: Path, nb, names: dict, forced: str | None) -> str | Non
     if forced:
         return forced
     if nb is not None:
-        generated = (nb.get("metadata", {}).get("course", {}) or {}).get("generated_from") or ""
-        stem = Path(generated).stem
+        metadata = nb.get("metadata")
+        course = metadata.get("course") if isinstance(metadata, dict) else None
+        generated = course.get("generated_from") if isinstance(course, dict) else None
+        stem = Path(generated).stem if isinstance(generated, str) else ""
         if stem in names:
             return stem
     return path.stem if path.stem in names else None
@@ -369,7 +398,8 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
         sandbox = Sandbox(root, hide=tuple({Path(p).resolve() for p in paths} | {out.resolve(), solutions.resolve()}
                                            | {path.resolve() for _, path in found}))
     sources = {name: read_notebook(path) for name, path in names.items()}
-    versions = {name: file_sha256(path) for name, path in names.items()}
+    library = library_sha256()          # the checks, drivers and references the hidden tests use
+    versions = {name: hashlib.sha256((file_sha256(path) + library).encode()).hexdigest() for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
     journal = Journal(out)
     digests = [file_sha256(path) for _, path in found]
@@ -390,7 +420,18 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     def one(item):
         (student, path), files, digest, old = item
         if old is None:
-            old = grade_submission(student, path, files, sources, limits, sandbox)
+            try:
+                old = grade_submission(student, path, files, sources, limits, sandbox)
+            except GradingEnvironmentError:
+                raise
+            except Exception as error:   # the grader's own failure on this file: the class goes on, a rerun retries
+                print(f"grading {path} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+                old = Submission(student, files[2] or "?", path)
+                old.notes.append(f"This notebook could not be graded (an error of the grader: {type(error).__name__}); "
+                                 "your instructor has been told, and it will be graded again.")
+                write_feedback(old, out)
+                bar.update()
+                return old
             old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
             journal.record(old)          # on disk now: a later kill loses nothing of it
             write_feedback(old, out)

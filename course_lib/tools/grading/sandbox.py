@@ -2,12 +2,14 @@
 
 The kernel that runs a submission's cells is started inside a bubblewrap sandbox in which
 
-* the whole file system is **read-only**; the only writable places are an **empty private temporary
-  folder** (``/tmp``, also ``/var/tmp`` and ``/dev/shm``, of limited size: a submission that fills it gets
-  "No space left on device") and the folder of the kernel's sockets;
-* the course folder shows only ``course_lib`` and the Python environment: ``solutions/``, ``.git``,
-  ``tests/`` and the rest are **not visible**, nor are the home folder, the submissions, the output folder
-  and any other folder the grader names (:attr:`Sandbox.hide`);
+* it sees an **allow-list** of the host, read-only: the system's programs and libraries (``/usr``, ``/lib*``,
+  ``/bin``, ``/sys``), a few files of ``/etc``, the course's ``course_lib`` and the Python environment.
+  ``solutions/``, ``.git``, ``tests/``, the home folder, ``/run`` (the host's service sockets), ``/var``,
+  ``/srv``, the submissions and the output folder are **not there**; a folder the grader names
+  (:attr:`Sandbox.hide`) that lies inside what is visible is replaced by an empty read-only one;
+* the only writable places are an **empty private temporary folder** (``/tmp``, also ``/var/tmp`` and
+  ``/dev/shm``, of limited size: a submission that fills it gets "No space left on device") and the grader's
+  folders for the kernel's sockets and the calls' data;
 * there is **no network** and no shared memory with the host (its own network and IPC namespaces);
 * it has its **own PID namespace**: it cannot see or signal the grader or any other process, and when
   the kernel is stopped, every process it started (sessions, daemons, a deep tree of children) dies with
@@ -26,6 +28,11 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# the host's folders the sandbox sees (read-only): programs, libraries, configuration, device and CPU information
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys")
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf", "hosts",
+       "fonts", "alternatives", "mime.types")
 
 __all__ = ["Sandbox", "SandboxUnavailable", "check_sandbox", "UNSANDBOXED_NOTE", "INSTALL_HINT"]
 
@@ -60,27 +67,39 @@ class Sandbox:
         if bwrap is None:
             raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
         root = Path(self.course_root).resolve()
-        args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        # an allow-list: the system's programs and libraries, read-only, and a few files of /etc; nothing else of
+        # the host (no /run, /var, /home, /srv, /mnt...: no other student's files, no Unix socket of a host service)
+        args, bound = [bwrap], []
+        for top in SYSTEM:
+            path = Path(top)
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), top]
+            elif path.is_dir():
+                args += ["--ro-bind", top, top]
+                bound.append(path)
+        for name in ETC:
+            if Path("/etc", name).exists():
+                args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        args += ["--dev", "/dev", "--proc", "/proc"]
         size = str(self.tmp_mb * 2**20)
         for private in ("/tmp", "/var/tmp", "/dev/shm"):
             args += ["--size", size, "--tmpfs", private]
         args += ["--dir", "/tmp/home"]
-        homes = {Path.home(), Path("/root"), Path("/home")}
-        hidden = [root, *homes, *(Path(p) for p in self.hide)]
-        read_only = []                               # the hidden folders: empty, then read-only once mounted into
-        for path in hidden:
+        # what the kernel needs of the course: the library and the Python environment (read-only)
+        for path in (root / "course_lib", Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
+            if not _inside_any(path, bound):
+                args += ["--ro-bind", str(path), str(path)]
+                bound.append(path)
+        read_only = []                # what lies inside what is bound but must not be seen: empty and read-only
+        for path in [Path.home(), root / "solutions", *(Path(p) for p in self.hide)]:
             path = Path(path).resolve()
-            if str(path).startswith(("/tmp/", "/var/tmp/", "/dev/shm/")) or not path.exists():
-                continue                            # already behind the private /tmp, or nothing to hide
+            if not path.exists() or not _inside_any(path, bound):
+                continue                             # not visible anyway
             if path.is_dir():
                 args += ["--tmpfs", str(path)]
                 read_only += ["--remount-ro", str(path)]
             else:
                 args += ["--ro-bind", "/dev/null", str(path)]
-        # what the kernel needs of the course: the library and the Python environment (read-only)
-        for needed in (root / "course_lib", Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
-            if _inside_any(needed, hidden):
-                args += ["--ro-bind", str(needed), str(needed)]
         for path in readonly:
             args += ["--ro-bind", str(Path(path).resolve()), str(Path(path).resolve())]
         for path in shared:
