@@ -51,7 +51,7 @@ HOSTILE = {
     "rewriter": ("import pathlib, course_lib\nfor _p in pathlib.Path(course_lib.__file__).parent.rglob('*.py'):\n"
                  "    try:\n        _p.write_text('broken')\n    except OSError:\n        pass\n"),
     "killer": "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n",
-    "fills_tmp": ("try:\n    with open('/tmp/fill', 'wb') as _f:\n        while True:\n            _f.write(bytes(2**24))\n"
+    "fills_tmp": ("import tempfile\ntry:\n    with open(tempfile.gettempdir() + '/fill', 'wb') as _f:\n        while True:\n            _f.write(bytes(2**24))\n"
                   "except OSError:\n    pass\n"),
     "classmates": ("import glob, os\ntry:\n    _args = open(f'/proc/{os.getppid()}/cmdline', 'rb').read().split(b'\\0')\n"
                    "except OSError:\n    _args = []\n_found = [open(p).read() for a in _args if os.path.isdir(a)\n"

@@ -31,6 +31,8 @@ from pathlib import Path
 
 # the host's folders the sandbox sees (read-only): programs, libraries, configuration, device and CPU information
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys")
+PRIVATE = "/tmp"                       # inside the sandbox: its own empty temporary folder
+INSIDE_HOME = PRIVATE + "/home"        # and the home folder the student's process is given, inside it
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf", "hosts",
        "fonts", "alternatives", "mime.types")
 
@@ -84,7 +86,7 @@ class Sandbox:
         size = str(self.tmp_mb * 2**20)
         for private in ("/tmp", "/var/tmp", "/dev/shm"):
             args += ["--size", size, "--tmpfs", private]
-        args += ["--dir", "/tmp/home"]
+        args += ["--dir", INSIDE_HOME]
         # what the kernel needs of the course: the library and the Python environment (read-only)
         for path in (root / "course_lib", Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
             if not _inside_any(path, bound):
@@ -117,8 +119,8 @@ def _inside_any(path: Path, folders: list) -> bool:
 def sandbox_environment(extra: dict) -> dict:
     """A minimal environment for the sandboxed kernel: no variable of the grader's leaks into it."""
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
-    return {**keep, "HOME": "/tmp/home", "IPYTHONDIR": "/tmp/home/.ipython", "MPLCONFIGDIR": "/tmp/home/.mpl",
-            "XDG_CACHE_HOME": "/tmp/home/.cache", "TMPDIR": "/tmp", **extra}
+    return {**keep, "HOME": INSIDE_HOME, "IPYTHONDIR": f"{INSIDE_HOME}/.ipython", "MPLCONFIGDIR": f"{INSIDE_HOME}/.mpl",
+            "XDG_CACHE_HOME": f"{INSIDE_HOME}/.cache", "TMPDIR": PRIVATE, **extra}
 
 
 _CHECKED: dict = {}
