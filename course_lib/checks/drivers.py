@@ -78,7 +78,9 @@ class ScriptedDetector:
 
 def scripted_stop_run(run_dip, net, A, y, z, stop_at: int, keep: int, n_iter: int):
     """The student's ``run_dip`` with a :class:`ScriptedDetector`: what it returned, how often it asked the
-    detector, and the output the detector kept."""
+    detector, the output the detector kept, and whether the network's weights changed."""
     detector = ScriptedDetector(stop_at, keep)
+    before = [p.detach().clone() for p in net.parameters()]
     result = run_dip(net, A, y, z, detector, n_iter=n_iter)
-    return {"result": result, "calls": detector.calls, "kept": detector.best_output}
+    trained = any(not torch.equal(b, p.detach()) for b, p in zip(before, net.parameters()))
+    return {"result": result, "calls": detector.calls, "kept": detector.best_output, "trained": trained}

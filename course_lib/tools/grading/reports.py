@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["PASSED", "FAILED", "ERROR", "NOT_IMPLEMENTED", "TIMEOUT", "KERNEL_DIED", "NOT_RUN", "UNREADABLE",
            "TestResult", "Submission", "write_gradebook", "feedback_markdown", "write_feedback", "write_reports",
-           "file_sha256", "Journal", "class_summary", "write_summary"]
+           "file_sha256", "Journal", "class_summary", "write_summary", "feedback_path", "name_feedback"]
 
 # statuses of a test (points only for "passed")
 PASSED, FAILED, ERROR, NOT_IMPLEMENTED = "passed", "failed", "error", "not implemented"
@@ -48,6 +48,7 @@ class Submission:
     seconds: float = 0.0
     sha256: str = ""            # of the submitted file, as graded
     tests_version: str = ""     # sha256 of the instructor's notebook (its tests, hidden ones included) that graded it
+    feedback_name: str = ""     # the feedback file's name when the usual one is shared (see feedback_path)
 
     @property
     def score(self) -> float:
@@ -182,12 +183,26 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"
 
 
+def feedback_path(sub: Submission, out: Path) -> Path:
+    """``out/feedback/<student>/<assignment>.md`` (``<assignment>.<file>.md`` where two files would share it)."""
+    name = sub.feedback_name or _safe(sub.assignment if sub.assignment != "?" else sub.path.stem)
+    return Path(out) / "feedback" / _safe(sub.student) / f"{name}.md"
+
+
+def name_feedback(submissions: list) -> None:
+    """Give every submission whose feedback file would be another's a name of its own (two files of one student
+    for one exercise, or two students whose names differ only in characters a file name cannot hold)."""
+    seen = Counter(feedback_path(sub, Path()) for sub in submissions)
+    for sub in submissions:
+        if seen[feedback_path(sub, Path())] > 1:
+            sub.feedback_name = _safe(f"{sub.assignment}.{sub.student}.{sub.path.parent.name}.{sub.path.stem}")
+
+
 def write_feedback(sub: Submission, out: Path) -> None:
-    """``out/feedback/<student>/<assignment>.md``."""
-    folder = Path(out) / "feedback" / _safe(sub.student)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{_safe(sub.assignment if sub.assignment != '?' else sub.path.stem)}.md").write_text(
-        feedback_markdown(sub), encoding="utf-8")
+    """``out/feedback/<student>/<assignment>.md`` (see :func:`feedback_path`)."""
+    path = feedback_path(sub, out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(feedback_markdown(sub), encoding="utf-8")
 
 
 def write_reports(submissions: list, out: Path) -> None:

@@ -57,6 +57,7 @@ from .reports import (
     Submission,
     TestResult,
     file_sha256,
+    name_feedback,
     write_feedback,
     write_reports,
     write_summary,
@@ -417,16 +418,23 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
 
     bar = tqdm(total=len(found), desc="grading", unit="notebook", disable=not progress)
 
+    placeholders = [Submission(student, files[2] or "?", path) for (student, path), files in zip(found, opened)]
+    name_feedback(placeholders)           # two files that would share a feedback file get names of their own
+    names_of = {id(files): sub.feedback_name for files, sub in zip(opened, placeholders)}
+
     def one(item):
         (student, path), files, digest, old = item
+        if old is not None:
+            old.feedback_name = names_of[id(files)]
         if old is None:
             try:
                 old = grade_submission(student, path, files, sources, limits, sandbox)
+                old.feedback_name = names_of[id(files)]
             except GradingEnvironmentError:
                 raise
             except Exception as error:   # the grader's own failure on this file: the class goes on, a rerun retries
                 print(f"grading {path} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-                old = Submission(student, files[2] or "?", path)
+                old = Submission(student, files[2] or "?", path, feedback_name=names_of[id(files)])
                 old.notes.append(f"This notebook could not be graded (an error of the grader: {type(error).__name__}); "
                                  "your instructor has been told, and it will be graded again.")
                 write_feedback(old, out)
