@@ -1,0 +1,206 @@
+r"""The geometry of deep learning (lecture 05): convolution framelets, and ReLU networks as local linear maps.
+
+**Convolution framelets** (Yin, Gao, Lu, Daubechies, SIAM J. Imaging Sci. 2017; Ye, Han, Cha, SIAM J. Imaging
+Sci. 2018). The (circular) Hankel matrix of a signal :math:`x \in \mathbb{R}^n` with a window of :math:`d`,
+
+.. math::
+    H_d(x) = \begin{pmatrix} x_0 & x_1 & \cdots & x_{d-1} \\ x_1 & x_2 & \cdots & x_d \\
+    \vdots & & & \vdots \\ x_{n-1} & x_0 & \cdots & x_{d-2} \end{pmatrix} \in \mathbb{R}^{n\times d},
+
+holds every window of the signal as a row, so :math:`H_d(x)\psi` is the (circular) correlation of
+:math:`x` with the filter :math:`\psi`. With a *non-local* basis :math:`\Phi \in \mathbb{R}^{n\times m}` and a
+*local* basis :math:`\Psi \in \mathbb{R}^{d\times q}` the framelet coefficients are
+:math:`C = \Phi^\top H_d(x)\Psi`, and any dual pair with :math:`\tilde\Phi\Phi^\top = I_n`,
+:math:`\Psi\tilde\Psi^\top = I_d` gives the signal back, :math:`x = H_d^\dagger(\tilde\Phi C \tilde\Psi^\top)`
+(:func:`framelet_reconstruct`). :math:`\Phi = I` is a convolution layer with the filters :math:`\Psi`;
+the SVD :math:`H_d(x) = U\Sigma V^\top` gives the data-driven pair :math:`\Phi = U, \Psi = V`
+(:func:`hankel_svd`). A signal made of a few oscillations (or piecewise smooth) has a Hankel matrix of
+low rank; noise has a flat spectrum: truncating the SVD denoises (:func:`low_rank_denoise`).
+
+**ReLU networks are piecewise linear** (Ye & Sung, ICML 2019). A ReLU multiplies by a diagonal
+:math:`\{0, 1\}` matrix that depends on the input, so on the region where the activation pattern stays
+the same a network of linear layers and ReLUs is one affine map :math:`x \mapsto W(x)x + b(x)`
+(:func:`local_linear_map`). The input space is partitioned into such regions
+(:func:`activation_pattern`, :func:`regions_on_grid`, :func:`regions_along_line`); the largest
+:math:`\|W(x)\|_2` over the regions bounds the network's Lipschitz constant (:func:`local_lipschitz`).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .utils import check_int, check_tensor
+
+__all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
+           "low_rank_denoise", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
+           "regions_along_line", "regions_on_grid"]
+
+
+# --------------------------------------------------------------------------- Hankel matrices and framelets
+
+
+def _window(x, d, owner: str) -> int:
+    """``d`` checked against the signal ``x`` (..., n): an integer window 1 <= d <= n."""
+    check_tensor(x, "x", owner, allow_complex=False)
+    if x.ndim < 1:
+        raise ValueError(f"x is a scalar; {owner} expects a signal (..., n)")
+    d = check_int(d, "d", owner, minimum=1)
+    if d > x.shape[-1]:
+        raise ValueError(f"d is {d}; {owner} expects a window no longer than the signal (n = {x.shape[-1]})")
+    return d
+
+
+def _indices(n: int, d: int, device) -> torch.Tensor:
+    return (torch.arange(n, device=device)[:, None] + torch.arange(d, device=device)[None, :]) % n
+
+
+def hankel(x: torch.Tensor, d: int) -> torch.Tensor:
+    """The circular Hankel matrix :math:`H_d(x)`, shape ``(..., n, d)``: row i is ``x[i], x[i+1], ..., x[i+d-1]``
+    (indices modulo n), for a signal or a batch of signals ``(..., n)``."""
+    d = _window(x, d, "hankel")
+    return x[..., _indices(x.shape[-1], d, x.device)]
+
+
+def hankel_adjoint(H: torch.Tensor) -> torch.Tensor:
+    """The adjoint of :func:`hankel`: entry k of the result sums the entries of ``H`` (shape ``(..., n, d)``) with
+    ``(i + j) mod n == k``."""
+    check_tensor(H, "H", "hankel_adjoint", allow_complex=False)
+    if H.ndim < 2:
+        raise ValueError(f"H has shape {tuple(H.shape)}; hankel_adjoint expects a matrix (..., n, d)")
+    n, d = H.shape[-2:]
+    if d > n:
+        raise ValueError(f"H has shape {tuple(H.shape)}; hankel_adjoint expects (..., n, d) with d <= n")
+    out = torch.zeros((*H.shape[:-2], n), dtype=H.dtype, device=H.device)
+    index = _indices(n, d, H.device).reshape(-1).expand(*H.shape[:-2], n * d)
+    return out.scatter_add_(-1, index, H.reshape(*H.shape[:-2], n * d))
+
+
+def unhankel(H: torch.Tensor) -> torch.Tensor:
+    """The signal whose Hankel matrix is closest to ``H``: :math:`H_d^\\dagger = H_d^*/d` (each entry of the signal
+    appears d times in :math:`H_d(x)`), so ``unhankel(hankel(x, d)) == x``."""
+    return hankel_adjoint(H) / H.shape[-1]
+
+
+def hankel_svd(x: torch.Tensor, d: int) -> tuple:
+    """``(Phi, sigma, Psi)``: the SVD :math:`H_d(x) = \\Phi\\,\\mathrm{diag}(\\sigma)\\,\\Psi^\\top` of one signal ``(n,)``;
+    ``Phi`` (n, d) is the data-driven non-local basis, ``Psi`` (d, d) the local one, ``sigma`` descending."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 1:
+        raise ValueError(f"x has shape {tuple(getattr(x, 'shape', ()))}; hankel_svd expects one signal (n,)")
+    U, sigma, Vh = torch.linalg.svd(hankel(x, d), full_matrices=False)
+    return U, sigma, Vh.transpose(-2, -1)
+
+
+def framelet_coefficients(x: torch.Tensor, Phi: torch.Tensor, Psi: torch.Tensor) -> torch.Tensor:
+    """:math:`C = \\Phi^\\top H_d(x) \\Psi` for a signal ``(n,)``, a non-local basis ``Phi`` (n, m) and a local basis
+    ``Psi`` (d, q) whose d sets the window."""
+    n = x.shape[-1]
+    if Phi.ndim != 2 or Phi.shape[0] != n:
+        raise ValueError(f"Phi has shape {tuple(Phi.shape)}; framelet_coefficients expects ({n}, m) for x of length {n}")
+    if Psi.ndim != 2:
+        raise ValueError(f"Psi has shape {tuple(Psi.shape)}; framelet_coefficients expects a matrix (d, q)")
+    return Phi.transpose(-2, -1) @ hankel(x, Psi.shape[0]) @ Psi
+
+
+def framelet_reconstruct(C: torch.Tensor, Phi_dual: torch.Tensor, Psi_dual: torch.Tensor) -> torch.Tensor:
+    """:math:`H_d^\\dagger(\\tilde\\Phi C \\tilde\\Psi^\\top)`: the signal back from its framelet coefficients. It is
+    the signal exactly when :math:`\\tilde\\Phi\\Phi^\\top = I_n` and :math:`\\Psi\\tilde\\Psi^\\top = I_d` (perfect
+    reconstruction), e.g. orthonormal bases with ``Phi`` square and ``Psi`` square."""
+    return unhankel(Phi_dual @ C @ Psi_dual.transpose(-2, -1))
+
+
+def low_rank_denoise(y: torch.Tensor, d: int, rank: int) -> torch.Tensor:
+    """Keep the ``rank`` largest singular values of :math:`H_d(y)` and average back (:func:`unhankel`): a signal of
+    a few oscillations, or piecewise smooth, has a Hankel matrix of low rank; noise spreads over all of them."""
+    U, sigma, Psi = hankel_svd(y, d)
+    rank = check_int(rank, "rank", "low_rank_denoise", minimum=1)
+    if rank > sigma.numel():
+        raise ValueError(f"rank is {rank}; low_rank_denoise expects at most d = {sigma.numel()}")
+    return unhankel(U[:, :rank] @ torch.diag(sigma[:rank]) @ Psi[:, :rank].T)
+
+
+# --------------------------------------------------------------------------- ReLU networks, region by region
+
+
+def relu_layers(net: nn.Module) -> list:
+    """The layers of a ReLU network given as ``nn.Sequential`` of ``nn.Linear`` and ``nn.ReLU`` (any order, any
+    depth), or a ValueError that names the first other layer."""
+    layers = list(net) if isinstance(net, nn.Sequential) else [net]
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (nn.Linear, nn.ReLU)):
+            raise ValueError(f"layer {i} is {type(layer).__name__}; expected an nn.Sequential of nn.Linear and nn.ReLU")
+    return layers
+
+
+def activation_pattern(net: nn.Module, x: torch.Tensor) -> list:
+    """For each ReLU of ``net``, which units are active (pre-activation > 0) at the input ``x`` (..., n_in): a list
+    of boolean tensors -- the diagonals of the {0, 1} matrices by which the ReLUs multiply at ``x``."""
+    pattern, h = [], x
+    with torch.no_grad():
+        for layer in relu_layers(net):
+            if isinstance(layer, nn.ReLU):
+                pattern.append(h > 0)
+            h = layer(h)
+    return pattern
+
+
+def local_linear_map(net: nn.Module, x: torch.Tensor) -> tuple:
+    """``(W, b)`` with ``net(z) = W @ z + b`` for every ``z`` in the linear region of the single input ``x`` (n_in,):
+    the product of the layers' weights with the ReLUs replaced by their {0, 1} diagonals at ``x``."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 1:
+        raise ValueError(f"x has shape {tuple(getattr(x, 'shape', ()))}; local_linear_map expects one input (n_in,)")
+    W, b, h = None, None, x
+    with torch.no_grad():
+        for layer in relu_layers(net):
+            if isinstance(layer, nn.Linear):
+                Wl = layer.weight.to(x.dtype)
+                bl = layer.bias.to(x.dtype) if layer.bias is not None else torch.zeros(Wl.shape[0], dtype=x.dtype)
+                W, b = (Wl, bl) if W is None else (Wl @ W, Wl @ b + bl)
+            else:
+                mask = (h > 0).to(x.dtype)
+                if W is None:
+                    W, b = torch.diag(mask), torch.zeros_like(mask)
+                else:
+                    W, b = mask[:, None] * W, mask * b
+            h = layer(h)
+    if W is None:
+        raise ValueError("local_linear_map expects a network with at least one layer")
+    return W, b
+
+
+def local_lipschitz(net: nn.Module, points: torch.Tensor) -> torch.Tensor:
+    """:math:`\\|W(x)\\|_2` (largest singular value of the local linear map) at each point ``(N, n_in)``: the network's
+    Lipschitz constant on that point's region; their maximum over all regions is the network's."""
+    if not isinstance(points, torch.Tensor) or points.ndim != 2:
+        raise ValueError(f"points has shape {tuple(getattr(points, 'shape', ()))}; local_lipschitz expects (N, n_in)")
+    return torch.stack([torch.linalg.matrix_norm(local_linear_map(net, p)[0], ord=2) for p in points])
+
+
+def _codes(net: nn.Module, x: torch.Tensor) -> list:
+    """One hashable code per input row: its whole activation pattern."""
+    pattern = torch.cat([p.reshape(x.shape[0], -1) for p in activation_pattern(net, x)], dim=1)
+    return [bytes(row) for row in pattern.to(torch.uint8).cpu().numpy()]
+
+
+def regions_along_line(net: nn.Module, a: torch.Tensor, b: torch.Tensor, samples: int = 10_000) -> int:
+    """How many linear regions the segment from ``a`` to ``b`` crosses, counted as the changes of the activation
+    pattern between ``samples`` evenly spaced points, plus one (a region narrower than the spacing can be missed)."""
+    samples = check_int(samples, "samples", "regions_along_line", minimum=2)
+    t = torch.linspace(0, 1, samples, dtype=a.dtype)[:, None]
+    codes = _codes(net, (1 - t) * a + t * b)
+    return 1 + sum(c != d for c, d in zip(codes, codes[1:]))
+
+
+def regions_on_grid(net: nn.Module, xs: torch.Tensor, ys: torch.Tensor, origin=None, u=None, v=None) -> tuple:
+    """The linear regions on a 2-D slice of input space, sampled on the grid ``xs`` x ``ys``: the points are
+    ``origin + x u + y v`` (the plane of the first two coordinates by default). Returns ``(labels, count)``:
+    ``labels`` (len(ys), len(xs)) numbers the distinct activation patterns in order of appearance."""
+    n_in = next(layer for layer in relu_layers(net) if isinstance(layer, nn.Linear)).in_features
+    dtype = xs.dtype
+    origin = torch.zeros(n_in, dtype=dtype) if origin is None else origin
+    u = torch.eye(n_in, dtype=dtype)[0] if u is None else u
+    v = torch.eye(n_in, dtype=dtype)[min(1, n_in - 1)] if v is None else v
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")
+    points = origin + X.reshape(-1, 1) * u + Y.reshape(-1, 1) * v
+    numbers: dict = {}
+    labels = torch.tensor([numbers.setdefault(code, len(numbers)) for code in _codes(net, points)])
+    return labels.reshape(len(ys), len(xs)), len(numbers)
