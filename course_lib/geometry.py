@@ -17,6 +17,12 @@ the SVD :math:`H_d(x) = U\Sigma V^\top` gives the data-driven pair :math:`\Phi =
 (:func:`hankel_svd`). A signal made of a few oscillations (or piecewise smooth) has a Hankel matrix of
 low rank; noise has a flat spectrum: truncating the SVD denoises (:func:`low_rank_denoise`).
 
+**Encoder-decoder CNNs are frame expansions** :math:`y = \sum_i \langle x, b_i\rangle \tilde b_i = \tilde B B^\top x`
+(Ye et al. 2018): with Haar pooling the encoder keeps the approximation; the high-pass branch, or a skip
+connection, keeps what pooling loses, and the decoder gives the signal back exactly (:func:`haar_frame`,
+:func:`frame_bounds`, :func:`encoder_decoder`, :func:`haar_encoder_decoder`). ReLU throws negative values away,
+but the redundant pair :math:`[\mathrm{ReLU}(x), \mathrm{ReLU}(-x)]` keeps everything (:func:`crelu`).
+
 **ReLU networks are piecewise linear** (Ye & Sung, ICML 2019). A ReLU multiplies by a diagonal
 :math:`\{0, 1\}` matrix that depends on the input, so on the region where the activation pattern stays
 the same a network of linear layers and ReLUs is one affine map :math:`x \mapsto W(x)x + b(x)`
@@ -32,7 +38,8 @@ from torch import nn
 from .utils import check_int, check_tensor
 
 __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
-           "low_rank_denoise", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
+           "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
+           "crelu_inverse", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
            "regions_along_line", "regions_on_grid"]
 
 
@@ -116,6 +123,82 @@ def low_rank_denoise(y: torch.Tensor, d: int, rank: int) -> torch.Tensor:
     if rank > sigma.numel():
         raise ValueError(f"rank is {rank}; low_rank_denoise expects at most d = {sigma.numel()}")
     return unhankel(U[:, :rank] @ torch.diag(sigma[:rank]) @ Psi[:, :rank].T)
+
+
+# --------------------------------------------------------------------------- encoder-decoders as frames
+
+
+def haar_frame(n: int, levels: int = 1, highpass: bool = True, skip: bool = False, dtype=torch.float64):
+    """The analysis matrix ``B`` (n, m) of a linear Haar encoder of signals of length ``n``: its columns are the
+    vectors the encoder takes inner products with -- the orthonormal Haar approximation ("pooling") vectors of
+    ``levels`` levels (lecture 04's lifting transform), the detail vectors with ``highpass``, and the n unit
+    vectors of a skip connection with ``skip``. The encoder is ``B.T @ x``."""
+    from .lifting import WaveletTransform, detail_mask
+
+    n = check_int(n, "n", "haar_frame", minimum=2)
+    levels = check_int(levels, "levels", "haar_frame", minimum=1)
+    if n % 2 ** levels:
+        raise ValueError(f"n is {n}; haar_frame expects a length divisible by 2**levels = {2 ** levels} "
+                         "(where the Haar transform is orthonormal)")
+    W = WaveletTransform((n,), "haar", levels=levels)
+    analysis = W.to_matrix(dtype=dtype)                       # row k: the vector giving coefficient k
+    keep = torch.ones(n, dtype=torch.bool) if highpass else ~detail_mask(W)
+    columns = [torch.eye(n, dtype=dtype)] if skip else []
+    return torch.cat(columns + [analysis[keep].T], dim=1)
+
+
+def frame_bounds(B: torch.Tensor) -> tuple:
+    r"""``(lower, upper)``: the extreme eigenvalues of the frame operator :math:`BB^\top`, so that
+    :math:`\text{lower}\,\|x\|^2 \le \|B^\top x\|^2 \le \text{upper}\,\|x\|^2`. A frame (nothing is lost) has
+    lower > 0; a tight frame has lower = upper."""
+    if not isinstance(B, torch.Tensor) or B.ndim != 2:
+        raise ValueError(f"B has shape {tuple(getattr(B, 'shape', ()))}; frame_bounds expects a matrix (n, m)")
+    eigenvalues = torch.linalg.eigvalsh(B @ B.T)
+    return eigenvalues[0].item(), eigenvalues[-1].item()
+
+
+def encoder_decoder(B: torch.Tensor, B_dual: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The linear encoder-decoder's matrix :math:`\tilde B B^\top` (n, n): encode with ``B.T``, decode with
+    ``B_dual`` (n, m). By default the canonical dual :math:`\tilde B = (BB^\top)^+ B`, the best decoder there is:
+    the result is the identity exactly when ``B`` is a frame (perfect reconstruction), else a projection."""
+    if B_dual is None:
+        B_dual = torch.linalg.pinv(B @ B.T, hermitian=True) @ B
+    if B_dual.shape != B.shape:
+        raise ValueError(f"B_dual has shape {tuple(B_dual.shape)}; encoder_decoder expects B's shape {tuple(B.shape)}")
+    return B_dual @ B.T
+
+
+def haar_encoder_decoder(x: torch.Tensor, levels: int = 1, highpass: bool = True, skip: bool = False) -> torch.Tensor:
+    """An image (or signal) through a linear Haar encoder-decoder, by lecture 04's lifting transform: pooling and
+    unpooling of the approximation, the detail (high-pass) branch with ``highpass``, the input itself as a skip
+    connection with ``skip``, decoded with the canonical dual frame. Without the high-pass branch and without
+    the skip, exactly the details' energy is lost; with either, nothing is."""
+    from .lifting import WaveletTransform, detail_mask
+
+    check_tensor(x, "x", "haar_encoder_decoder", allow_complex=False)
+    W = WaveletTransform(tuple(x.shape[-2:]) if x.ndim >= 2 else tuple(x.shape), "haar", levels=levels)
+    low = ~detail_mask(W).to(x.device)
+    project = lambda v: W.A_adjoint(W(v) * low)                # pooling then unpooling: a projection P
+    if highpass:
+        return W.A_adjoint(W(x))
+    if not skip:
+        return project(x)
+    v = x + project(x)                                         # B B^T x for B = [I, pooling]: (I + P) x
+    return v - project(v) / 2                                  # (I + P)^(-1) = I - P/2, P a projection
+
+
+def crelu(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    r"""Concatenated ReLU, :math:`[\mathrm{ReLU}(x), \mathrm{ReLU}(-x)]` along ``dim``: two redundant channels, and
+    no information lost, since :math:`\mathrm{ReLU}(x) - \mathrm{ReLU}(-x) = x` (:func:`crelu_inverse`)."""
+    return torch.cat([torch.relu(x), torch.relu(-x)], dim=dim)
+
+
+def crelu_inverse(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """The input of :func:`crelu` back from its two halves: ReLU(x) - ReLU(-x) = x."""
+    if h.shape[dim] % 2:
+        raise ValueError(f"h has {h.shape[dim]} entries along dim {dim}; crelu_inverse expects the even number crelu gives")
+    positive, negative = h.chunk(2, dim=dim)
+    return positive - negative
 
 
 # --------------------------------------------------------------------------- ReLU networks, region by region

@@ -55,6 +55,42 @@ def test_framelets_reconstruct_perfectly_with_dual_bases():
     assert (lost - x).norm() > 1e-3 * x.norm()                              # Psi Psi~^T != I: information is lost
 
 
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_haar_encoder_decoders_as_frames(levels):
+    eye = torch.eye(32, dtype=F64)
+    cases = {(True, False): (1.0, 1.0), (False, False): (0.0, 1.0), (False, True): (1.0, 2.0), (True, True): (2.0, 2.0)}
+    for (highpass, skip), bounds in cases.items():
+        B = geo.haar_frame(32, levels, highpass, skip)
+        assert B.shape == (32, (32 if highpass else 32 // 2 ** levels) + (32 if skip else 0))
+        assert all(math.isclose(a, b, abs_tol=1e-12) for a, b in zip(geo.frame_bounds(B), bounds)), (highpass, skip)
+        M = geo.encoder_decoder(B)
+        if highpass or skip:                                   # a frame: the canonical dual gives x back exactly
+            assert (M - eye).abs().max() < 1e-10
+        else:                                                  # pooling alone: a projection onto the coarse signals
+            assert torch.allclose(M @ M, M, atol=1e-12) and torch.linalg.matrix_rank(M) == 32 // 2 ** levels
+
+
+def test_the_haar_encoder_decoder_loses_exactly_the_high_pass_energy():
+    from course_lib.data import test_image
+    from course_lib.lifting import WaveletTransform, detail_mask
+
+    x = test_image("camera", 64, dtype=F64)
+    assert (geo.haar_encoder_decoder(x, 2, highpass=True) - x).abs().max() < 1e-10
+    assert (geo.haar_encoder_decoder(x, 2, highpass=False, skip=True) - x).abs().max() < 1e-10
+    lost = x - geo.haar_encoder_decoder(x, 2, highpass=False)
+    W = WaveletTransform((64, 64), "haar", levels=2)
+    high = (W(x) * detail_mask(W)).pow(2).sum()
+    assert math.isclose(lost.pow(2).sum().item(), high.item(), rel_tol=1e-10)
+
+
+@given(seed=st.integers(0, 2**16))
+def test_crelu_keeps_everything(seed):
+    x = torch.randn(4, 7, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    h = geo.crelu(x)
+    assert h.shape == (4, 14) and (h >= 0).all() and torch.equal(geo.crelu_inverse(h), x)
+    assert torch.equal(torch.relu(x) - torch.relu(-x), x)
+
+
 def small_net(widths, seed=0, dtype=F64):
     torch.manual_seed(seed)
     layers = []
@@ -117,5 +153,9 @@ def test_bad_inputs_say_what_was_expected():
         geo.local_linear_map(nn.Sequential(nn.Conv1d(1, 1, 3)), torch.zeros(4))
     with pytest.raises(ValueError, match="one input"):
         geo.local_linear_map(small_net([2, 3, 1]), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="divisible by 2"):
+        geo.haar_frame(12, levels=3)
+    with pytest.raises(ValueError, match="even number"):
+        geo.crelu_inverse(torch.zeros(3))
     with pytest.raises(ValueError, match=r"expects \(8, m\)"):
         geo.framelet_coefficients(torch.zeros(8), torch.eye(4), torch.eye(2))
