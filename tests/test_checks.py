@@ -149,8 +149,8 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
 
 
 def test_every_check_is_exported_and_needs_no_jupyter():
-    modules = [checks.core, checks.lecture01, checks.lecture02, checks.lecture03, checks.lecture04, checks.lecture06,
-               checks.lecture07]
+    modules = [checks.core, checks.lecture01, checks.lecture02, checks.lecture03, checks.lecture04, checks.lecture05,
+               checks.lecture06, checks.lecture07]
     boundary = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work"]   # how hidden tests call
     assert sorted(checks.__all__) == sorted([name for module in modules for name in module.__all__] + boundary)
     assert all(getattr(checks, name) is getattr(module, name) for module in modules for name in module.__all__)

@@ -1,0 +1,64 @@
+"""The checks of lecture 05 accept correct work and name the usual mistakes."""
+import pytest
+import torch
+from torch import nn
+
+from course_lib import geometry as geo
+from course_lib.checks import CheckFailed, check_encoder_decoder, check_local_linear_map
+from course_lib.lifting import lift, unlift
+
+pytestmark = pytest.mark.usefixtures("library_allowed")   # the library's references stand in for students
+
+
+def encoder_decoder(x, highpass=True):
+    c = lift(x)
+    half = (x.shape[-1] + 1) // 2
+    keep = torch.ones_like(c)
+    if not highpass:
+        keep[..., half:] = 0
+    return unlift(c * keep)
+
+
+def test_a_correct_encoder_decoder_passes(capsys):
+    check_encoder_decoder(encoder_decoder)
+    assert "perfect reconstruction" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda x, highpass=True: unlift(torch.cat([0 * lift(x)[..., :8], lift(x)[..., 8:]], -1)) if not highpass
+     else x, "dropped the approximation"),
+    (lambda x, highpass=True: encoder_decoder(x, False), "dropped the high-pass branch"),
+    (lambda x, highpass=True: 2 * encoder_decoder(x, highpass), "rescaled the signal"),
+    (lambda x, highpass=True: x, "Without the high-pass branch, zero the second half"),
+])
+def test_encoder_decoder_mistakes_are_named(wrong, says):
+    with pytest.raises(CheckFailed, match=says):
+        check_encoder_decoder(wrong)
+
+
+def test_the_librarys_local_linear_map_passes(capsys):
+    check_local_linear_map(geo.local_linear_map)
+    assert "Jacobian" in capsys.readouterr().out
+
+
+def without_masks(net, x):
+    W, b = None, None
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            W, b = (layer.weight, layer.bias) if W is None else (layer.weight @ W, layer.weight @ b + layer.bias)
+    return W.detach(), b.detach()
+
+
+def last_bias_only(net, x):
+    W, _ = geo.local_linear_map(net, x)
+    return W, net[-1].bias.detach()
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (without_masks, "diagonal of its active units"),
+    (last_bias_only, "the offset b is not"),
+    (lambda net, x: geo.local_linear_map(net, x)[0], "expected a pair"),
+])
+def test_local_linear_map_mistakes_are_named(wrong, says):
+    with pytest.raises(CheckFailed, match=says):
+        check_local_linear_map(wrong)
