@@ -23,7 +23,7 @@ the table shows what that costs.
 
 Run::
 
-    .venv/bin/python benchmarks/geometry.py            # about a minute
+    .venv/bin/python benchmarks/geometry.py            # about 16 s
     .venv/bin/python benchmarks/geometry.py --quick    # smoke test: small sizes (targets not meaningful)
 
 The figures, the targets and the verdict are also written as JSON, to benchmarks/results/geometry.json
