@@ -37,7 +37,7 @@ from torch import nn
 
 from .utils import check_int, check_tensor
 
-__all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
+__all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
            "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
            "crelu_inverse", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
            "regions_along_line", "regions_on_grid"]
@@ -86,6 +86,45 @@ def unhankel(H: torch.Tensor) -> torch.Tensor:
     """The signal whose Hankel matrix is closest to ``H``: :math:`H_d^\\dagger = H_d^*/d` (each entry of the signal
     appears d times in :math:`H_d(x)`), so ``unhankel(hankel(x, d)) == x``."""
     return hankel_adjoint(H) / H.shape[-1]
+
+
+def _patch_indices(n1: int, n2: int, d1: int, d2: int, device) -> torch.Tensor:
+    rows = (torch.arange(n1, device=device)[:, None, None, None] + torch.arange(d1, device=device)[None, None, :, None]) % n1
+    cols = (torch.arange(n2, device=device)[None, :, None, None] + torch.arange(d2, device=device)[None, None, None, :]) % n2
+    return (rows * n2 + cols).reshape(n1 * n2, d1 * d2)
+
+
+def _patch(X, d1, d2, owner: str) -> tuple:
+    check_tensor(X, "X", owner, allow_complex=False)
+    if X.ndim < 2:
+        raise ValueError(f"X has shape {tuple(X.shape)}; {owner} expects an image (..., n1, n2)")
+    n1, n2 = X.shape[-2:]
+    d1, d2 = check_int(d1, "d1", owner), check_int(d2, "d2", owner)
+    if d1 > n1 or d2 > n2:
+        raise ValueError(f"the patch is {d1} x {d2}; {owner} expects one no larger than the image ({n1} x {n2})")
+    return n1, n2, d1, d2
+
+
+def hankel_2d(X: torch.Tensor, d1: int, d2: int) -> torch.Tensor:
+    """The block (circular) Hankel matrix of an image ``(..., n1, n2)``, shape ``(..., n1 n2, d1 d2)``: row
+    ``i n2 + j`` is the ``d1 x d2`` patch whose corner is pixel ``(i, j)``, flattened (indices modulo the size)."""
+    n1, n2, d1, d2 = _patch(X, d1, d2, "hankel_2d")
+    return X.reshape(*X.shape[:-2], n1 * n2)[..., _patch_indices(n1, n2, d1, d2, X.device)]
+
+
+def unhankel_2d(H: torch.Tensor, shape) -> torch.Tensor:
+    """The image back from a block Hankel matrix ``(..., n1 n2, d1 d2)``, ``shape = (n1, n2, d1, d2)`` being the
+    image's size and the patch's: the average of the d1 d2 copies of each pixel, so that
+    ``unhankel_2d(hankel_2d(X, d1, d2), (n1, n2, d1, d2)) == X`` (it is the adjoint divided by d1 d2)."""
+    if len(shape) != 4:
+        raise ValueError(f"shape is {tuple(shape)}; unhankel_2d expects (n1, n2, d1, d2)")
+    n1, n2, d1, d2 = (int(v) for v in shape)
+    if tuple(H.shape[-2:]) != (n1 * n2, d1 * d2):
+        raise ValueError(f"H has shape {tuple(H.shape)}; unhankel_2d expects (..., {n1 * n2}, {d1 * d2}) for {tuple(shape)}")
+    out = torch.zeros((*H.shape[:-2], n1 * n2), dtype=H.dtype, device=H.device)
+    index = _patch_indices(n1, n2, d1, d2, H.device).reshape(-1).expand(*H.shape[:-2], n1 * n2 * d1 * d2)
+    out.scatter_add_(-1, index, H.reshape(*H.shape[:-2], -1))
+    return (out / (d1 * d2)).reshape(*H.shape[:-2], n1, n2)
 
 
 def hankel_svd(x: torch.Tensor, d: int) -> tuple:

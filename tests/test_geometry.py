@@ -31,6 +31,23 @@ def test_hankel_adjoint_passes_the_dot_test(n, data, seed):
                         rel_tol=1e-10, abs_tol=1e-10)
 
 
+@given(n1=st.integers(2, 9), n2=st.integers(2, 9), data=st.data(), seed=st.integers(0, 2**16))
+def test_block_hankel_rows_are_the_patches_and_its_average_inverts(n1, n2, data, seed):
+    d1, d2 = data.draw(st.integers(1, n1)), data.draw(st.integers(1, n2))
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(2, n1, n2, generator=g, dtype=F64)
+    H = geo.hankel_2d(X, d1, d2)
+    assert H.shape == (2, n1 * n2, d1 * d2)
+    assert torch.equal(H[1, 0], X[1, :d1, :d2].reshape(-1))
+    i, j = n1 - 1, n2 - 1                                   # the last corner wraps around both axes
+    assert torch.equal(H[0, i * n2 + j], X[0][[[(i + a) % n1] for a in range(d1)], [(j + b) % n2 for b in range(d2)]].reshape(-1))
+    assert torch.allclose(geo.unhankel_2d(H, (n1, n2, d1, d2)), X, atol=1e-12)
+    M = torch.randn(n1 * n2, d1 * d2, generator=g, dtype=F64)  # unhankel_2d is the adjoint, divided by d1 d2
+    lhs = (geo.hankel_2d(X[0], d1, d2) * M).sum().item()
+    rhs = d1 * d2 * (X[0] * geo.unhankel_2d(M, (n1, n2, d1, d2))).sum().item()
+    assert math.isclose(lhs, rhs, rel_tol=1e-10, abs_tol=1e-10)
+
+
 def test_a_few_oscillations_have_a_hankel_matrix_of_low_rank():
     n, k = 128, torch.arange(128, dtype=F64)
     x = sum(a * torch.cos(2 * math.pi * f * k / n + p) for a, f, p in [(1.0, 3, 0.2), (0.5, 11, 1.0), (0.3, 25, 2.0)])
@@ -153,6 +170,10 @@ def test_bad_inputs_say_what_was_expected():
         geo.local_linear_map(nn.Sequential(nn.Conv1d(1, 1, 3)), torch.zeros(4))
     with pytest.raises(ValueError, match="one input"):
         geo.local_linear_map(small_net([2, 3, 1]), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="no larger than the image"):
+        geo.hankel_2d(torch.zeros(4, 4), 5, 2)
+    with pytest.raises(ValueError, match=r"expects \(\.\.\., 16, 4\)"):
+        geo.unhankel_2d(torch.zeros(16, 3), (4, 4, 2, 2))
     with pytest.raises(ValueError, match="divisible by 2"):
         geo.haar_frame(12, levels=3)
     with pytest.raises(ValueError, match="even number"):
