@@ -233,16 +233,19 @@ def answer(request: bytes, namespace: dict) -> bytes:
         return dumps({"ok": False, "kind": "unreadable", "message": f"the result could not be sent ({type(error).__name__})"})
 
 
+def _notebook_namespace() -> dict:
+    """The notebook's globals: IPython's user namespace in a kernel, else ``__main__``'s."""
+    try:
+        return get_ipython().user_ns        # noqa: F821 - defined in an IPython kernel
+    except NameError:
+        return vars(sys.modules["__main__"])
+
+
 def serve(request_path: str, reply_path: str) -> None:
     """The kernel's end of a remote call: read the request, answer it in the notebook's namespace, write the reply."""
-    main = sys.modules["__main__"]
-    try:
-        namespace = get_ipython().user_ns        # noqa: F821 - defined in an IPython kernel
-    except NameError:
-        namespace = vars(main)
     with open(request_path, "rb") as f:
         request = f.read()
-    reply = answer(request, namespace)
+    reply = answer(request, _notebook_namespace())
     with open(reply_path, "wb") as f:
         f.write(reply)
 
@@ -287,12 +290,7 @@ class LocalConnection:
     """Calls into this very process (a notebook): the notebook's ``__main__`` namespace, through the encoding."""
 
     def call(self, request: dict, call: str):
-        namespace = sys.modules["__main__"].__dict__
-        try:
-            namespace = get_ipython().user_ns        # noqa: F821
-        except NameError:
-            pass
-        reply = loads(answer(dumps(request), namespace))
+        reply = loads(answer(dumps(request), _notebook_namespace()))
         if reply["ok"]:
             return reply["value"]
         raise describe_failure(reply, call, trusted=True)
@@ -335,17 +333,20 @@ class Student:
     def call(self, target, *args, **kwargs):
         """Call ``target`` (a :class:`Ref`) with plain data; the result comes back as plain data."""
         what = target.name if isinstance(target, Ref) else str(target)
-        request = {"target": encode(target), "args": encode(list(args), f"an argument of {what}"),
-                   "kwargs": encode(dict(kwargs), f"an argument of {what}")}
-        return decode(_connection().call(request, f"your {what}"))
+        return _send(encode(target), what, f"your {what}", args, kwargs)
 
     def drive(self, driver: str, *args, **kwargs):
         """Run the course's public driver ``driver`` (see :mod:`course_lib.checks.drivers`) on the student's side."""
         _driver(driver)
-        request = {"target": {"__driver__": driver}, "args": encode(list(args), f"an argument of {driver}"),
-                   "kwargs": encode(dict(kwargs), f"an argument of {driver}")}
         first = next((a.name for a in args if isinstance(a, Ref)), driver)
-        return decode(_connection().call(request, f"your {first} ({driver})"))
+        return _send({"__driver__": driver}, driver, f"your {first} ({driver})", args, kwargs)
+
+
+def _send(target: dict, what: str, call: str, args, kwargs):
+    """One request through the current connection: ``target`` (encoded), the arguments as plain data."""
+    request = {"target": target, "args": encode(list(args), f"an argument of {what}"),
+               "kwargs": encode(dict(kwargs), f"an argument of {what}")}
+    return decode(_connection().call(request, call))
 
 
 student = Student()

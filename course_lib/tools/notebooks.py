@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["merge_answers", "merge_file", "cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
+__all__ = ["merge_answers", "merge_file", "course_metadata", "cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
            "make_exercise", "is_pristine", "validate_solution", "notebook_names", "generate", "execute",
            "run_exercise", "main"]
 
@@ -64,6 +64,13 @@ def cell_source(cell) -> str:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         return "".join(source)
     return source if isinstance(source, str) else ""
+
+
+def course_metadata(nb) -> dict:
+    """The notebook's "course" metadata ({} when it has none, or when what it has is not a mapping)."""
+    metadata = nb.get("metadata", {}) if isinstance(nb, dict) else {}
+    course = metadata.get("course", {}) if isinstance(metadata, dict) else {}
+    return course if isinstance(course, dict) else {}
 
 
 def nbgrader_metadata(cell) -> dict:
@@ -231,7 +238,7 @@ def make_exercise(solution_nb, name: str | None = None):
     """
     nb = copy.deepcopy(solution_nb)
     source = f"solutions/{name}" if name else "the solution notebook"
-    forbidden = (nb.metadata.get("course") or {}).get("forbidden")
+    forbidden = course_metadata(nb).get("forbidden")
     for key in ("widgets", "course"):
         nb.metadata.pop(key, None)
     nb.nbformat_minor = max(nb.get("nbformat_minor", 0), 5)  # 4.5 is where cells have ids
@@ -266,7 +273,7 @@ def is_pristine(exercise_nb) -> bool:
         True when its stored metadata "course"/"sha256" equals the hash of its content
         now; False after any edit (a student's work), or without that metadata.
     """
-    stored = exercise_nb.get("metadata", {}).get("course", {}).get("sha256")
+    stored = course_metadata(exercise_nb).get("sha256")
     return stored is not None and stored == _sha256(exercise_nb)
 
 
@@ -575,7 +582,7 @@ def merge_file(old: Path, root: Path, out: Path | None = None) -> tuple:
     ``old`` is only read; ``out`` defaults to ``<old stem>.merged.ipynb`` beside it and is never overwritten."""
     old, root = Path(old), Path(root)
     old_nb = nbformat.read(old, as_version=4)
-    generated = Path((old_nb.get("metadata", {}).get("course") or {}).get("generated_from") or "").name
+    generated = Path(course_metadata(old_nb).get("generated_from") or "").name
     candidates = [root / "exercises" / name for name in (generated, old.name) if name]
     current = next((p for p in candidates if p.is_file()), None)
     if current is None:

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...checks.boundary import STUDENT_FILE_PREFIX, StudentError, connected
-from ..notebooks import cell_source, nbgrader_metadata
+from ..notebooks import cell_source, course_metadata, nbgrader_metadata
 from .assembly import assemble, hidden_fragments, read_notebook, redact, split_test
 from .kernel import CellRun, GradingEnvironmentError, LimitedKernel, Limits
 from .remote import RemoteConnection
@@ -125,7 +125,7 @@ def _student_wrapper(code: str, grade_id: str) -> str:
 
 def forbidden_names(source_nb) -> list[str]:
     """The library names the exercise's solution cells may not use: ``metadata.course.forbidden``."""
-    names = ((source_nb.get("metadata", {}).get("course") or {}).get("forbidden")) or []
+    names = course_metadata(source_nb).get("forbidden") or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise GradingEnvironmentError("metadata course.forbidden of a solution notebook must be a list of names")
     return names
@@ -291,9 +291,7 @@ def _assignment_of(path: Path, nb, names: dict, forced: str | None) -> str | Non
     if forced:
         return forced
     if nb is not None:
-        metadata = nb.get("metadata")
-        course = metadata.get("course") if isinstance(metadata, dict) else None
-        generated = course.get("generated_from") if isinstance(course, dict) else None
+        generated = course_metadata(nb).get("generated_from")
         stem = Path(generated).stem if isinstance(generated, str) else ""
         if stem in names:
             return stem
@@ -420,34 +418,31 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
 
     placeholders = [Submission(student, files[2] or "?", path) for (student, path), files in zip(found, opened)]
     name_feedback(placeholders)           # two files that would share a feedback file get names of their own
-    names_of = {id(files): sub.feedback_name for files, sub in zip(opened, placeholders)}
 
     def one(item):
-        (student, path), files, digest, old = item
-        if old is not None:
-            old.feedback_name = names_of[id(files)]
-        if old is None:
+        (student, path), files, digest, old, feedback_name = item
+        fresh = old is None
+        if fresh:
             try:
                 old = grade_submission(student, path, files, sources, limits, sandbox)
-                old.feedback_name = names_of[id(files)]
             except GradingEnvironmentError:
                 raise
             except Exception as error:   # the grader's own failure on this file: the class goes on, a rerun retries
                 print(f"grading {path} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-                old = Submission(student, files[2] or "?", path, feedback_name=names_of[id(files)])
+                old = Submission(student, files[2] or "?", path)
                 old.notes.append(f"This notebook could not be graded (an error of the grader: {type(error).__name__}); "
                                  "your instructor has been told, and it will be graded again.")
-                write_feedback(old, out)
-                bar.update()
-                return old
-            old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
-            journal.record(old)          # on disk now: a later kill loses nothing of it
+            else:
+                old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
+                journal.record(old)      # on disk now: a later kill loses nothing of it
+        old.feedback_name = feedback_name
+        if fresh:
             write_feedback(old, out)
         bar.update()
         return old
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        submissions = list(pool.map(one, zip(found, opened, digests, done)))
+        submissions = list(pool.map(one, zip(found, opened, digests, done, (p.feedback_name for p in placeholders))))
     bar.close()
     write_reports(submissions, out)
     write_summary(submissions, out)
