@@ -10,7 +10,8 @@ r"""Lecture 05's claims, measured: encoder-decoders as frames, linear regions of
    ``--samples`` points per segment. Depth 1 to 6 at width 16, and width 8 to 64 at depth 3; the growth is fitted
    (the median against depth, linear and in log: regions added and a rate per layer; log against log width: an
    exponent). At initialisation the count grows about linearly with the number of neurons (Hanin & Rolnick,
-   ICML 2019), far below the exponential number of regions a deep network *can* have.
+   ICML 2019), far below the exponential number of regions a deep network *can* have. The same depths with skip
+   connections (``geometry.relu_network(skip=True)``: every hidden layer after the first is ``h + ReLU(W h + b)``).
 3. **Hankel low-rank denoising** (``low_rank_denoise``, window n/2) of signals of length ``--length`` with noise
    0.1: three cosines on the grid (rank 6), three damped cosines off the grid, and a row of the camera image;
    PSNR of the noisy signal and of the denoiser at its best rank on a grid (an oracle: it sees the truth).
@@ -23,7 +24,7 @@ the table shows what that costs.
 
 Run::
 
-    .venv/bin/python benchmarks/geometry.py            # about 16 s
+    .venv/bin/python benchmarks/geometry.py            # about 25 s
     .venv/bin/python benchmarks/geometry.py --quick    # smoke test: small sizes (targets not meaningful)
 
 The figures, the targets and the verdict are also written as JSON, to benchmarks/results/geometry.json
@@ -41,7 +42,6 @@ import sys
 
 import torch
 from _report import BenchmarkParser, report, target  # (importing _report puts the repository on sys.path)
-from torch import nn
 
 from course_lib import data
 from course_lib import geometry as geo
@@ -78,22 +78,10 @@ def reconstruction(args) -> list:
     return rows
 
 
-def relu_net(inputs: int, width: int, depth: int, seed: int) -> nn.Sequential:
-    torch.manual_seed(seed)
-    layers, size = [], inputs
-    for _ in range(depth):
-        linear = nn.Linear(size, width)
-        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
-        nn.init.normal_(linear.bias, std=0.1)
-        layers += [linear, nn.ReLU()]
-        size = width
-    return nn.Sequential(*layers, nn.Linear(size, 1)).to(F64)
-
-
-def regions(args, width: int, depth: int) -> float:
+def regions(args, width: int, depth: int, skip: bool = False) -> float:
     counts = []
     for net_seed in range(args.nets):
-        net = relu_net(args.inputs, width, depth, 1000 * depth + width + net_seed)
+        net = geo.relu_network(args.inputs, width, depth, skip=skip, seed=1000 * depth + width + net_seed)
         g = torch.Generator().manual_seed(net_seed)
         for _ in range(args.lines):
             a, b = torch.randn(2, args.inputs, generator=g, dtype=F64)
@@ -141,12 +129,15 @@ def main(argv=None) -> int:
     print("relative error ||x_hat - x|| / ||x||; the encoder-decoder decodes with the canonical dual frame")
     by_depth = {d: regions(args, 16, d) for d in depths}
     by_width = {w: regions(args, w, 3) for w in widths}
+    by_depth_skip = {d: regions(args, 16, d, skip=True) for d in depths}
     rate = slope(list(by_depth), [math.log(v) for v in by_depth.values()])
     per_layer = slope(list(by_depth), list(by_depth.values()))
     exponent = slope([math.log(w) for w in by_width], [math.log(v) for v in by_width.values()])
     print(f"\nregions crossed by a segment (median of {args.nets} x {args.lines}), {args.inputs} inputs")
     print("depth (width 16): " + ", ".join(f"{d}: {v:g}" for d, v in by_depth.items())
           + f"  -> x{math.exp(rate):.2f} per layer (log fit), +{per_layer:.1f} per layer (linear fit)")
+    print("depth, skips:     " + ", ".join(f"{d}: {v:g}" for d, v in by_depth_skip.items())
+          + "  (every hidden layer after the first h + ReLU(W h + b))")
     print("width (depth 3):  " + ", ".join(f"{w}: {v:g}" for w, v in by_width.items())
           + f"  -> width^{exponent:.2f}")
     den = denoising(args)
@@ -167,7 +158,7 @@ def main(argv=None) -> int:
         target("Hankel low rank >= noisy + 3 dB on the periodic cosines", den[0]["denoised"] - den[0]["noisy"], ">=", 3.0,
                "{:+.2f} dB"),
     ]
-    report("geometry", dict(reconstruction=rec, regions=dict(by_depth=by_depth, by_width=by_width,
+    report("geometry", dict(reconstruction=rec, regions=dict(by_depth=by_depth, by_width=by_width, by_depth_skip=by_depth_skip,
                                                              rate_per_layer=math.exp(rate), added_per_layer=per_layer,
                                                              width_exponent=exponent),
                             denoising=den), targets, total, args.quick, args.json, vars(args))

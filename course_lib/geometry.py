@@ -39,7 +39,7 @@ from .utils import check_int, check_tensor
 
 __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
            "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
-           "crelu_inverse", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
+           "crelu_inverse", "Residual", "relu_network", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
            "regions_along_line", "regions_on_grid"]
 
 
@@ -243,14 +243,58 @@ def crelu_inverse(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
 # --------------------------------------------------------------------------- ReLU networks, region by region
 
 
+class Residual(nn.Module):
+    """A skip connection around a small ReLU network: :math:`h \\mapsto h + f(h)`, ``body`` an ``nn.Sequential`` of
+    ``nn.Linear`` and ``nn.ReLU`` that keeps the width (He et al. 2016; Ye & Sung 2019 count its extra regions)."""
+
+    def __init__(self, body: nn.Sequential):
+        super().__init__()
+        relu_layers(body)
+        self.body = body
+
+    def forward(self, h):
+        return h + self.body(h)
+
+
+def relu_network(inputs: int, width: int, depth: int, outputs: int = 1, skip: bool = False, seed: int = 0,
+                 dtype=torch.float64) -> nn.Sequential:
+    """A fully connected ReLU network ``inputs -> width (x depth) -> outputs`` with He initialisation (Kaiming normal
+    weights, biases of standard deviation 0.1), seeded: ``depth`` hidden layers ``ReLU(W h + b)``; with ``skip``
+    every hidden layer after the first is a :class:`Residual`, ``h + ReLU(W h + b)``."""
+    inputs, width, depth, outputs = (check_int(v, name, "relu_network") for v, name in
+                                     ((inputs, "inputs"), (width, "width"), (depth, "depth"), (outputs, "outputs")))
+    g = torch.Generator().manual_seed(seed)
+
+    def linear(a, b):
+        layer = nn.Linear(a, b)
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=g)
+        nn.init.normal_(layer.bias, std=0.1, generator=g)
+        return layer
+
+    layers = [linear(inputs, width), nn.ReLU()]
+    for _ in range(depth - 1):
+        hidden = [linear(width, width), nn.ReLU()]
+        layers += [Residual(nn.Sequential(*hidden))] if skip else hidden
+    return nn.Sequential(*layers, linear(width, outputs)).to(dtype)
+
+
 def relu_layers(net: nn.Module) -> list:
-    """The layers of a ReLU network given as ``nn.Sequential`` of ``nn.Linear`` and ``nn.ReLU`` (any order, any
-    depth), or a ValueError that names the first other layer."""
+    """The layers of a ReLU network given as ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU`` and :class:`Residual`
+    (any order, any depth), or a ValueError that names the first other layer."""
     layers = list(net) if isinstance(net, nn.Sequential) else [net]
     for i, layer in enumerate(layers):
-        if not isinstance(layer, (nn.Linear, nn.ReLU)):
+        if not isinstance(layer, (nn.Linear, nn.ReLU, Residual)):
             raise ValueError(f"layer {i} is {type(layer).__name__}; expected an nn.Sequential of nn.Linear and nn.ReLU")
     return layers
+
+
+def _in_features(net: nn.Module) -> int:
+    first = relu_layers(net)[0]
+    if isinstance(first, Residual):
+        return _in_features(first.body)
+    if isinstance(first, nn.ReLU):
+        raise ValueError("the network starts with a ReLU; expected an nn.Linear first, to know the input size")
+    return first.in_features
 
 
 def activation_pattern(net: nn.Module, x: torch.Tensor) -> list:
@@ -261,32 +305,40 @@ def activation_pattern(net: nn.Module, x: torch.Tensor) -> list:
         for layer in relu_layers(net):
             if isinstance(layer, nn.ReLU):
                 pattern.append(h > 0)
+            elif isinstance(layer, Residual):
+                pattern += activation_pattern(layer.body, h)
             h = layer(h)
     return pattern
 
 
+def _affine(layers: list, h: torch.Tensor, W, b) -> tuple:
+    """Carry the affine map ``x -> W x + b`` (``W`` None: the identity) through ``layers`` at the point ``h``."""
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            Wl = layer.weight.to(h.dtype)
+            bl = layer.bias.to(h.dtype) if layer.bias is not None else torch.zeros(Wl.shape[0], dtype=h.dtype)
+            W, b = (Wl, bl) if W is None else (Wl @ W, Wl @ b + bl)
+        elif isinstance(layer, nn.ReLU):
+            mask = (h > 0).to(h.dtype)
+            W, b = (torch.diag(mask), torch.zeros_like(mask)) if W is None else (mask[:, None] * W, mask * b)
+        else:                                                  # Residual: h + f(h), f affine near h
+            Wf, bf = _affine(relu_layers(layer.body), h, None, None)
+            W, b = (torch.eye(h.shape[-1], dtype=h.dtype) + Wf, bf) if W is None else (W + Wf @ W, b + Wf @ b + bf)
+        h = layer(h)
+    return W, b
+
+
 def local_linear_map(net: nn.Module, x: torch.Tensor) -> tuple:
     """``(W, b)`` with ``net(z) = W @ z + b`` for every ``z`` in the linear region of the single input ``x`` (n_in,):
-    the product of the layers' weights with the ReLUs replaced by their {0, 1} diagonals at ``x``."""
+    the product of the layers' weights with the ReLUs replaced by their {0, 1} diagonals at ``x`` (and a skip
+    connection adding the identity)."""
     if not isinstance(x, torch.Tensor) or x.ndim != 1:
         raise ValueError(f"x has shape {tuple(getattr(x, 'shape', ()))}; local_linear_map expects one input (n_in,)")
-    W, b, h = None, None, x
-    with torch.no_grad():
-        for layer in relu_layers(net):
-            if isinstance(layer, nn.Linear):
-                Wl = layer.weight.to(x.dtype)
-                bl = layer.bias.to(x.dtype) if layer.bias is not None else torch.zeros(Wl.shape[0], dtype=x.dtype)
-                W, b = (Wl, bl) if W is None else (Wl @ W, Wl @ b + bl)
-            else:
-                mask = (h > 0).to(x.dtype)
-                if W is None:
-                    W, b = torch.diag(mask), torch.zeros_like(mask)
-                else:
-                    W, b = mask[:, None] * W, mask * b
-            h = layer(h)
-    if W is None:
+    layers = relu_layers(net)
+    if not layers:
         raise ValueError("local_linear_map expects a network with at least one layer")
-    return W, b
+    with torch.no_grad():
+        return _affine(layers, x, None, None)
 
 
 def local_lipschitz(net: nn.Module, points: torch.Tensor) -> torch.Tensor:
@@ -316,7 +368,7 @@ def regions_on_grid(net: nn.Module, xs: torch.Tensor, ys: torch.Tensor, origin=N
     """The linear regions on a 2-D slice of input space, sampled on the grid ``xs`` x ``ys``: the points are
     ``origin + x u + y v`` (the plane of the first two coordinates by default). Returns ``(labels, count)``:
     ``labels`` (len(ys), len(xs)) numbers the distinct activation patterns in order of appearance."""
-    n_in = next(layer for layer in relu_layers(net) if isinstance(layer, nn.Linear)).in_features
+    n_in = _in_features(net)
     dtype = xs.dtype
     origin = torch.zeros(n_in, dtype=dtype) if origin is None else origin
     u = torch.eye(n_in, dtype=dtype)[0] if u is None else u

@@ -127,6 +127,26 @@ def test_the_local_linear_map_is_the_jacobian_and_gives_the_output(seed, depth):
     assert len(pattern) == depth and all(p.dtype == torch.bool for p in pattern)
 
 
+@given(seed=st.integers(0, 2**16), depth=st.integers(1, 4), skip=st.booleans())
+def test_relu_network_with_and_without_skips_is_locally_its_jacobian(seed, depth, skip):
+    net = geo.relu_network(3, 5, depth, outputs=2, skip=skip, seed=seed % 50)
+    assert sum(isinstance(layer, geo.Residual) for layer in net) == (depth - 1 if skip else 0)
+    x = torch.randn(3, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    W, b = geo.local_linear_map(net, x)
+    assert torch.allclose(W, torch.autograd.functional.jacobian(net, x), atol=1e-12)
+    assert torch.allclose(W @ x + b, net(x).detach(), atol=1e-12)
+    assert len(geo.activation_pattern(net, x)) == depth
+
+
+def test_relu_network_is_seeded_and_he_initialised():
+    a, b = geo.relu_network(4, 256, 2, seed=1), geo.relu_network(4, 256, 2, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a[0].weight, geo.relu_network(4, 256, 2, seed=2)[0].weight)
+    assert math.isclose(a[2].weight.std().item(), math.sqrt(2 / 256), rel_tol=0.02)   # He: variance 2 / fan_in
+    with pytest.raises(ValueError, match="width is 0"):
+        geo.relu_network(2, 0, 1)
+
+
 def test_regions_along_a_line_count_the_hyperplanes_crossed():
     net = small_net([2, 12, 1], seed=3)
     g = torch.Generator().manual_seed(4)
