@@ -350,8 +350,11 @@ def local_lipschitz(net: nn.Module, points: torch.Tensor) -> torch.Tensor:
 
 
 def _codes(net: nn.Module, x: torch.Tensor) -> list:
-    """One hashable code per input row: its whole activation pattern."""
-    pattern = torch.cat([p.reshape(x.shape[0], -1) for p in activation_pattern(net, x)], dim=1)
+    """One hashable code per input row: its whole activation pattern (empty for a network without ReLUs)."""
+    patterns = activation_pattern(net, x)
+    if not patterns:
+        return [b""] * x.shape[0]
+    pattern = torch.cat([p.reshape(x.shape[0], -1) for p in patterns], dim=1)
     return [bytes(row) for row in pattern.to(torch.uint8).cpu().numpy()]
 
 

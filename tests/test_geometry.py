@@ -167,6 +167,9 @@ def test_regions_of_one_hidden_layer_in_the_plane():
     grid = torch.linspace(-reach, reach, 801, dtype=F64)
     labels, count = geo.regions_on_grid(net, grid, grid)
     assert count == 1 + 4 + 6 and labels.shape == (801, 801) and labels.max().item() == count - 1
+    linear = nn.Sequential(net[0], net[2])                          # without its ReLU: one linear map everywhere
+    assert geo.regions_on_grid(linear, grid[::100], grid[::100])[1] == 1
+    assert geo.regions_along_line(linear, grid[:2], -grid[:2]) == 1
 
 
 def test_local_lipschitz_is_the_norm_of_the_local_map():
