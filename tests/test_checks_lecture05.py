@@ -30,6 +30,7 @@ def test_a_correct_encoder_decoder_passes(capsys):
     (lambda x, highpass=True: encoder_decoder(x, False), "dropped the high-pass branch"),
     (lambda x, highpass=True: 2 * encoder_decoder(x, highpass), "rescaled the signal"),
     (lambda x, highpass=True: x, "Without the high-pass branch, zero the second half"),
+    (lambda x, highpass=True: x if highpass else 2 * encoder_decoder(x, False), "lost its orthonormal scaling"),
 ])
 def test_encoder_decoder_mistakes_are_named(wrong, says):
     with pytest.raises(CheckFailed, match=says):
@@ -49,13 +50,27 @@ def without_masks(net, x):
     return W.detach(), b.detach()
 
 
+def pattern_after_relu(net, x):
+    """The pattern read from the ReLU's output with >= 0: every unit counts as active."""
+    W, b, h = torch.eye(x.shape[0], dtype=x.dtype), torch.zeros_like(x), x
+    for layer in net:
+        h = layer(h)
+        if isinstance(layer, nn.Linear):
+            W, b = layer.weight @ W, layer.weight @ b + layer.bias
+        else:
+            mask = (h >= 0).to(x.dtype)
+            W, b = mask[:, None] * W, mask * b
+    return W.detach(), b.detach()
+
+
 def last_bias_only(net, x):
     W, _ = geo.local_linear_map(net, x)
     return W, net[-1].bias.detach()
 
 
 @pytest.mark.parametrize("wrong, says", [
-    (without_masks, "diagonal of its active units"),
+    (without_masks, "treats every unit as active"),
+    (pattern_after_relu, "treats every unit as active"),
     (last_bias_only, "the offset b is not"),
     (lambda net, x: geo.local_linear_map(net, x)[0], "expected a pair"),
 ])

@@ -36,6 +36,11 @@ def check_encoder_decoder(encoder_decoder) -> None:
                           "unlift, its exact inverse, and add no factor")
     check_close(full, x, "encoder_decoder(x, highpass=True)", "with both branches Haar pooling and unpooling form an "
                 "orthonormal basis: x comes back exactly (perfect reconstruction)", atol=1e-10)
+    for factor in (2.0, 0.5, 2 ** 0.5, 2 ** -0.5):
+        if torch.allclose(pooled, factor * low_only, atol=1e-10):
+            raise CheckFailed(f"encoder_decoder(x, highpass=False) is {factor:.3g} times the pooled signal: pooling lost its "
+                              "orthonormal scaling. The Haar pair is (x0 + x1)/sqrt(2), undone by unlift exactly; use "
+                              "lift and unlift rather than sums or means of your own")
     check_close(pooled, low_only, "encoder_decoder(x, highpass=False)", "without the high-pass branch, zero the second "
                 "half of lift(x) (the details) and unlift", atol=1e-10)
     lost, high = (x - pooled).pow(2).sum(), c[..., 8:].pow(2).sum()
@@ -66,6 +71,10 @@ def check_local_linear_map(local_linear_map) -> None:
         W = check_tensor_result(W, call + "'s W", shape=(2, 3))
         b = check_tensor_result(b, call + "'s b", shape=(2,))
         jacobian = torch.autograd.functional.jacobian(net, x)
+        all_active = net[4].weight @ net[2].weight @ net[0].weight
+        if torch.allclose(W, all_active, atol=1e-10) and not torch.allclose(jacobian, all_active, atol=1e-10):
+            raise CheckFailed(f"{call}: W treats every unit as active. The pattern is the sign of the pre-activation, "
+                              "h > 0 before the ReLU; after the ReLU every value is >= 0, and 'ReLU(h) >= 0' is always true")
         check_close(W, jacobian, call + "'s W", "W is the product of the layers' weights with each ReLU replaced by "
                     "the diagonal of its active units (pre-activation > 0) at x; it equals the Jacobian", atol=1e-10)
         with torch.no_grad():
