@@ -14,7 +14,7 @@ holds every window of the signal as a row, so :math:`H_d(x)\psi` is the (circula
 :math:`\Psi\tilde\Psi^\top = I_d` gives the signal back, :math:`x = H_d^\dagger(\tilde\Phi C \tilde\Psi^\top)`
 (:func:`framelet_reconstruct`). :math:`\Phi = I` is a convolution layer with the filters :math:`\Psi`;
 the SVD :math:`H_d(x) = U\Sigma V^\top` gives the data-driven pair :math:`\Phi = U, \Psi = V`
-(:func:`hankel_svd`). A signal made of a few oscillations (or piecewise smooth) has a Hankel matrix of
+(:func:`hankel_svd`). A signal made of a few oscillations has a Hankel matrix of
 low rank; noise has a flat spectrum: truncating the SVD denoises (:func:`low_rank_denoise`).
 
 **Encoder-decoder CNNs are frame expansions** :math:`y = \sum_i \langle x, b_i\rangle \tilde b_i = \tilde B B^\top x`
@@ -156,7 +156,7 @@ def framelet_reconstruct(C: torch.Tensor, Phi_dual: torch.Tensor, Psi_dual: torc
 
 def low_rank_denoise(y: torch.Tensor, d: int, rank: int) -> torch.Tensor:
     """Keep the ``rank`` largest singular values of :math:`H_d(y)` and average back (:func:`unhankel`): a signal of
-    a few oscillations, or piecewise smooth, has a Hankel matrix of low rank; noise spreads over all of them."""
+    a few oscillations has a Hankel matrix of low rank; noise spreads over all of them."""
     U, sigma, Psi = hankel_svd(y, d)
     rank = check_int(rank, "rank", "low_rank_denoise", minimum=1)
     if rank > sigma.numel():

@@ -110,6 +110,11 @@ def test_drivers_are_public_and_named():
 
     detector = drivers.detector_run(dip.WindowedVarianceDetector, 1, 2, [torch.ones(2) * k for k in range(5)])
     assert detector["said"] == [False, False, True] and detector["best_iteration"] == 1
+    weight = torch.ones(2, requires_grad=True)
+    through_autograd = drivers.inference_call(lambda x: torch.autograd.functional.jacobian(lambda v: weight * v, x),
+                                              torch.ones(2))
+    assert not through_autograd.any()                                    # autograd sees nothing in inference mode
+    assert torch.equal(drivers.inference_call(torch.mul, weight, 2.0), 2 * torch.ones(2))
 
 
 def test_the_grader_reads_only_small_plain_replies():

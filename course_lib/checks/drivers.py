@@ -12,13 +12,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["construct_and_call", "block_probe", "detector_run", "dip_step_probe", "scripted_stop_run"]
+__all__ = ["construct_and_call", "inference_call", "block_probe", "detector_run", "dip_step_probe", "scripted_stop_run"]
 
 
 def construct_and_call(cls, init_args=(), call_args=(), call_kwargs=None, method: str = "__call__"):
     """``cls(*init_args).method(*call_args, **call_kwargs)``: a student's class, built and called once."""
     obj = cls(*init_args)
     return getattr(obj, method)(*call_args, **(call_kwargs or {}))
+
+
+def inference_call(function, *args):
+    """``function(*args)`` under ``torch.inference_mode()``: for a unit that must compute from the weights it is given
+    (a local linear map from the layers and their masks), not through autograd, which sees nothing here."""
+    with torch.inference_mode():
+        return function(*args)
 
 
 def block_probe(cls, width: int, depth: int, x: torch.Tensor, seed: int = 0, zero_residual: bool = False):

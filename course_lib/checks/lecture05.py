@@ -7,7 +7,7 @@ from torch import nn
 from .core import CheckFailed, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
-__all__ = ["check_encoder_decoder", "check_local_linear_map"]
+__all__ = ["check_encoder_decoder", "check_skip_decoder", "check_local_linear_map"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
 OWN_WORK = ("geometry.haar_encoder_decoder", "geometry.encoder_decoder", "geometry.local_linear_map")
@@ -52,8 +52,55 @@ def check_encoder_decoder(encoder_decoder) -> None:
 
 
 def _net(seed: int):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(3, 7), nn.ReLU(), nn.Linear(7, 5), nn.ReLU(), nn.Linear(5, 2)).to(torch.float64)
+    """3 inputs, hidden layers of 7 and 5, 2 outputs; weights from a seeded generator (the global state untouched)."""
+    g = torch.Generator().manual_seed(seed)
+    layers = []
+    for a, b in ((3, 7), (7, 5), (5, 2)):
+        layer = nn.Linear(a, b)
+        with torch.no_grad():
+            layer.weight.copy_(torch.randn(b, a, generator=g) / a ** 0.5)
+            layer.bias.copy_(0.3 * torch.randn(b, generator=g))
+        layers += [layer, nn.ReLU()]
+    return nn.Sequential(*layers[:-1]).to(torch.float64)
+
+
+def _pooling_matrix(n: int) -> torch.Tensor:
+    """The (n/2, n) matrix of one level of Haar pooling, lift's first half, read off lift column by column."""
+    from ..lifting import lift
+
+    return lift(torch.eye(n, dtype=torch.float64))[..., : n // 2].T
+
+
+def check_skip_decoder(skip_decoder) -> None:
+    """``skip_decoder(skip, low)``: the least-squares (canonical dual) decoder of the encoder x -> (x, pooled x)."""
+    check_own_work(skip_decoder, *OWN_WORK)
+    from ..lifting import lift, unlift
+
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(3, 16, generator=g, dtype=torch.float64)
+    agree = check_tensor_result(skip_decoder(x.clone(), lift(x)[..., :8]), "skip_decoder(x, lift(x)[..., :8]) for x "
+                                "(3, 16)", shape=(3, 16))
+    skip = torch.randn(3, 16, generator=g, dtype=torch.float64)                # two branches that disagree
+    low = torch.randn(3, 8, generator=g, dtype=torch.float64)
+    out = check_tensor_result(skip_decoder(skip.clone(), low.clone()), "skip_decoder(skip, low) with branches that "
+                              "disagree", shape=(3, 16))
+    unpooled = unlift(torch.cat([low, torch.zeros_like(low)], -1))
+    if torch.allclose(out, skip, atol=1e-10):
+        raise CheckFailed("skip_decoder(skip, low) returned the skip branch: right when the branches agree, but the "
+                          "pooled branch carries information too; decode both, in the least-squares sense")
+    if torch.allclose(out, (skip + unpooled) / 2, atol=1e-10) or torch.allclose(out, skip + unpooled, atol=1e-10):
+        raise CheckFailed("skip_decoder(skip, low) adds (or averages) the two branches: that is B B^T's right-hand "
+                          "side; the decoder must still apply (B B^T)^(-1) = (I + Π)^(-1) to it")
+    check_close(agree, x, "skip_decoder(x, pooled x)", "both branches come from the same x: the decoder must give that "
+                "x back (perfect reconstruction with a skip connection)", atol=1e-10)
+    P = _pooling_matrix(16)
+    stacked = torch.cat([torch.eye(16, dtype=torch.float64), P])                # [I; P] x = [skip; low], least squares
+    best = torch.linalg.lstsq(stacked, torch.cat([skip, low], -1).T).solution.T
+    check_close(out, best, "skip_decoder(skip, low) with branches that disagree", "the decoder returns the x that "
+                "minimises ||x - skip||^2 + ||pool(x) - low||^2: solve (I + Π) x = skip + unpool(low), with Π = "
+                "unpool(pool(.)) a projection", atol=1e-10)
+    passed("skip_decoder: perfect reconstruction through the skip connection, and the least-squares x when the "
+           "branches disagree")
 
 
 def check_local_linear_map(local_linear_map) -> None:
@@ -63,7 +110,15 @@ def check_local_linear_map(local_linear_map) -> None:
     for seed in (1, 2, 3):
         net = _net(seed)
         x = torch.randn(3, generator=torch.Generator().manual_seed(10 + seed), dtype=torch.float64)
-        result = local_linear_map(net, x)
+        try:
+            with torch.inference_mode():                  # from the weights and masks, not through autograd
+                result = local_linear_map(net, x)
+        except NotImplementedError:
+            raise
+        except RuntimeError as error:
+            raise CheckFailed(f"local_linear_map(net, x) raised RuntimeError ({str(error)[:120]}); the check runs it in "
+                              "torch.inference_mode(), where autograd sees nothing: build W from the layers' weights "
+                              "and the ReLUs' masks") from None
         if not (isinstance(result, tuple) and len(result) == 2):
             raise CheckFailed(f"local_linear_map(net, x) returned {type(result).__name__}; expected a pair (W, b)")
         W, b = result
@@ -71,6 +126,9 @@ def check_local_linear_map(local_linear_map) -> None:
         W = check_tensor_result(W, call + "'s W", shape=(2, 3))
         b = check_tensor_result(b, call + "'s b", shape=(2,))
         jacobian = torch.autograd.functional.jacobian(net, x)
+        if not W.any() and jacobian.any():
+            raise CheckFailed(f"{call}: W is zero. Autograd sees nothing here (the check runs your function in "
+                              "torch.inference_mode()): build W from the layers' weights and the ReLUs' masks")
         all_active = net[4].weight @ net[2].weight @ net[0].weight
         if torch.allclose(W, all_active, atol=1e-10) and not torch.allclose(jacobian, all_active, atol=1e-10):
             raise CheckFailed(f"{call}: W treats every unit as active. The pattern is the sign of the pre-activation, "
