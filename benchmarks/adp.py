@@ -2,7 +2,7 @@ r"""Analytic deep prior against Tikhonov at the same alpha, on the integration o
 
 Cases (``course_lib.adp``, float64, 10 % relative Gaussian noise, seed 0):
 
-1. ``x_true = u5`` (the seed's example), R = 1/2 ||x||^2, alpha in {0.02, 0.0015, 0.0011};
+1. ``x_true = u5`` (Dittmer et al.'s example), R = 1/2 ||x||^2, alpha in {0.02, 0.0015, 0.0011};
 2. ``x_true`` along ``u2 + 0.6 u5 - 0.4 u9``, R = 1/2 ||x||^2, alpha in {0.02, 0.01, 0.005};
 3. (reported, not a target) a sparse ``x_true`` (6 spikes), R = ||x||_1, alpha in {0.005, 0.001},
    against the LASSO at the same alpha (20000 FISTA iterations).

@@ -73,7 +73,7 @@ def _noisy(clean: torch.Tensor, noise: float, seed) -> tuple:
 
 
 def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0, device=None) -> tuple:
-    r"""The academic example of the seed: ``(A, x_true, y, delta)``.
+    r"""The academic example of Dittmer, Kluth, Maass & Otero Baguer (JMIV 2020): ``(A, x_true, y, delta)``.
 
     ``A`` is the integration operator's ``n x n`` matrix, ``x_true`` its ``index``-th right
     singular vector :math:`u_{index}` (1-based, unit norm, sign fixed by its largest entry); with
@@ -176,15 +176,29 @@ def prox_gradient_layers(B, y, alpha, step, n_layers: int, regulariser: Function
     return x
 
 
-def _gradient_step(B, A, y, x_of, lr, log_alpha=None):
-    """Shared by :func:`adp_step` and :func:`train_adp`: x(B), F(B) and B - lr ∇F(B) (and ∂F/∂log α)."""
+def _gradient(B, A, y, x_of, log_alpha=None):
+    """Shared by :func:`adp_step` and :func:`train_adp`: ∇F(B), F(B), x(B), ‖Ax(B) - y‖ (and ∂F/∂log α)."""
     B = B.detach().requires_grad_(True)
     x = x_of(B)
     residual = A @ x - y
     loss = 0.5 * (residual ** 2).sum()
     grads = torch.autograd.grad(loss, [B] + ([log_alpha] if log_alpha is not None else []))
-    B_new = (B - lr * grads[0]).detach()
-    return B_new, loss.item(), x.detach(), residual.norm().item(), (grads[1] if log_alpha is not None else None)
+    return grads[0].detach(), loss.item(), x.detach(), residual.norm().item(), (grads[1] if log_alpha is not None else None)
+
+
+class _Adam:
+    """Adam (Kingma & Ba 2015) on one tensor: a step per entry scaled by the running size of its gradients."""
+
+    def __init__(self, lr: float, betas=(0.9, 0.999), eps: float = 1e-12):
+        self.lr, self.betas, self.eps, self.m, self.v, self.t = lr, betas, eps, 0.0, 0.0, 0
+
+    def __call__(self, B, grad):
+        b1, b2 = self.betas
+        self.t += 1
+        self.m = b1 * self.m + (1 - b1) * grad
+        self.v = b2 * self.v + (1 - b2) * grad ** 2
+        m_hat, v_hat = self.m / (1 - b1 ** self.t), self.v / (1 - b2 ** self.t)
+        return B - self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
 def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr: float):
@@ -194,9 +208,9 @@ def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr
     through :func:`~course_lib.solvers.tikhonov`) and :math:`F(B)` before the step; ``B`` is left as it was.
     The unit of the lecture 07 exercise; :func:`train_adp` repeats it.
     """
-    B_new, loss, _, _, _ = _gradient_step(B.to(DTYPE), A.to(DTYPE), y.to(DTYPE),
-                                          lambda B_: tikhonov(B_, y.to(DTYPE), alpha), lr)
-    return B_new, loss
+    B = B.to(DTYPE)
+    grad, loss, _, _, _ = _gradient(B, A.to(DTYPE), y.to(DTYPE), lambda B_: tikhonov(B_, y.to(DTYPE), alpha))
+    return B.detach() - lr * grad, loss
 
 
 def _reconstruction(y, regulariser, n_layers):
@@ -223,7 +237,7 @@ def _network_gap(B, y, alpha, x, regulariser, reference_iters) -> float:
 def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Functional | None = None,
               n_iter: int = 1000, lr: float = 0.3, n_layers: int | None = None, x0=None, x_true=None, delta=None,
               tau: float = 1.0, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
-              progress: bool = False):
+              progress: bool = False, optimizer: str = "gd"):
     r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from :math:`B = A`.
 
     Parameters
@@ -236,6 +250,9 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
         :math:`R`: ``SquaredL2()`` (default) or ``L1()``, any functional with a prox.
     n_iter, lr : int, float
         Training steps and the step size :math:`\eta` of :math:`B_{k+1} = B_k - \eta\nabla F(B_k)`.
+    optimizer : str
+        ``"gd"`` (gradient descent, as in Dittmer et al.) or ``"adam"`` (a step per entry of B scaled by the
+        running size of its gradients: for problems whose gradient entries differ by orders of magnitude).
     n_layers : int, optional
         None: :math:`x(B)` exactly (Tikhonov's closed form, only for ``SquaredL2``). A number: that many
         layers of :class:`ProxGradientNetwork`, warm-started from the previous step's output (from ``x0``,
@@ -267,6 +284,9 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     _check_positive(alpha, "alpha", "train_adp")
     _check_positive(lr, "lr", "train_adp")
     check_positive_int(n_iter, "n_iter", "train_adp")
+    if optimizer not in ("gd", "adam"):
+        raise ValueError(f"optimizer is {optimizer!r}; train_adp expects 'gd' or 'adam'")
+    update = _Adam(lr) if optimizer == "adam" else (lambda B_, grad: B_ - lr * grad)
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
         x_true = x_true.to(A)
@@ -280,8 +300,8 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
         a = log_alpha.exp()
         if n_layers is not None and k % 25 == 0:   # the layers' step follows ‖B_k‖ (every 25 steps): a convergent PG method
             step = 0.95 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
-        B_new, loss, x, residual, grad_alpha = _gradient_step(
-            B, A, y, lambda B_: reconstruct(B_, a, x_prev, step), lr, log_alpha if adaptive_alpha else None)
+        grad, loss, x, residual, grad_alpha = _gradient(
+            B, A, y, lambda B_: reconstruct(B_, a, x_prev, step), log_alpha if adaptive_alpha else None)
         _record(history, k, loss, residual, a.item(), x, x_true)
         if track_every and k % track_every == 0:
             history.log(gap_iteration=k, gap=_network_gap(B, y, a.item(), x, regulariser, 3000))
@@ -289,6 +309,7 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
             history.stopped = True
             break
         if k + 1 < n_iter:                                      # the last x_k is returned with the B_k it came from
+            B_new = update(B, grad)
             history.log(step_norm=(B_new - B).norm().item())
             B, x_prev = B_new, x
             if adaptive_alpha:
@@ -304,3 +325,74 @@ def _record(history: History, k: int, loss: float, residual: float, alpha: float
     history.iterations = k + 1
     if x_true is not None:
         history.log(error=((x - x_true).norm() / x_true.norm()).item())
+
+
+# --------------------------------------------------------------------------- long runs, recorded
+
+#: The long runs of lecture 07, too slow for the lecture itself: recorded by ``python scripts/record_adp.py``.
+LONG_RUNS = {
+    "convergence": {"n": 200, "index": 5, "noise": 0.1, "seed": 0, "alphas": [0.02, 0.0015, 0.0011],
+                    "n_iter": 6000, "lr": 0.3, "n_layers": 10, "track_every": 10},
+    "sparse": {"n": 200, "n_spikes": 6, "seed": 0, "alphas": [0.005, 0.001], "lasso_iter": 20000, "n_iter": 400,
+               "n_layers": 10, "optimizers": {"gd": 3e-4, "adam": 1e-4}},
+}
+
+
+def _curves(history: History, keys) -> dict:
+    """The recorded curves, in float32: for plots and for reading off a step (half the file of float64)."""
+    return {key: torch.tensor(getattr(history, key), dtype=torch.float32) for key in keys}
+
+
+def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
+    """Run what lecture 07 shows from a record (minutes): per α of ``recipe["convergence"]``, ADP on Dittmer et al.'s
+    example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers
+    (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖); per α of
+    ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual and
+    ‖B_k - A‖/‖A‖), with the LASSO's error and residual and the least-squares error on the true support."""
+    from .solvers import fista as _fista
+
+    c, sp = recipe["convergence"], recipe["sparse"]
+    A, x_true, y, delta = integration_example(n=c["n"], index=c["index"], noise=c["noise"], seed=c["seed"])
+    convergence = {"delta": torch.tensor(delta, dtype=DTYPE)}
+    for alpha in c["alphas"]:
+        _, exact = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], x_true=x_true, track_every=None,
+                             progress=progress)
+        _, layers = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
+                              track_every=c["track_every"], progress=progress)
+        convergence[str(alpha)] = {"exact": _curves(exact, ("error", "residual", "step_norm")),
+                                   "layers": _curves(layers, ("error", "residual", "step_norm", "gap", "gap_iteration"))}
+    A3, x3, y3, delta3 = sparse_integration_example(n=sp["n"], n_spikes=sp["n_spikes"], seed=sp["seed"])
+    support = (x3 != 0).nonzero().flatten()
+    oracle = torch.zeros_like(x3)
+    oracle[support] = torch.linalg.lstsq(A3[:, support], y3[:, None]).solution.flatten()
+    sparse = {"delta": torch.tensor(delta3, dtype=DTYPE),
+              "oracle_error": torch.tensor(((oracle - x3).norm() / x3.norm()).item(), dtype=DTYPE)}
+    from .functionals import L1
+
+    for alpha in sp["alphas"]:
+        lasso, _ = _fista(MatrixOperator(A3), y3, alpha, n_iter=sp["lasso_iter"])
+        runs = {"lasso_error": torch.tensor(((lasso - x3).norm() / x3.norm()).item(), dtype=DTYPE),
+                "lasso_residual": torch.tensor((A3 @ lasso - y3).norm().item(), dtype=DTYPE)}
+        for name, lr in sp["optimizers"].items():
+            moved = []
+            _, h = train_adp(A3, y3, alpha, L1(), n_iter=sp["n_iter"], lr=lr, n_layers=sp["n_layers"], x_true=x3,
+                             x0=lasso, track_every=None, optimizer=name, progress=progress)
+            runs[name] = _curves(h, ("error", "residual", "step_norm"))
+            moved.append(sum(h.step_norm))
+            runs[name]["path_length"] = torch.tensor(moved[0] / A3.norm().item(), dtype=DTYPE)
+        sparse[str(alpha)] = runs
+    return {"convergence": convergence, "sparse": sparse}
+
+
+def _record_code() -> list:
+    from . import functionals, solvers
+
+    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, _gradient, _Adam, train_adp,
+            _reconstruction, _network_gap, _record, _curves, long_runs, solvers.fista, solvers.tikhonov, functionals.L1]
+
+
+def recorded_long_runs() -> dict:
+    """The payload of :func:`long_runs` as recorded by ``python scripts/record_adp.py`` (checked against the code)."""
+    from . import recorded
+
+    return recorded.load("adp_long_runs", LONG_RUNS, _record_code())

@@ -1,0 +1,39 @@
+"""Every recorded long run is the one the current code and recipe make (by hash, without re-running it)."""
+import pytest
+import torch
+
+from course_lib import adp, recorded
+
+RECORDS = {"adp_long_runs": (adp.LONG_RUNS, adp._record_code, "python scripts/record_adp.py")}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_the_record_matches_the_code_and_the_recipe(name):
+    recipe, code, command = RECORDS[name]
+    assert recorded.stale(name, recipe, code()) is None
+    facts = recorded.manifest(name)
+    assert facts["command"] == command and facts["kib"] <= 1024, "a record stays small (at most 1 MiB)"
+
+
+def test_a_changed_recipe_or_code_is_refused_with_the_command(tmp_path, monkeypatch):
+    recipe = {"n": 3}
+    monkeypatch.setattr(recorded, "RECORDS", tmp_path)
+    recorded.save("toy", {"x": torch.ones(3)}, recipe, [recorded.save], "python scripts/toy.py", 0.1)
+    assert torch.equal(recorded.load("toy", recipe, [recorded.save])["x"], torch.ones(3))
+    with pytest.raises(RuntimeError, match="another recipe; regenerate it with: python scripts/toy.py"):
+        recorded.load("toy", {"n": 4}, [recorded.save])
+    with pytest.raises(RuntimeError, match="code that makes toy has changed"):
+        recorded.load("toy", recipe, [recorded.load])
+    (tmp_path / "toy.pt").write_bytes(b"changed")
+    with pytest.raises(RuntimeError, match="not the file that was recorded"):
+        recorded.load("toy", recipe, [recorded.save])
+
+
+def test_the_adp_record_holds_what_lecture_07_reads():
+    runs = adp.recorded_long_runs()
+    for alpha in adp.LONG_RUNS["convergence"]["alphas"]:
+        layers = runs["convergence"][str(alpha)]["layers"]
+        assert len(layers["error"]) == adp.LONG_RUNS["convergence"]["n_iter"] and len(layers["gap"]) == 600
+    assert runs["convergence"]["0.02"]["layers"]["gap"][-1] < 1e-10      # B settles: the layers reach x(B)
+    for alpha in adp.LONG_RUNS["sparse"]["alphas"]:
+        assert set(runs["sparse"][str(alpha)]) >= {"gd", "adam", "lasso_error", "lasso_residual"}
