@@ -39,7 +39,7 @@ from .solvers import fista, tikhonov
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
 __all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "ProxGradientNetwork",
-           "prox_gradient_layers", "adp_step", "train_adp"]
+           "prox_gradient_layers", "gradient_F", "adp_step", "train_adp", "LONG_RUNS", "long_runs", "recorded_long_runs"]
 
 DTYPE = torch.float64
 
@@ -211,6 +211,25 @@ def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr
     B = B.to(DTYPE)
     grad, loss, _, _, _ = _gradient(B, A.to(DTYPE), y.to(DTYPE), lambda B_: tikhonov(B_, y.to(DTYPE), alpha))
     return B.detach() - lr * grad, loss
+
+
+def gradient_F(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+    r"""The gradient of :math:`F(B) = \tfrac12\|A\,x(B) - y\|^2`, :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`, in closed form:
+
+    .. math::
+        \nabla_B F = (y - Bx)\,p^\top - (Bp)\,x^\top, \qquad p = (B^*B + \alpha I)^{-1}A^*(Ax - y),
+
+    from differentiating the normal equations :math:`(B^*B + \alpha I)x = B^*y` (one more solve gives
+    :math:`p`). No autograd; the lecture 07 exercise asks for it, and :func:`adp_step` agrees with it.
+    """
+    A, y = _check_problem(A, y, "gradient_F")
+    B = B.to(DTYPE)
+    if B.shape != A.shape:
+        raise ValueError(f"B has shape {tuple(B.shape)}; gradient_F expects A's shape {tuple(A.shape)}")
+    M = B.T @ B + alpha * torch.eye(B.shape[1], dtype=DTYPE, device=B.device)
+    x = torch.linalg.solve(M, B.T @ y)
+    p = torch.linalg.solve(M, A.T @ (A @ x - y))
+    return torch.outer(y - B @ x, p) - torch.outer(B @ p, x)
 
 
 def _reconstruction(y, regulariser, n_layers):

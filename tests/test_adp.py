@@ -146,3 +146,17 @@ def test_bad_inputs(example):
         adp.integration_example(index=0)
     with pytest.raises(ValueError, match="n_layers is 0"):
         adp.ProxGradientNetwork(A, y, 0.1, n_layers=0)
+
+
+def test_the_closed_form_gradient_is_autograds():
+    A, _, y, _ = adp.integration_example(n=20, index=3, seed=4)
+    g = torch.Generator().manual_seed(5)
+    for B in (A, A + 0.01 * torch.randn(A.shape, generator=g, dtype=torch.float64)):
+        B_new, _ = adp.adp_step(B, A, y, 0.01, 1.0)
+        assert torch.allclose(adp.gradient_F(B, A, y, 0.01), B - B_new, atol=1e-13, rtol=1e-9)
+    wide = torch.randn(12, 20, generator=g, dtype=torch.float64)          # m != n: the shapes of the two outer products
+    y12 = torch.randn(12, generator=g, dtype=torch.float64)
+    B12 = wide + 0.1 * torch.randn(12, 20, generator=g, dtype=torch.float64)
+    assert torch.allclose(adp.gradient_F(B12, wide, y12, 0.1), B12 - adp.adp_step(B12, wide, y12, 0.1, 1.0)[0], atol=1e-12)
+    with pytest.raises(ValueError, match="expects A's shape"):
+        adp.gradient_F(A[:5], A, y, 0.01)

@@ -6,10 +6,10 @@ import torch
 from .core import CheckFailed, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
-__all__ = ["check_pg_network", "check_adp_step"]
+__all__ = ["check_pg_network", "check_gradient_F", "check_adp_step"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
-OWN_WORK = ("adp.prox_gradient_layers", "adp.ProxGradientNetwork", "adp.adp_step", "adp.train_adp")
+OWN_WORK = ("adp.prox_gradient_layers", "adp.ProxGradientNetwork", "adp.gradient_F", "adp.adp_step", "adp.train_adp")
 
 
 def _adp_problem(n=30, seed=2):
@@ -37,6 +37,46 @@ def check_pg_network(pg_network) -> None:
     check_close(many, tikhonov(A, y, 0.05), "pg_network(A, y, 0.05, step, 3000 layers)",
                 "with many layers the network converges to Tikhonov's (B*B + αI)^(-1) B*y", atol=1e-9, rtol=1e-6)
     passed("pg_network is the proximal-gradient method: one layer, a warm start, and Tikhonov's solution in the limit")
+
+
+def check_gradient_F(gradient_F) -> None:
+    """``gradient_F(B, A, y, alpha)``: ∇_B F in closed form, against autograd, without autograd."""
+    check_own_work(gradient_F, *OWN_WORK)
+    from ..adp import adp_step as reference_step
+    from ..adp import gradient_F as reference
+
+    A, _, y, _ = _adp_problem()
+    B = A + 0.01 * torch.randn(A.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    try:
+        with torch.inference_mode():                          # the closed form, not autograd
+            G = gradient_F(B.clone(), A, y, 0.01)
+    except NotImplementedError:
+        raise
+    except RuntimeError as error:
+        raise CheckFailed(f"gradient_F(B, A, y, 0.01) raised RuntimeError ({str(error)[:100]}); the check runs it in "
+                          "torch.inference_mode(), where autograd sees nothing: the exercise asks for the closed form") from None
+    G = check_tensor_result(G, "gradient_F(B, A, y, 0.01) for B (30, 30)", shape=A.shape, dtype=torch.float64)
+    B_after, _ = reference_step(B, A, y, 0.01, 1.0)
+    expected = B - B_after                                    # autograd's gradient, by the library's step
+    if not G.any():
+        raise CheckFailed("gradient_F returned zeros: the check runs it in torch.inference_mode(), where autograd "
+                          "sees nothing; derive the gradient and compute it with two solves")
+    if torch.allclose(G, -expected, rtol=1e-8, atol=1e-14):
+        raise CheckFailed("gradient_F has the wrong sign: it points downhill; the gradient points uphill (F grows along it)")
+    if torch.allclose(G, expected.T, rtol=1e-8, atol=1e-14):
+        raise CheckFailed("gradient_F is the transpose of the gradient: dF = <G, dB> pairs G's entry (i, j) with B's "
+                          "entry (i, j); check which vector forms the rows of each outer product")
+    check_close(G, expected, "gradient_F(B, A, y, 0.01)", "∇_B F from the normal equations (BᵀB + αI)x = Bᵀy: "
+                "differentiate them, insert dx into dF = (Ax − y)ᵀA dx, and read off G with dF = Σ G_ij dB_ij; two "
+                "outer products, one for each place B appears", atol=1e-14, rtol=1e-8)
+    wide = torch.randn(12, 20, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    y12 = torch.randn(12, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    with torch.inference_mode():
+        G12 = gradient_F(wide.clone(), wide, y12, 0.1)
+    check_close(check_tensor_result(G12, "gradient_F for B and A of shape (12, 20)", shape=(12, 20)),
+                reference(wide, wide, y12, 0.1), "gradient_F for a wide B (12, 20)", "B need not be square: "
+                "x and the solve's vectors live in R^20, y and Bx in R^12", atol=1e-12, rtol=1e-8)
+    passed("gradient_F is autograd's gradient, in closed form, for square and wide B")
 
 
 def check_adp_step(adp_step) -> None:

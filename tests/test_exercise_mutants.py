@@ -1,0 +1,93 @@
+"""Typical wrong solutions fail their exercise's graded tests (visible part and hidden part), each with a message
+that says what broke.
+
+Each case changes one thing in a solution cell of a solution notebook (an operator swapped, a term dropped, a
+comparison loosened, a constant nudged), runs the notebook's set-up and solution cells and then the graded test
+cell of that exercise, hidden tests included, in one namespace (``student`` calls the notebook's own functions,
+as when an instructor runs the solution notebook). The test cell must fail, with the expected words.
+"""
+import json
+import pathlib
+
+import matplotlib
+import pytest
+
+from course_lib.checks import boundary
+
+matplotlib.use("Agg")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### HINT", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+# (notebook, solution cell's grade_id, text in the solution, its mutant, words the failure must contain)
+MUTANTS = [
+    ("05_geometry", "encoder_decoder", "torch.zeros_like(coefficients[..., half:])", "coefficients[..., half:]",
+     "zero the second half"),
+    ("05_geometry", "encoder_decoder", "return unlift(coefficients)", "return 2 ** 0.5 * unlift(coefficients)",
+     "rescaled"),
+    ("05_geometry", "encoder_decoder", "coefficients[..., :half], torch.zeros_like(coefficients[..., half:])",
+     "torch.zeros_like(coefficients[..., :half]), coefficients[..., half:]", "dropped the approximation"),
+    ("05_geometry", "skip_decoder", "return v - projected / 2", "return v / 2", "adds (or averages)"),
+    ("05_geometry", "skip_decoder", "return v - projected / 2", "return v - projected / 3", "perfect reconstruction"),
+    ("05_geometry", "skip_decoder", "return v - projected / 2", "return skip", "returned the skip branch"),
+    ("05_geometry", "local_linear_map", "active = (h > 0)", "active = (layer(h) >= 0)", "every unit as active"),
+    ("05_geometry", "local_linear_map", "weight @ b + layer.bias.to(x.dtype)", "weight @ b", "the offset b is not"),
+    ("07_analytic_deep_prior", "pg_network", "/ (1 + step * alpha)", "/ (1 + alpha)", "/ (1 + λα)"),
+    ("07_analytic_deep_prior", "pg_network", "x = torch.zeros_like(b) if x0 is None else x0", "x = torch.zeros_like(b)",
+     "from x0 (the warm start)"),
+    ("07_analytic_deep_prior", "pg_network", "x - step * B.T @ (B @ x) + b", "x + step * B.T @ (B @ x) + b",
+     "pg_network"),
+    ("07_analytic_deep_prior", "gradient_F", "return torch.outer(y - B @ x, p) - torch.outer(B @ p, x)",
+     "return torch.outer(B @ p, x) - torch.outer(y - B @ x, p)", "wrong sign"),
+    ("07_analytic_deep_prior", "gradient_F", "return torch.outer(y - B @ x, p) - torch.outer(B @ p, x)",
+     "return torch.outer(p, y - B @ x) - torch.outer(x, B @ p)", "transpose"),
+    ("07_analytic_deep_prior", "gradient_F", "return torch.outer(y - B @ x, p) - torch.outer(B @ p, x)",
+     "return torch.outer(y - B @ x, p)", "two outer products"),
+    ("07_analytic_deep_prior", "adp_step", "return B - lr * gradient_F(B, A, y, alpha), loss",
+     "return B + lr * gradient_F(B, A, y, alpha), loss", "B_new = B − lr · ∇F(B)"),
+    ("07_analytic_deep_prior", "train", "if (A @ x - y).norm() <= delta:", "if (A @ x - y).norm() <= 0.5 * delta:",
+     "expected the discrepancy principle to stop it"),
+    ("07_analytic_deep_prior", "train", "            return x, B, k\n", "            return x, B, k + 1\n",
+     "no step is taken"),
+]
+
+
+def _cells(name: str) -> list:
+    return json.loads((ROOT / "solutions" / f"{name}.ipynb").read_text())["cells"]
+
+
+def _plain(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS
+                     and not line.strip().startswith("### HINT"))
+
+
+def _grade_id(cell) -> str | None:
+    return cell["metadata"].get("nbgrader", {}).get("grade_id")
+
+
+@pytest.mark.parametrize("name, grade_id, old, new, says", MUTANTS,
+                         ids=[f"{m[1]}: {m[3][:40]}" for m in MUTANTS])
+def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, monkeypatch):
+    namespace = {"__name__": "__main__"}
+    monkeypatch.setattr(boundary, "_notebook_namespace", lambda: namespace)
+    cells = [c for c in _cells(name) if c["cell_type"] == "code"]
+    test_cell = next(c for c in cells if _grade_id(c) == f"test_{grade_id}")
+    for cell in cells:
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            continue                                        # only the test cell of the mutated exercise runs
+        source = "".join(cell["source"])
+        if _grade_id(cell) == grade_id:
+            assert old in source, f"the solution of {grade_id} no longer contains {old!r}: update the mutant"
+            source = source.replace(old, new)
+        exec(compile(_plain(source), f"<{_grade_id(cell) or 'cell'}>", "exec"), namespace)
+    with pytest.raises(Exception) as failure:               # noqa: B017 - a check or an assertion, with words
+        exec(compile(_plain("".join(test_cell["source"])), f"<test_{grade_id}>", "exec"), namespace)
+    assert says in str(failure.value), f"{type(failure.value).__name__}: {failure.value}"
+
+
+@pytest.mark.parametrize("name", sorted({m[0] for m in MUTANTS}))
+def test_the_unchanged_solutions_pass_the_same_way(name, monkeypatch):
+    namespace = {"__name__": "__main__"}
+    monkeypatch.setattr(boundary, "_notebook_namespace", lambda: namespace)
+    for cell in (c for c in _cells(name) if c["cell_type"] == "code"):
+        exec(compile(_plain("".join(cell["source"])), f"<{_grade_id(cell) or 'cell'}>", "exec"), namespace)
