@@ -32,6 +32,20 @@ MUTANTS = [
     ("05_geometry", "skip_decoder", "return v - projected / 2", "return skip", "returned the skip branch"),
     ("05_geometry", "local_linear_map", "active = (h > 0)", "active = (layer(h) >= 0)", "every unit as active"),
     ("05_geometry", "local_linear_map", "weight @ b + layer.bias.to(x.dtype)", "weight @ b", "the offset b is not"),
+    ("06_deep_image_prior", "variance_detector", "if variance < self.best_variance:",
+     "if variance <= self.best_variance:", "(strict) minimum"),
+    ("06_deep_image_prior", "variance_detector", ".sum(1).mean().item() / stack.shape[1]", ".sum(1).mean().item()",
+     "the variance after update"),
+    ("06_deep_image_prior", "variance_detector", "return iteration - self.best_iteration >= self.patience",
+     "return iteration - self.best_iteration > self.patience", "returned False; expected True"),
+    ("06_deep_image_prior", "variance_detector", "if len(self.buffer) > self.window:",
+     "if len(self.buffer) > self.window + 1:", "the variance after update"),
+    ("06_deep_image_prior", "dip_step", "((A(out) - y) ** 2).mean()", "((A(out) - y) ** 2).sum()", "loss"),
+    ("06_deep_image_prior", "dip_step", "torch.randn(z.shape, generator=generator)", "torch.randn(z.shape)",
+     "generator"),
+    ("06_deep_image_prior", "dip_step", "return loss.item(), out.detach()", "return loss.item(), net(z)[0, 0].detach()",
+     "before the update"),
+    ("06_deep_image_prior", "dip_step", "    optimizer.zero_grad()\n", "", "zero"),
     ("07_analytic_deep_prior", "pg_network", "/ (1 + step * alpha)", "/ (1 + alpha)", "/ (1 + λα)"),
     ("07_analytic_deep_prior", "pg_network", "x = torch.zeros_like(b) if x0 is None else x0", "x = torch.zeros_like(b)",
      "from x0 (the warm start)"),
@@ -72,7 +86,7 @@ def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, ne
     monkeypatch.setattr(boundary, "_notebook_namespace", lambda: namespace)
     cells = [c for c in _cells(name) if c["cell_type"] == "code"]
     test_cell = next(c for c in cells if _grade_id(c) == f"test_{grade_id}")
-    for cell in cells:
+    for cell in cells[:cells.index(test_cell)]:
         if cell["metadata"].get("nbgrader", {}).get("grade"):
             continue                                        # only the test cell of the mutated exercise runs
         source = "".join(cell["source"])
