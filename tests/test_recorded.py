@@ -2,9 +2,10 @@
 import pytest
 import torch
 
-from course_lib import adp, recorded
+from course_lib import adp, dip, recorded
 
-RECORDS = {"adp_long_runs": (adp.LONG_RUNS, adp._record_code, "python scripts/record_adp.py")}
+RECORDS = {"adp_long_runs": (adp.LONG_RUNS, adp._record_code, "python scripts/record_adp.py"),
+           "dip_long_runs": (dip.LONG_RUNS, dip._record_code, "python scripts/record_dip.py")}
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
@@ -37,3 +38,14 @@ def test_the_adp_record_holds_what_lecture_07_reads():
     assert runs["convergence"]["0.02"]["layers"]["gap"][-1] < 1e-10      # B settles: the layers reach x(B)
     for alpha in adp.LONG_RUNS["sparse"]["alphas"]:
         assert set(runs["sparse"][str(alpha)]) >= {"gd", "adam", "lasso_error", "lasso_residual"}
+
+
+def test_the_dip_record_holds_what_lecture_06_reads():
+    runs = dip.recorded_long_runs()
+    denoise, n = runs["denoise"], dip.LONG_RUNS["n_iter"]
+    assert len(denoise["psnr"]) == len(denoise["loss"]) == len(runs["tv"]["psnr"]) == n
+    assert denoise["snapshot_iterations"] == dip.LONG_RUNS["snapshots"] and denoise["snapshots"].shape[1:] == (64, 64)
+    assert 0 < denoise["es_iteration"] < denoise["es_stopped_at"] < n
+    assert max(denoise["psnr"]) > denoise["psnr"][-1] + 1, "the recorded run shows the fall after the peak"
+    assert set(runs["fitting"]) == {"image", "image + noise", "shuffled pixels", "uniform noise"}
+    assert len(runs["deep_decoder"]["psnr"]) == n and runs["inpainting"]["snapshots"].shape[0] == 4
