@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["RECORDS", "source_hash", "save", "load"]
+__all__ = ["RECORDS", "source_hash", "save", "load", "record"]
 
 RECORDS = Path(__file__).with_name("pretrained")
 
@@ -74,3 +74,12 @@ def timed(run, *args, **kwargs) -> tuple:
     """``(run(*args, **kwargs), seconds)``."""
     start = time.perf_counter()
     return run(*args, **kwargs), time.perf_counter() - start
+
+
+def record(name: str, run, recipe: dict, code, command: str) -> Path:
+    """What a ``scripts/record_*.py`` does: ``run(recipe, progress=True)`` on 2 threads, timed, then :func:`save`."""
+    torch.set_num_threads(2)
+    payload, seconds = timed(run, recipe, progress=True)
+    path = save(name, payload, recipe, code, command, seconds)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB) in {seconds:.0f} s")
+    return path

@@ -49,3 +49,15 @@ def test_the_dip_record_holds_what_lecture_06_reads():
     assert max(denoise["psnr"]) > denoise["psnr"][-1] + 1, "the recorded run shows the fall after the peak"
     assert set(runs["fitting"]) == {"image", "image + noise", "shuffled pixels", "uniform noise"}
     assert len(runs["deep_decoder"]["psnr"]) == n and runs["inpainting"]["snapshots"].shape[0] == 4
+
+
+def test_record_runs_times_and_saves(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(recorded, "RECORDS", tmp_path)
+    threads = torch.get_num_threads()
+    try:
+        path = recorded.record("toy", lambda recipe, progress: {"x": torch.full((2,), float(recipe["n"]))}, {"n": 2},
+                               [recorded.save], "python scripts/toy.py")
+    finally:
+        torch.set_num_threads(threads)
+    assert path == tmp_path / "toy.pt" and "wrote" in capsys.readouterr().out
+    assert torch.equal(recorded.load("toy", {"n": 2}, [recorded.save])["x"], torch.full((2,), 2.0))
