@@ -11,10 +11,21 @@ import pathlib
 
 import matplotlib
 import pytest
+import torch
 
 from course_lib.checks import boundary
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _notebook_state_stays_here():
+    """The notebooks' set-up (cl.setup_notebook) flushes denormals and sets the threads for the whole process: put both
+    back, or later tests (hypothesis's float strategies) run on a changed processor state."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_flush_denormal(False)
+    torch.set_num_threads(threads)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### HINT", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")

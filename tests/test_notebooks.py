@@ -114,3 +114,12 @@ def test_exercise_stubs_fail_every_test(name):
         if cell["kind"] == "test" and cell["ename"] is None:
             problems.append(f"{where} passes with the stubs in place, so it cannot tell a solution from none")
     assert not problems, f"exercises/{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", NAMES["lectures"])
+def test_lectures_check_numbers_by_a_tag_students_do_not_read(name):
+    nb = read(f"lectures/{name}")
+    tagged = [cell for _, cell in code_cells(nb) if "nbval-check-output" in cell.metadata.get("tags", [])]
+    assert tagged, f"lectures/{name}: no cell tagged nbval-check-output, so nbval compares none of its numbers"
+    assert not [i for i, cell in code_cells(nb) if "NBVAL_" in cell.source], \
+        f"lectures/{name}: an nbval comment in the code students read; use the cell tag nbval-check-output"
