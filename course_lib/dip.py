@@ -32,7 +32,7 @@ from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
-__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_input", "tv_loss", "WindowedVarianceDetector",
+__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "generator_input", "tv_loss", "WindowedVarianceDetector",
            "DiscrepancyDetector", "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input",
            "pretrain", "LONG_RUNS", "long_runs", "recorded_long_runs"]
 
@@ -162,6 +162,23 @@ class ConvGenerator(nn.Module):
         UC = torch.fft.ifftn(torch.fft.fftn(self.C, dim=dims) * self.U_hat, dim=dims).real
         x = torch.tensordot(self.v, torch.relu(UC), dims=1)
         return x.reshape(1, 1, *self.shape)
+
+
+def generator_jacobian(net: nn.Module) -> torch.Tensor:
+    r"""The Jacobian :math:`\partial G/\partial \theta` of a generator without input (e.g. :class:`ConvGenerator`) at its
+    current weights: ``(n_pixels, n_weights)``, by reverse-mode autograd (one backward pass per pixel). Its leading
+    left singular vectors are the signals gradient descent fits first (Heckel & Soltanolkotabi 2020)."""
+    if getattr(net, "takes_input", True):
+        raise ValueError(f"net is a {type(net).__name__}; generator_jacobian expects a generator without input "
+                         "(takes_input = False, e.g. ConvGenerator)")
+    names = [name for name, _ in net.named_parameters()]
+    params = tuple(p.detach() for p in net.parameters())
+
+    def output(*weights):
+        return torch.func.functional_call(net, dict(zip(names, weights)), ()).reshape(-1)
+
+    blocks = torch.func.jacrev(output, argnums=tuple(range(len(params))))(*params)
+    return torch.cat([block.reshape(block.shape[0], -1) for block in blocks], dim=1)
 
 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:

@@ -205,3 +205,18 @@ def test_conv_generator_does_compressed_sensing_by_gradient_descent():
         dip.fit(g, A, y, n_iter=1, tv_weight=0.1)
     with pytest.raises(ValueError, match="signals \\(n,\\) for a generator without input"):
         dip.fit(dip.SkipNet(channels=8, depth=2), A, y, n_iter=1)
+
+
+def test_the_generator_jacobian_is_the_derivative_of_the_output():
+    torch.manual_seed(0)
+    net = dip.ConvGenerator(16, channels=4, width=1.5, init_scale=0.5)
+    J = dip.generator_jacobian(net)
+    assert J.shape == (16, 4 * 16)
+    direction = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = net().reshape(-1)
+        net.C += 1e-3 * direction
+        after = net().reshape(-1)
+    assert torch.allclose((after - before) / 1e-3, J @ direction.reshape(-1), atol=2e-3)
+    with pytest.raises(ValueError, match="without input"):
+        dip.generator_jacobian(dip.SkipNet(in_channels=2, channels=4, depth=2))
