@@ -32,7 +32,7 @@ import time
 import torch
 from torch import nn
 
-from .functionals import Functional, SquaredL2
+from .functionals import L1, Functional, SquaredL2
 from .history import History
 from .operators import IntegrationOperator, MatrixOperator
 from .solvers import fista, tikhonov
@@ -186,19 +186,20 @@ def _gradient(B, A, y, x_of, log_alpha=None):
     return grads[0].detach(), loss.item(), x.detach(), residual.norm().item(), (grads[1] if log_alpha is not None else None)
 
 
-class _Adam:
-    """Adam (Kingma & Ba 2015) on one tensor: a step per entry scaled by the running size of its gradients."""
+def _adam(B0: torch.Tensor, lr: float):
+    """``update(B, grad) -> B_new`` by torch's Adam (Kingma & Ba 2015) on one tensor: a step per entry scaled by the
+    running size of its gradients (``eps`` small: the gradients here are tiny)."""
+    leaf = B0.detach().clone().requires_grad_(True)
+    adam = torch.optim.Adam([leaf], lr=lr, eps=1e-12)
 
-    def __init__(self, lr: float, betas=(0.9, 0.999), eps: float = 1e-12):
-        self.lr, self.betas, self.eps, self.m, self.v, self.t = lr, betas, eps, 0.0, 0.0, 0
+    def update(B, grad):
+        with torch.no_grad():
+            leaf.copy_(B)
+        leaf.grad = grad
+        adam.step()
+        return leaf.detach().clone()
 
-    def __call__(self, B, grad):
-        b1, b2 = self.betas
-        self.t += 1
-        self.m = b1 * self.m + (1 - b1) * grad
-        self.v = b2 * self.v + (1 - b2) * grad ** 2
-        m_hat, v_hat = self.m / (1 - b1 ** self.t), self.v / (1 - b2 ** self.t)
-        return B - self.lr * m_hat / (v_hat.sqrt() + self.eps)
+    return update
 
 
 def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr: float):
@@ -305,7 +306,7 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     check_positive_int(n_iter, "n_iter", "train_adp")
     if optimizer not in ("gd", "adam"):
         raise ValueError(f"optimizer is {optimizer!r}; train_adp expects 'gd' or 'adam'")
-    update = _Adam(lr) if optimizer == "adam" else (lambda B_, grad: B_ - lr * grad)
+    update = _adam(A, lr) if optimizer == "adam" else (lambda B_, grad: B_ - lr * grad)
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
         x_true = x_true.to(A)
@@ -366,9 +367,10 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
     """Run what lecture 07 shows from a record (minutes): per α of ``recipe["convergence"]``, ADP on Dittmer et al.'s
     example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers
     (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖); per α of
-    ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual and
-    ‖B_k - A‖/‖A‖), with the LASSO's error and residual and the least-squares error on the true support."""
-    from .solvers import fista as _fista
+    ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual, and the
+    length of B's path over ‖A‖_F), with the LASSO's error and residual and the least-squares error on the true
+    support."""
+    from .metrics import relative_error
 
     c, sp = recipe["convergence"], recipe["sparse"]
     A, x_true, y, delta = integration_example(n=c["n"], index=c["index"], noise=c["noise"], seed=c["seed"])
@@ -385,29 +387,25 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
     oracle = torch.zeros_like(x3)
     oracle[support] = torch.linalg.lstsq(A3[:, support], y3[:, None]).solution.flatten()
     sparse = {"delta": torch.tensor(delta3, dtype=DTYPE),
-              "oracle_error": torch.tensor(((oracle - x3).norm() / x3.norm()).item(), dtype=DTYPE)}
-    from .functionals import L1
-
+              "oracle_error": torch.tensor(relative_error(oracle, x3), dtype=DTYPE)}
     for alpha in sp["alphas"]:
-        lasso, _ = _fista(MatrixOperator(A3), y3, alpha, n_iter=sp["lasso_iter"])
-        runs = {"lasso_error": torch.tensor(((lasso - x3).norm() / x3.norm()).item(), dtype=DTYPE),
+        lasso, _ = fista(MatrixOperator(A3), y3, alpha, n_iter=sp["lasso_iter"])
+        runs = {"lasso_error": torch.tensor(relative_error(lasso, x3), dtype=DTYPE),
                 "lasso_residual": torch.tensor((A3 @ lasso - y3).norm().item(), dtype=DTYPE)}
         for name, lr in sp["optimizers"].items():
-            moved = []
             _, h = train_adp(A3, y3, alpha, L1(), n_iter=sp["n_iter"], lr=lr, n_layers=sp["n_layers"], x_true=x3,
                              x0=lasso, track_every=None, optimizer=name, progress=progress)
             runs[name] = _curves(h, ("error", "residual", "step_norm"))
-            moved.append(sum(h.step_norm))
-            runs[name]["path_length"] = torch.tensor(moved[0] / A3.norm().item(), dtype=DTYPE)
+            runs[name]["path_length"] = torch.tensor(sum(h.step_norm) / A3.norm().item(), dtype=DTYPE)
         sparse[str(alpha)] = runs
     return {"convergence": convergence, "sparse": sparse}
 
 
 def _record_code() -> list:
-    from . import functionals, solvers
+    from .metrics import relative_error
 
-    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, _gradient, _Adam, train_adp,
-            _reconstruction, _network_gap, _record, _curves, long_runs, solvers.fista, solvers.tikhonov, functionals.L1]
+    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, _gradient, _adam, train_adp,
+            _reconstruction, _network_gap, _record, _curves, long_runs, fista, tikhonov, L1, relative_error]
 
 
 def recorded_long_runs() -> dict:

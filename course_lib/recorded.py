@@ -50,24 +50,31 @@ def manifest(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _check(name: str, recipe: dict, code) -> tuple:
+    """``(why the record is stale or None, the bytes of NAME.pt)``."""
+    facts = manifest(name)
+    data = (RECORDS / f"{name}.pt").read_bytes()
+    if facts["recipe"] != recipe:
+        return f"{name} was recorded with another recipe; regenerate it with: {facts['command']}", data
+    if facts["source_hash"] != source_hash(recipe, code):
+        return f"the code that makes {name} has changed since it was recorded; regenerate it with: {facts['command']}", data
+    if hashlib.sha256(data).hexdigest() != facts["sha256"]:
+        return f"{name}.pt is not the file that was recorded; regenerate it with: {facts['command']}", data
+    return None, data
+
+
 def stale(name: str, recipe: dict, code) -> str | None:
     """Why the record ``name`` is not what ``recipe`` and the current ``code`` make (None when it is)."""
-    facts = manifest(name)
-    if facts["recipe"] != recipe:
-        return f"{name} was recorded with another recipe; regenerate it with: {facts['command']}"
-    if facts["source_hash"] != source_hash(recipe, code):
-        return f"the code that makes {name} has changed since it was recorded; regenerate it with: {facts['command']}"
-    if hashlib.sha256((RECORDS / f"{name}.pt").read_bytes()).hexdigest() != facts["sha256"]:
-        return f"{name}.pt is not the file that was recorded; regenerate it with: {facts['command']}"
-    return None
+    return _check(name, recipe, code)[0]
 
 
 def load(name: str, recipe: dict, code) -> dict:
-    """The payload of the record ``name``, after checking that ``recipe`` and ``code`` still make it."""
-    reason = stale(name, recipe, code)
+    """The payload of the record ``name``, after checking that ``recipe`` and ``code`` still make it (the file is read
+    once)."""
+    reason, data = _check(name, recipe, code)
     if reason:
         raise RuntimeError(reason)
-    return torch.load(RECORDS / f"{name}.pt", weights_only=True)
+    return torch.load(io.BytesIO(data), weights_only=True)
 
 
 def timed(run, *args, **kwargs) -> tuple:

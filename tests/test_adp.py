@@ -160,3 +160,11 @@ def test_the_closed_form_gradient_is_autograds():
     assert torch.allclose(adp.gradient_F(B12, wide, y12, 0.1), B12 - adp.adp_step(B12, wide, y12, 0.1, 1.0)[0], atol=1e-12)
     with pytest.raises(ValueError, match="expects A's shape"):
         adp.gradient_F(A[:5], A, y, 0.01)
+
+
+def test_adam_moves_b_and_lowers_the_loss():
+    A, _, y, _ = adp.integration_example(n=20, index=3, seed=6)
+    (_, B), h = adp.train_adp(A, y, 0.01, n_iter=30, lr=1e-3, optimizer="adam", track_every=None)
+    assert h.loss[-1] < h.loss[0] and (B - A).norm() > 0
+    with pytest.raises(ValueError, match="'gd' or 'adam'"):
+        adp.train_adp(A, y, 0.01, n_iter=2, optimizer="sgd")

@@ -27,6 +27,14 @@ def _notebook_state_stays_here():
     torch.set_flush_denormal(False)
     torch.set_num_threads(threads)
 
+
+@pytest.fixture
+def namespace(monkeypatch):
+    """The notebook's globals; ``student`` calls the functions defined in it."""
+    globals_ = {"__name__": "__main__"}
+    monkeypatch.setattr(boundary, "_notebook_namespace", lambda: globals_)
+    return globals_
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### HINT", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -92,9 +100,7 @@ def _grade_id(cell) -> str | None:
 
 @pytest.mark.parametrize("name, grade_id, old, new, says", MUTANTS,
                          ids=[f"{m[1]}: {m[3][:40]}" for m in MUTANTS])
-def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, monkeypatch):
-    namespace = {"__name__": "__main__"}
-    monkeypatch.setattr(boundary, "_notebook_namespace", lambda: namespace)
+def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, namespace):
     cells = [c for c in _cells(name) if c["cell_type"] == "code"]
     test_cell = next(c for c in cells if _grade_id(c) == f"test_{grade_id}")
     for cell in cells[:cells.index(test_cell)]:
@@ -111,8 +117,6 @@ def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, ne
 
 
 @pytest.mark.parametrize("name", sorted({m[0] for m in MUTANTS}))
-def test_the_unchanged_solutions_pass_the_same_way(name, monkeypatch):
-    namespace = {"__name__": "__main__"}
-    monkeypatch.setattr(boundary, "_notebook_namespace", lambda: namespace)
+def test_the_unchanged_solutions_pass_the_same_way(name, namespace):
     for cell in (c for c in _cells(name) if c["cell_type"] == "code"):
         exec(compile(_plain("".join(cell["source"])), f"<{_grade_id(cell) or 'cell'}>", "exec"), namespace)
