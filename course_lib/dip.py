@@ -32,9 +32,10 @@ from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
-__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "generator_input", "tv_loss", "WindowedVarianceDetector",
+__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator", "linear_generator_bound", "generator_input", "tv_loss", "WindowedVarianceDetector",
            "DiscrepancyDetector", "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input",
-           "pretrain", "LONG_RUNS", "long_runs", "recorded_long_runs"]
+           "pretrain", "LONG_RUNS", "long_runs", "recorded_long_runs", "EDUCATED_RUNS",
+           "educated_problem", "educated_runs", "recorded_educated_runs", "pretrained_educated"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -179,6 +180,49 @@ def generator_jacobian(net: nn.Module) -> torch.Tensor:
 
     blocks = torch.func.jacrev(output, argnums=tuple(range(len(params))))(*params)
     return torch.cat([block.reshape(block.shape[0], -1) for block in blocks], dim=1)
+
+
+def linear_generator(n: int, n_weights: int, decay: float = 4.0, seed=0) -> torch.Tensor:
+    r"""An over-parameterised linear generator :math:`J = W\,\mathrm{diag}(s)\,V^\top` of shape ``(n, n_weights)``
+    (float64): :math:`W` the orthonormal cosine basis (column :math:`j` has frequency :math:`j`, low frequencies first),
+    :math:`s_j = 1/(1 + j/\text{decay})` decaying, :math:`V` a random orthonormal ``(n_weights, n)`` from ``seed``.
+    Its leading left singular vectors are the smooth signals, as for a convolutional generator."""
+    n = check_positive_int(n, "n", "linear_generator")
+    if check_positive_int(n_weights, "n_weights", "linear_generator") < n:
+        raise ValueError(f"n_weights is {n_weights}; linear_generator expects at least n = {n} weights "
+                         "(an over-parameterised generator)")
+    check_number(decay, "decay", "linear_generator", strict=True)
+    i = torch.arange(n, dtype=torch.float64)
+    W = torch.cos(torch.pi * (i[:, None] + 0.5) * i[None, :] / n)
+    W = W / W.norm(dim=0)
+    V, _ = torch.linalg.qr(torch.randn(n_weights, n, generator=as_generator(seed), dtype=torch.float64))
+    return W @ torch.diag(1.0 / (1 + i / decay)) @ V.T
+
+
+def linear_generator_bound(J: torch.Tensor, x: torch.Tensor, tail_from: int) -> tuple:
+    r"""The two factors of Heckel & Soltanolkotabi's bound for the linear generator :math:`G(c) = Jc`.
+
+    With :math:`J = \sum_i \sigma_i w_i v_i^\top` (``J`` of shape ``(n, N)``, rank ``n``) and ``m`` Gaussian
+    measurements, the minimum-norm estimate :math:`\hat x = J(AJ)^\dagger A x` obeys, with high probability,
+    :math:`\|\hat x - x\|^2 \le c\,\big(\sum_i \sigma_i^{-2}\langle w_i, x\rangle^2\big)\big(\sum_{i > m/c'}\sigma_i^2\big)`.
+    Returns ``(weighted, tail)``: :math:`\sum_{i=1}^n \sigma_i^{-2}\langle w_i, x\rangle^2` (small when ``x`` lies along
+    the leading singular vectors) and :math:`\sum_{i > \text{tail\_from}} \sigma_i^2` (the spectrum past index
+    ``tail_from``, counted from 1), as floats."""
+    J = check_tensor(J, "J", "linear_generator_bound", allow_complex=False)
+    x = check_tensor(x, "x", "linear_generator_bound", allow_complex=False)
+    n = J.shape[0]
+    if J.dim() != 2 or x.shape != (n,) or J.shape[1] < n:
+        raise ValueError(f"J is {tuple(J.shape)} and x is {tuple(x.shape)}; linear_generator_bound expects J of shape "
+                         f"(n, N) with N >= n and x of shape (n,)")
+    check_int(tail_from, "tail_from", "linear_generator_bound", minimum=0)
+    if not 0 <= tail_from <= n:
+        raise ValueError(f"tail_from is {tail_from}; linear_generator_bound expects an index from 0 to n = {n}")
+    W, s, _ = torch.linalg.svd(J.to(torch.float64), full_matrices=False)
+    if s[-1] <= s[0] * n * torch.finfo(torch.float64).eps:
+        raise ValueError("J is rank-deficient; linear_generator_bound expects J of full rank n (the weighted norm "
+                         "divides by every singular value)")
+    weighted = ((W.T @ x.to(torch.float64)) ** 2 / s ** 2).sum().item()
+    return weighted, (s[tail_from:] ** 2).sum().item()
 
 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
@@ -580,6 +624,94 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
                    progress=progress, observers=[Metrics(x)])
     return {"denoise": denoise, "tv": {"psnr": f32(tv.psnr)}, "fitting": fitting, "inpainting": inpainting,
             "deep_decoder": {"psnr": f32(dd.psnr), "output": x_dd, "weights": sum(p.numel() for p in decoder.parameters())}}
+
+
+#: The educated DIP of lecture 06 (Barbano et al. 2022) on deblurring, recorded by ``python scripts/record_edip.py``:
+#: the pretraining (its weights ship with the record) and the runs the lecture plots.
+EDUCATED_RUNS = {
+    "images": ["camera", "astronaut", "coins"], "size": 128, "blur": 1.5, "sigma": 25 / 255, "seed": 0,
+    "channels": 16, "depth": 4,
+    "pretrain": {"n_iter": 1500, "size": 64, "batch": 8, "lr": 0.01, "phantoms": "dead_leaves"},
+    "dip": {"n_iter": 1500, "lr": 0.01, "ema": 0.99},
+    "finetune": {"n_iter": 600, "lr": 1e-3, "ema": 0.99, "tv_weight": 0.01},
+    "tv_weights": [0.01, 0.02, 0.03, 0.04, 0.06, 0.08], "tv_iter": 300,
+}
+
+
+def educated_problem(image: str, recipe: dict = EDUCATED_RUNS) -> tuple:
+    """``(x, A, y)``: the deblurring problem of :data:`EDUCATED_RUNS` for one test image (Gaussian blur, circular,
+    then noise)."""
+    from . import data
+    from .operators import Convolution2D, gaussian_kernel
+
+    x = data.test_image(image, recipe["size"])
+    A = Convolution2D(gaussian_kernel(recipe["blur"]), x.shape, padding="circular")
+    return x, A, data.add_noise(A(x), sigma=recipe["sigma"], seed=recipe["seed"])
+
+
+def educated_runs(recipe: dict = EDUCATED_RUNS, progress: bool = False) -> dict:
+    """Pretrain a :class:`SkipNet` (one input channel) on dead leaves for the deblurring operator, then, for each test
+    image: the pretrained network's output (its PSNR and its residual), plain DIP, fine-tuning from the pretrained
+    weights without and with TV (PSNR and loss per iteration), and TV deblurring at each of ``tv_weights`` (FISTA)."""
+    from .functionals import TotalVariation
+    from .metrics import psnr
+    from .operators import Convolution2D, gaussian_kernel
+    from .solvers import fista
+
+    r, f = recipe, recipe["finetune"]
+    torch.manual_seed(r["seed"])
+    net = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
+    small = Convolution2D(gaussian_kernel(r["blur"]), (r["pretrain"]["size"],) * 2, padding="circular")
+    _, pretraining = pretrain(net, small, r["sigma"], n_iter=r["pretrain"]["n_iter"], batch=r["pretrain"]["batch"],
+                              lr=r["pretrain"]["lr"], phantoms=r["pretrain"]["phantoms"], seed=r["seed"], progress=progress)
+    weights = {name: value.detach().clone() for name, value in net.state_dict().items()}
+    f32 = lambda values: torch.tensor(values, dtype=torch.float32)
+    runs = {}
+    for image in r["images"]:
+        x, A, y = educated_problem(image, r)
+        with torch.no_grad():
+            start = net.eval()(educated_input(A, y))[0, 0]
+        torch.manual_seed(r["seed"])
+        _, plain = fit(SkipNet(in_channels=32, channels=r["channels"], depth=r["depth"]), A, y,
+                       n_iter=r["dip"]["n_iter"], lr=r["dip"]["lr"], ema=r["dip"]["ema"], seed=r["seed"],
+                       progress=progress, observers=[Metrics(x)])
+        tuned = {}
+        for name, tv_weight in (("finetune", 0.0), ("finetune_tv", f["tv_weight"])):
+            copy = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
+            copy.load_state_dict(weights)
+            _, run = fit(copy.eval(), A, y, n_iter=f["n_iter"], lr=f["lr"], ema=f["ema"], input_noise=0,
+                         tv_weight=tv_weight, z=educated_input(A, y), seed=r["seed"], progress=progress,
+                         observers=[Metrics(x)])
+            tuned[name] = {"psnr": f32(run.psnr), "loss": f32(run.loss)}
+        tv = [psnr(fista(A, y, TotalVariation(w, ndim=2), n_iter=r["tv_iter"])[0], x) for w in r["tv_weights"]]
+        runs[image] = {"blurred": psnr(y, x), "start_psnr": psnr(start, x),
+                       "start_residual": ((A(start) - y) ** 2).mean().item(), "start": start.clone(),
+                       "dip": {"psnr": f32(plain.psnr), "loss": f32(plain.loss)}, **tuned, "tv": f32(tv)}
+    return {"weights": weights, "pretrain_loss": f32(pretraining.loss), "images": runs}
+
+
+def _educated_record_code() -> list:
+    from . import data, operators, training
+    from .functionals import TotalVariation
+    from .solvers import fista
+
+    return [SkipNet, _block, educated_input, pretrain, fit, dip_step, _prepare, Metrics, tv_loss, educated_problem,
+            educated_runs, data.dead_leaves, data.test_image, data.add_noise, training.train, operators.Convolution2D,
+            operators.gaussian_kernel, TotalVariation, fista]
+
+
+def recorded_educated_runs() -> dict:
+    """The payload of :func:`educated_runs` as recorded by ``python scripts/record_edip.py`` (checked against the code)."""
+    from . import recorded
+
+    return recorded.load("edip_runs", EDUCATED_RUNS, _educated_record_code())
+
+
+def pretrained_educated(recipe: dict = EDUCATED_RUNS) -> nn.Module:
+    """The recorded pretrained network of :func:`educated_runs` (``SkipNet``, one input channel), in eval mode."""
+    net = SkipNet(in_channels=1, channels=recipe["channels"], depth=recipe["depth"])
+    net.load_state_dict(recorded_educated_runs()["weights"])
+    return net.eval()
 
 
 def _record_code() -> list:

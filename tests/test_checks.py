@@ -148,6 +148,66 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
         check_dip_step(tensor_loss)
 
 
+def _gd_limit_by_iterating(M, y, c0):
+    """Gradient descent itself, run to convergence: the check's closed form must agree with it."""
+    c, step = c0.clone(), 1 / torch.linalg.matrix_norm(M, ord=2).item() ** 2
+    for _ in range(20000):
+        c = c - step * M.T @ (M @ c - y)
+    return c
+
+
+def test_the_linear_generator_checks_accept_right_answers_and_name_mistakes(capsys, library_allowed):
+    from course_lib.checks import check_bound_factors, check_gd_limit
+    from course_lib.dip import linear_generator_bound
+
+    check_gd_limit(_gd_limit_by_iterating)
+    check_gd_limit(lambda M, y, c0: c0 + torch.linalg.lstsq(M, y - M @ c0, driver="gelsd").solution)
+    check_bound_factors(linear_generator_bound)
+    assert capsys.readouterr().out.count("✔") == 3
+    with pytest.raises(CheckFailed, match="as if gradient descent had started at 0"):
+        check_gd_limit(lambda M, y, c0: torch.linalg.pinv(M) @ y)
+    with pytest.raises(CheckFailed, match="direction of the first step"):
+        check_gd_limit(lambda M, y, c0: M.T @ y)
+    with pytest.raises(CheckFailed, match="row space of M"):         # fits the data, keeps half of the start's rest
+        check_gd_limit(lambda M, y, c0: torch.linalg.pinv(M) @ y
+                       + 0.5 * (torch.eye(M.shape[1], dtype=M.dtype) - torch.linalg.pinv(M) @ M) @ c0)
+
+    def in_place(M, y, c0):
+        c0 += torch.linalg.pinv(M) @ (y - M @ c0)
+        return c0
+    with pytest.raises(CheckFailed, match="in place"):
+        check_gd_limit(in_place)
+
+    def sigma_not_squared(J, x, k):
+        W, s, _ = torch.linalg.svd(J, full_matrices=False)
+        return float(((W.T @ x) ** 2 / s).sum()), float((s[k:] ** 2).sum())
+
+    def off_by_one(J, x, k):
+        return linear_generator_bound(J, x, k)[0], linear_generator_bound(J, x, min(k + 1, J.shape[0]))[1]
+
+    def right_vectors(J, x, k):
+        _, s, Vh = torch.linalg.svd(J, full_matrices=False)
+        return float(((Vh[:, :x.shape[0]] @ x) ** 2 / s ** 2).sum()), float((s[k:] ** 2).sum())
+    for wrong, message in [(sigma_not_squared, "divides by σ_i;"), (off_by_one, "skips σ_5"),
+                           (right_vectors, "LEFT singular vectors")]:
+        with pytest.raises(CheckFailed, match=message):
+            check_bound_factors(wrong)
+
+
+def test_the_alpha_threshold_check_accepts_the_derivation_and_names_mistakes(capsys):
+    from course_lib.checks import check_alpha_threshold
+
+    check_alpha_threshold(lambda A, k: torch.linalg.svdvals(A)[k - 1].item() ** 2 / 4)
+    check_alpha_threshold(lambda A, k: sorted(torch.linalg.svd(A)[1].tolist(), reverse=True)[k - 1] ** 2 / 4)
+    assert capsys.readouterr().out.count("✔") == 2
+    for wrong, says in [(lambda A, k: torch.linalg.svdvals(A)[k - 1].item() / 4, "squared in σ_k"),
+                        (lambda A, k: torch.linalg.svdvals(A)[k].item() ** 2 / 4 if k < 5 else 0.0, "counted from 1"),
+                        (lambda A, k: torch.diagonal(A)[k - 1].item() ** 2 / 4, "expected"),
+                        (lambda A, k: torch.linalg.svdvals(A)[k - 1].item() ** 2, r"1 / \(2√α\)")]:
+        with pytest.raises(CheckFailed, match=says):
+            check_alpha_threshold(wrong)
+
+
 def test_every_check_is_exported_and_needs_no_jupyter():
     modules = [checks.core, checks.lecture01, checks.lecture02, checks.lecture03, checks.lecture04, checks.lecture05,
                checks.lecture06, checks.lecture07]

@@ -220,3 +220,35 @@ def test_the_generator_jacobian_is_the_derivative_of_the_output():
     assert torch.allclose((after - before) / 1e-3, J @ direction.reshape(-1), atol=2e-3)
     with pytest.raises(ValueError, match="without input"):
         dip.generator_jacobian(dip.SkipNet(in_channels=2, channels=4, depth=2))
+
+
+def test_the_linear_generator_bound_factors_match_numpy():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(0)
+    J, x = torch.randn(12, 30, generator=g, dtype=torch.float64), torch.randn(12, generator=g, dtype=torch.float64)
+    W, s, _ = np.linalg.svd(J.numpy(), full_matrices=False)
+    for tail_from in (0, 5, 12):
+        weighted, tail = dip.linear_generator_bound(J, x, tail_from)
+        assert weighted == pytest.approx(float(np.sum((W.T @ x.numpy()) ** 2 / s ** 2)), rel=1e-10)
+        assert tail == pytest.approx(float(np.sum(s[tail_from:] ** 2)), rel=1e-10, abs=0)
+    # x along the first singular vector: the weighted norm is ||x||^2 / sigma_1^2
+    assert dip.linear_generator_bound(J, torch.from_numpy(W[:, 0]), 3)[0] == pytest.approx(1 / s[0] ** 2, rel=1e-10)
+    with pytest.raises(ValueError, match=r"J of shape \(n, N\) with N >= n"):
+        dip.linear_generator_bound(J.T, x, 3)
+    with pytest.raises(ValueError, match="from 0 to n = 12"):
+        dip.linear_generator_bound(J, x, 13)
+    with pytest.raises(ValueError, match="rank-deficient"):
+        dip.linear_generator_bound(torch.cat([J[:11], J[:1]]), x, 3)
+
+
+def test_the_linear_generator_has_the_cosine_basis_and_the_decay_it_says():
+    J = dip.linear_generator(32, 80, decay=4.0, seed=3)
+    W, s, _ = torch.linalg.svd(J, full_matrices=False)
+    assert J.shape == (32, 80) and J.dtype == torch.float64
+    assert torch.allclose(s, 1 / (1 + torch.arange(32, dtype=torch.float64) / 4), atol=1e-12)
+    t = (torch.arange(32, dtype=torch.float64) + 0.5) / 32
+    assert abs(W[:, 2] @ torch.cos(2 * torch.pi * t) / torch.cos(2 * torch.pi * t).norm()) > 1 - 1e-12   # frequency 2
+    assert torch.equal(J, dip.linear_generator(32, 80, decay=4.0, seed=3))
+    with pytest.raises(ValueError, match="at least n = 32 weights"):
+        dip.linear_generator(32, 20)

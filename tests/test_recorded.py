@@ -5,7 +5,8 @@ import torch
 from course_lib import adp, dip, recorded
 
 RECORDS = {"adp_long_runs": (adp.LONG_RUNS, adp._record_code, "python scripts/record_adp.py"),
-           "dip_long_runs": (dip.LONG_RUNS, dip._record_code, "python scripts/record_dip.py")}
+           "dip_long_runs": (dip.LONG_RUNS, dip._record_code, "python scripts/record_dip.py"),
+           "edip_runs": (dip.EDUCATED_RUNS, dip._educated_record_code, "python scripts/record_edip.py")}
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
@@ -49,6 +50,22 @@ def test_the_dip_record_holds_what_lecture_06_reads():
     assert max(denoise["psnr"]) > denoise["psnr"][-1] + 1, "the recorded run shows the fall after the peak"
     assert set(runs["fitting"]) == {"image", "image + noise", "shuffled pixels", "uniform noise"}
     assert len(runs["deep_decoder"]["psnr"]) == n and runs["inpainting"]["snapshots"].shape[0] == 4
+
+
+def test_the_educated_dip_record_holds_what_lecture_06_reads_and_its_weights_work():
+    from course_lib.metrics import psnr
+
+    runs, recipe = dip.recorded_educated_runs(), dip.EDUCATED_RUNS
+    assert list(runs["images"]) == recipe["images"] and len(runs["pretrain_loss"]) == recipe["pretrain"]["n_iter"]
+    for run in runs["images"].values():
+        assert len(run["dip"]["psnr"]) == len(run["dip"]["loss"]) == recipe["dip"]["n_iter"]
+        assert len(run["finetune"]["psnr"]) == len(run["finetune_tv"]["psnr"]) == recipe["finetune"]["n_iter"]
+        assert len(run["tv"]) == len(recipe["tv_weights"]) and run["start"].shape == (recipe["size"],) * 2
+    x, A, y = dip.educated_problem("camera")
+    with torch.no_grad():                                   # the shipped weights give the recorded first output
+        out = dip.pretrained_educated()(dip.educated_input(A, y))[0, 0]
+    assert torch.allclose(out, runs["images"]["camera"]["start"], atol=1e-4)
+    assert abs(psnr(out, x) - runs["images"]["camera"]["start_psnr"]) < 1e-3
 
 
 def test_record_runs_times_and_saves(tmp_path, monkeypatch, capsys):

@@ -1,4 +1,5 @@
-"""Checks of lecture 06 (the deep image prior): the running-variance detector and one DIP training step."""
+"""Checks of lecture 06 (the deep image prior): the running-variance detector, one DIP training step, where gradient
+descent on an over-parameterised linear generator ends, and the two factors of its error bound."""
 from __future__ import annotations
 
 import math
@@ -8,10 +9,10 @@ import torch
 from .core import CheckFailed, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
-__all__ = ["check_variance_detector", "check_dip_step"]
+__all__ = ["check_variance_detector", "check_dip_step", "check_gd_limit", "check_bound_factors"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
-OWN_WORK = ("dip.WindowedVarianceDetector", "dip.dip_step", "dip.fit")
+OWN_WORK = ("dip.WindowedVarianceDetector", "dip.dip_step", "dip.fit", "dip.linear_generator_bound")
 
 
 def check_variance_detector(Detector) -> None:
@@ -87,3 +88,78 @@ def check_dip_step(dip_step) -> None:
                 raise CheckFailed(f"step {step}: the weights {name} differ from one Adam step on the loss"
                                   + (" (did you zero the gradients before backward()?)" if step == 2 else ""))
     passed("dip_step draws the input noise, takes one optimizer step on mean |A G(z + e) - y|^2, returns (loss, output)")
+
+
+def check_gd_limit(gd_limit) -> None:
+    """``gd_limit(M, y, c0)``: where gradient descent on ½‖Mc − y‖² from ``c0`` ends (M wide, full row rank)."""
+    check_own_work(gd_limit, *OWN_WORK)
+    g = torch.Generator().manual_seed(6)
+    M = torch.randn(12, 30, generator=g, dtype=torch.float64)
+    y = torch.randn(12, generator=g, dtype=torch.float64)
+    pinv = torch.linalg.pinv(M)
+    zero = check_tensor_result(gd_limit(M, y, torch.zeros(30, dtype=torch.float64)), "gd_limit(M, y, c0=0) for M (12, 30)",
+                               shape=(30,), dtype=torch.float64)
+    if torch.allclose(zero, M.T @ y, atol=1e-8):
+        raise CheckFailed("gd_limit(M, y, 0) is M^T y: that is the direction of the first step, not where the steps end; "
+                          "the limit fits the data, M c = y")
+    check_close(zero, pinv @ y, "gd_limit(M, y, c0=0)", "from c0 = 0 the limit is the minimum-norm solution of M c = y",
+                atol=1e-10, rtol=1e-8)
+    c0 = torch.randn(30, generator=g, dtype=torch.float64)
+    kept = c0.clone()
+    result = check_tensor_result(gd_limit(M, y, c0), "gd_limit(M, y, c0) for a random c0", shape=(30,),
+                                 dtype=torch.float64)
+    if not torch.equal(c0, kept):
+        raise CheckFailed("gd_limit changed its argument c0 in place; leave c0 as it was and return a new tensor")
+    if torch.allclose(result, pinv @ y, atol=1e-8):
+        raise CheckFailed("from a random c0 you return the minimum-norm solution, as if gradient descent had started "
+                          "at 0: where does the start go? (which part of c does a gradient step never change?)")
+    if not torch.allclose(M @ result, y, atol=1e-8):
+        raise CheckFailed(f"M @ gd_limit(M, y, c0) misses y by {(M @ result - y).norm().item():.3g}: gradient descent on "
+                          "½‖Mc − y‖² with a wide M of full row rank fits the data exactly in the limit")
+    check_close(result, c0 + pinv @ (y - M @ c0), "gd_limit(M, y, c0)",
+                "it fits the data, but it is not where gradient descent goes: every step adds a vector M^T r, so c - c0 "
+                "stays in the row space of M", atol=1e-10, rtol=1e-8)
+    passed("gd_limit is where gradient descent ends: the solution of M c = y closest to its start")
+
+
+def check_bound_factors(bound_factors) -> None:
+    """``bound_factors(J, x, tail_from) -> (weighted, tail)``: the two factors of the linear generator's error bound."""
+    check_own_work(bound_factors, *OWN_WORK)
+    from ..dip import linear_generator_bound
+
+    g = torch.Generator().manual_seed(7)
+    W, _ = torch.linalg.qr(torch.randn(10, 10, generator=g, dtype=torch.float64))
+    V, _ = torch.linalg.qr(torch.randn(25, 10, generator=g, dtype=torch.float64))
+    s = torch.tensor([4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5, 0.25, 0.2, 0.1], dtype=torch.float64)
+    J = W @ torch.diag(s) @ V.T
+    x = torch.randn(10, generator=g, dtype=torch.float64)
+    coefficients = W.T @ x
+    for tail_from in (4, 0, 10):
+        result = bound_factors(J, x, tail_from)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise CheckFailed(f"bound_factors returned {type(result).__name__}; expected a pair (weighted, tail)")
+        try:
+            weighted, tail = float(result[0]), float(result[1])
+        except (TypeError, ValueError, RuntimeError):
+            raise CheckFailed("bound_factors must return two numbers (Python floats, or tensors with one element)") from None
+        w_ref, t_ref = linear_generator_bound(J, x, tail_from)
+        if math.isclose(weighted, float((coefficients ** 2 / s).sum()), rel_tol=1e-8):
+            raise CheckFailed("the weighted norm divides by σ_i; the bound weights each ⟨w_i, x⟩² by σ_i^(-2)")
+        if math.isclose(weighted, float((coefficients ** 2 * s ** 2).sum()), rel_tol=1e-8):
+            raise CheckFailed("the weighted norm multiplies by σ_i²; the bound divides: directions with small σ_i, "
+                              "which gradient descent fits last, must cost the most")
+        if not math.isclose(weighted, w_ref, rel_tol=1e-8):
+            raise CheckFailed(f"bound_factors(J, x, {tail_from})[0] is {weighted:.6g}; expected {w_ref:.6g} = Σ σ_i^(-2) "
+                              "⟨w_i, x⟩², with w_i the LEFT singular vectors of J (vectors of length n, like x)")
+        if tail_from < 10 and math.isclose(tail, float((s[tail_from + 1:] ** 2).sum()), rel_tol=1e-8):
+            raise CheckFailed(f"tail_from = {tail_from}: your tail skips σ_{tail_from + 1}; the sum runs over i > "
+                              f"tail_from counted from 1, i.e. Python indices {tail_from}, {tail_from + 1}, ...")
+        if 0 < tail_from and math.isclose(tail, float((s[tail_from - 1:] ** 2).sum()), rel_tol=1e-8):
+            raise CheckFailed(f"tail_from = {tail_from}: your tail includes σ_{tail_from}; the sum runs over i > "
+                              f"tail_from counted from 1, i.e. Python indices {tail_from}, {tail_from + 1}, ...")
+        if tail_from < 10 and math.isclose(tail, float(s[tail_from:].sum()), rel_tol=1e-8):
+            raise CheckFailed("the tail sums σ_i; the bound sums their squares σ_i²")
+        if not math.isclose(tail, t_ref, rel_tol=1e-8, abs_tol=1e-12):
+            raise CheckFailed(f"bound_factors(J, x, {tail_from})[1] is {tail:.6g}; expected {t_ref:.6g} = Σ_(i > "
+                              f"{tail_from}) σ_i² (singular values in decreasing order, counted from 1)")
+    passed("bound_factors gives the weighted norm Σ σ_i^(-2)⟨w_i, x⟩² and the tail Σ_(i > k) σ_i²")

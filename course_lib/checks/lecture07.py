@@ -1,12 +1,15 @@
-"""Checks of lecture 07 (the analytic deep prior): the proximal-gradient network and one training step."""
+"""Checks of lecture 07 (the analytic deep prior): the proximal-gradient network, the gradient of F, one training
+step and the α threshold."""
 from __future__ import annotations
+
+import math
 
 import torch
 
 from .core import CheckFailed, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
-__all__ = ["check_pg_network", "check_gradient_F", "check_adp_step"]
+__all__ = ["check_pg_network", "check_gradient_F", "check_adp_step", "check_alpha_threshold"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
 OWN_WORK = ("adp.prox_gradient_layers", "adp.ProxGradientNetwork", "adp.gradient_F", "adp.adp_step", "adp.train_adp")
@@ -100,3 +103,32 @@ def check_adp_step(adp_step) -> None:
                 "B_new = B − lr · ∇F(B): take the gradient of the loss with respect to B (torch.autograd.grad)",
                 atol=1e-12, rtol=1e-8)
     passed("adp_step takes one gradient step on F(B) = ½‖A x(B) − y‖² and returns the loss before it")
+
+
+def check_alpha_threshold(alpha_threshold) -> None:
+    """``alpha_threshold(A, k)``: the largest α for which some B reaches the data's coefficient along u_k, σ_k²/4."""
+    check_own_work(alpha_threshold, *OWN_WORK)
+    Q, _ = torch.linalg.qr(torch.randn(5, 5, generator=torch.Generator().manual_seed(8), dtype=torch.float64))
+    values = torch.tensor([0.5, 3.0, 1.0, 2.0, 0.2], dtype=torch.float64)      # sorted: 3, 2, 1, 0.5, 0.2
+    A = Q @ torch.diag(values) @ Q.T
+    for k, sigma in ((2, 2.0), (1, 3.0), (5, 0.2)):
+        try:
+            got = float(alpha_threshold(A, k))
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CheckFailed(f"alpha_threshold(A, {k}) must return a number; it raised {type(error).__name__}: "
+                              f"{str(error)[:80]}") from None
+        wrong = {sigma / 4: "σ_k / 4: the threshold is squared in σ_k (solve 2√α ≤ σ_k for α)",
+                 sigma ** 2 / 2: "σ_k² / 2: check the maximum of b / (b² + α) over b again",
+                 sigma ** 2: "σ_k²: the maximum of b / (b² + α) is 1 / (2√α), not 1 / √α"}
+        for value, why in wrong.items():
+            if math.isclose(got, value, rel_tol=1e-9) and not math.isclose(value, sigma ** 2 / 4, rel_tol=1e-9):
+                raise CheckFailed(f"alpha_threshold(A, {k}) is {got:.6g} = {why}")
+        others = sorted(values.tolist(), reverse=True)
+        for j, other in enumerate(others, 1):
+            if j != k and math.isclose(got, other ** 2 / 4, rel_tol=1e-9):
+                raise CheckFailed(f"alpha_threshold(A, {k}) is σ_{j}²/4; expected σ_{k}²/4: singular values are "
+                                  "counted from 1, largest first (and A need not be diagonal or sorted)")
+        if not math.isclose(got, sigma ** 2 / 4, rel_tol=1e-9):
+            raise CheckFailed(f"alpha_threshold(A, {k}) is {got:.6g}; expected {sigma ** 2 / 4:.6g}, for a matrix "
+                              f"whose singular values are {others}")
+    passed("alpha_threshold is σ_k²/4: below it some B undoes Tikhonov's damping along u_k")
