@@ -59,6 +59,8 @@ from .solvers import (
                         ista_step,
                         l_curve,
                         landweber,
+                        lasso_admm,
+                        lasso_duality_gap,
                         robust_pca,
                         tikhonov,
 )

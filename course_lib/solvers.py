@@ -28,7 +28,7 @@ from .prox import singular_value_threshold, soft_threshold
 from .utils import batch_size, check_int, check_number, check_tensor
 
 __all__ = ["gradient_descent", "landweber", "tikhonov", "ista_step", "ista", "fista",
-           "discrepancy_principle", "l_curve", "casorati", "robust_pca"]
+           "discrepancy_principle", "l_curve", "casorati", "robust_pca", "lasso_duality_gap", "lasso_admm"]
 
 
 def _log(history: History, objective: float, x: torch.Tensor, x_true) -> None:
@@ -366,3 +366,52 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
             break
     _log(history, objective(L, S), S, S_true)
     return (L, S), history
+
+
+def lasso_duality_gap(M: torch.Tensor, y: torch.Tensor, lam: float, z: torch.Tensor) -> float:
+    r"""A certificate for the LASSO :math:`P(z) = \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1`: the duality gap
+    :math:`P(z) - D(\theta) \ge P(z) - P^*` with the dual point :math:`\theta = r\min(1, \lambda/\|M^\top r\|_\infty)`,
+    :math:`r = Mz - y`, and :math:`D(\theta) = -\tfrac12\|\theta\|^2 - \langle\theta, y\rangle`. Zero exactly at a
+    minimiser; no reference solution needed."""
+    M = check_tensor(M, "M", "lasso_duality_gap", allow_complex=False)
+    if M.ndim != 2 or y.shape != (M.shape[0],) or z.shape != (M.shape[1],):
+        raise ValueError(f"M is {tuple(M.shape)}, y {tuple(y.shape)}, z {tuple(z.shape)}; lasso_duality_gap expects "
+                         "M (m, n), y (m,) and z (n,)")
+    lam = check_number(lam, "lam", "lasso_duality_gap", strict=True)
+    r = M @ z - y
+    primal = 0.5 * _sq(r) + lam * z.abs().sum().item()
+    theta = r * min(1.0, lam / max((M.T @ r).abs().max().item(), 1e-300))
+    dual = -0.5 * _sq(theta) - (theta @ y).item()
+    return primal - dual
+
+
+def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000, rho: float | None = None,
+               tol: float = 0.0) -> tuple:
+    r"""The LASSO :math:`\min_z \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1` for a small dense ``M`` by ADMM (Boyd et al. 2011),
+    splitting :math:`z = w`: a linear solve with :math:`M^\top M + \rho I` (a Cholesky factor), a soft-threshold, a dual
+    step.
+
+    Unlike ISTA/FISTA, whose speed depends on the conditioning of :math:`M`, the linear solve absorbs it: an
+    ill-conditioned problem converges in thousands of steps, not hundreds of thousands. The penalty :math:`\rho`
+    defaults to :math:`10\lambda` (on lecture 01's TV problems, condition number 5e4, it reached a gap of 1e-12 in
+    5000-18000 steps for λ from 5e-5 to 2e-3; 2λ and 20λ were slower). Returns ``(w, gaps)``: the sparse iterate and
+    :func:`lasso_duality_gap` every 10 steps; stops early once the gap is at most ``tol``."""
+    M = check_tensor(M, "M", "lasso_admm", allow_complex=False)
+    if M.ndim != 2 or y.shape != (M.shape[0],):
+        raise ValueError(f"M is {tuple(M.shape)} and y {tuple(y.shape)}; lasso_admm expects M (m, n) and y (m,)")
+    check_int(n_iter, "n_iter", "lasso_admm")
+    lam = check_number(lam, "lam", "lasso_admm", strict=True)
+    rho = check_number(10 * lam if rho is None else rho, "rho", "lasso_admm", strict=True)
+    G, Mty = M.T @ M, M.T @ y
+    factor = torch.linalg.cholesky(G + rho * torch.eye(G.shape[0], dtype=G.dtype, device=G.device))
+    w = u = torch.zeros_like(Mty)
+    gaps = []
+    for k in range(n_iter):
+        z = torch.cholesky_solve((Mty + rho * (w - u))[:, None], factor)[:, 0]
+        w = soft_threshold(z + u, lam / rho)
+        u = u + z - w                                    # the scaled dual variable
+        if k % 10 == 9:
+            gaps.append(lasso_duality_gap(M, y, lam, w))
+            if gaps[-1] <= tol:
+                break
+    return w, gaps

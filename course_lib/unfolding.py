@@ -43,7 +43,9 @@ from .utils import check_positive_int, check_tensor
 
 __all__ = ["lista_layer", "LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
            "support_fractions", "ConvLISTA", "NonnegativeUnfoldedISTA", "UnfoldedRPCA",
-           "NeuralProximalGradient", "layer_nmse_db", "all_layer_log_loss", "every_layer"]
+           "NeuralProximalGradient", "layer_nmse_db", "all_layer_log_loss", "every_layer", "LECTURE_RUNS",
+           "sparse_networks", "sparse_problem", "light_field_operator", "rpca_videos", "lecture_runs",
+           "recorded_lecture_runs"]
 
 
 def layer_nmse_db(outputs, truth) -> list:
@@ -501,3 +503,157 @@ class NeuralProximalGradient(_UnfoldedNetwork):
 
     def extra_repr(self):
         return f"n_layers={self.n_layers}"
+
+
+# --------------------------------------------------------------------------- lecture 03's trainings, recorded
+
+#: The trainings of lecture 03 (minutes on a CPU), recorded by ``python scripts/record_unfolding.py``. Sparse coding:
+#: every network gets the same budget (Adam steps of ``batch`` fresh signals, best validation checkpoint); FISTA runs
+#: ``fista_iter`` iterations at each λ of ``lams`` (the best λ differs with the iteration count).
+LECTURE_RUNS = {
+    "sparse": {"m": 125, "n": 250, "T": 16, "lam": 0.1, "p": 0.1, "n_test": 1000, "n_val": 500, "batch": 128,
+               "seed": 1, "networks": {"LISTA": [3000, 1e-3], "LISTA, tied": [3000, 1e-3],
+                                       "LISTA-CPSS": [3000, 1e-3], "ALISTA": [3000, 1e-2]},
+               "lams": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2], "fista_iter": 2000},
+    "conv": {"size": 32, "factor": 2, "blur": 1.0, "p": 0.005, "lam": 1e-3, "layers": 10, "steps": 200, "lr": 3e-3,
+             "batch": 16, "seed": 7},
+    "light_field": {"views": 5, "depths": 4, "psf": 9, "size": 24, "p": 0.005, "n_train": 16, "train_seed": 10,
+                    "layers": 5, "lam": 1e-3, "steps": 150, "lr": 5e-3, "seed": 3},
+    "rpca": {"frames": 12, "size": 16, "rank": 2, "bubbles": 5, "layers": 10, "lam_low_rank": 2.0, "lam_sparse": 0.2,
+             "steps": 200, "lr": 3e-3, "batch": 2, "seed": 4},
+    "npg": {"size": 32, "acceleration": 4, "layers": 5, "channels": 16, "steps": 200, "lr": 2e-3, "batch": 16, "seed": 5},
+}
+
+
+def sparse_networks(A: torch.Tensor, recipe: dict = LECTURE_RUNS) -> dict:
+    """The untrained sparse-coding networks of lecture 03, by name, initialised at ISTA with ``recipe['sparse']['lam']``."""
+    r = recipe["sparse"]
+    make = {"LISTA": lambda: LISTA(A, r["T"], r["lam"]), "LISTA, tied": lambda: LISTA(A, r["T"], r["lam"], tied=True),
+            "LISTA-CPSS": lambda: LISTA_CP(A, r["T"], r["lam"], support_selection=True),
+            "ALISTA": lambda: ALISTA(A, r["T"], r["lam"])}
+    return {name: make[name]() for name in r["networks"]}
+
+
+def sparse_problem(recipe: dict = LECTURE_RUNS) -> tuple:
+    """``(A, x_test, x_val)`` of lecture 03's sparse coding: a Gaussian dictionary and Bernoulli-Gaussian signals."""
+    from . import data
+
+    r = recipe["sparse"]
+    return (data.gaussian_matrix(r["m"], r["n"], seed=0), data.sparse_signals(r["n_test"], r["n"], r["p"], seed=1),
+            data.sparse_signals(r["n_val"], r["n"], r["p"], seed=2))
+
+
+def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
+    """Train what lecture 03 shows: the sparse-coding networks (their per-layer test NMSE before and after training,
+    weights only for ALISTA's 2T numbers), FISTA's NMSE every 10 iterations at each λ, and the weights of the
+    convolutional LISTA, the light-field network, the unfolded RPCA and the neural proximal gradient."""
+    from . import data
+    from .operators import (
+        AveragePooling2D,
+        Convolution2D,
+        MatrixOperator,
+        SubsampledFourier,
+        gaussian_kernel,
+        random_cartesian_mask,
+    )
+    from .solvers import fista
+    from .training import train
+
+    f32 = lambda values: torch.tensor(values, dtype=torch.float32)
+    r = recipe["sparse"]
+    A, x_test, x_val = sparse_problem(recipe)
+    op = MatrixOperator(A)
+    y_test = op(x_test)
+    sparse = {}
+    for name, net in sparse_networks(A, recipe).items():
+        steps, lr = r["networks"][name]
+        with torch.no_grad():
+            before = layer_nmse_db(net(y_test, all_layers=True), x_test)
+        _, history = train(net, lambda g: (lambda x: (op(x), x))(data.sparse_signals(r["batch"], r["n"], r["p"], seed=g)),
+                           n_iter=steps, lr=lr, loss_fn=all_layer_log_loss, predict=every_layer,
+                           validation=(op(x_val), x_val), eval_every=50, seed=r["seed"], progress=progress,
+                           description=name)
+        with torch.no_grad():
+            after = layer_nmse_db(net(y_test, all_layers=True), x_test)
+        sparse[name] = {"untrained": f32(before), "trained": f32(after), "loss": f32(history.loss),
+                        "seconds": history.seconds, "params": sum(p.numel() for p in net.parameters()),
+                        "best_iteration": history.best_iteration}
+        if name == "ALISTA":
+            sparse[name]["state"] = {k: v.clone() for k, v in net.state_dict().items() if k != "A" and k != "W"}
+    step = 1 / op.norm() ** 2
+    fista_curves = {}
+    for lam in r["lams"]:
+        every10 = []
+        fista(op, y_test, lam, n_iter=r["fista_iter"], step=step,
+              callback=lambda k, x: every10.append(nmse_db(x, x_test)) if k % 10 == 9 else None)
+        fista_curves[str(lam)] = f32(every10)
+
+    def trained(net, sample, c, loss_fn=all_layer_log_loss, predict=every_layer):
+        _, history = train(net, sample, n_iter=c["steps"], lr=c["lr"], loss_fn=loss_fn, predict=predict, seed=c["seed"],
+                           progress=progress, description=type(net).__name__)
+        return {"state": {k: v.clone() for k, v in net.state_dict().items()}, "loss": f32(history.loss),
+                "seconds": history.seconds}
+
+    c = recipe["conv"]
+    fine = (c["size"], c["size"])
+    A_sr = AveragePooling2D(fine, c["factor"]) @ Convolution2D(gaussian_kernel(c["blur"]), fine)
+    conv = ConvLISTA(A_sr, n_layers=c["layers"], regulariser=NonnegativeL1(c["lam"]))
+    conv_run = trained(conv, lambda g: (lambda x: (A_sr(x), x))(data.sparse_images(c["batch"], fine, p=c["p"], seed=g)), c)
+
+    c = recipe["light_field"]
+    H = light_field_operator(recipe)
+    x_train = data.sparse_images(c["n_train"], (c["depths"], c["size"], c["size"]), p=c["p"], seed=c["train_seed"])
+    lf = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])
+    lf_run = trained(lf, lambda g: (H(x_train), x_train), c)
+
+    c = recipe["rpca"]
+    rpca = UnfoldedRPCA(n_layers=c["layers"], lam_low_rank=c["lam_low_rank"], lam_sparse=c["lam_sparse"])
+    rpca_run = trained(rpca, lambda g: rpca_videos(int(torch.randint(10 ** 6, (1,), generator=g)), c["batch"], recipe)[::2],
+                       c, loss_fn=lambda outputs, S: all_layer_log_loss([o[1] for o in outputs], S))
+
+    c = recipe["npg"]
+    F_op = SubsampledFourier(random_cartesian_mask((c["size"], c["size"]), acceleration=c["acceleration"], seed=0))
+    npg = NeuralProximalGradient(F_op, n_layers=c["layers"], channels=c["channels"])
+    npg_run = trained(npg, lambda g: (lambda x: (F_op(x), x))(data.random_ellipses(c["batch"], c["size"], seed=g)), c,
+                      loss_fn=None, predict=None)
+    return {"sparse": sparse, "fista": fista_curves, "conv": conv_run, "light_field": lf_run, "rpca": rpca_run,
+            "npg": npg_run}
+
+
+def light_field_operator(recipe: dict = LECTURE_RUNS) -> MultiChannelConvolution2D:
+    """Lecture 03's light-field microscope: ``views`` views of ``depths`` depth planes, ``size`` x ``size`` pixels."""
+    from .data import light_field_psfs
+
+    c = recipe["light_field"]
+    return MultiChannelConvolution2D(light_field_psfs(n_views=c["views"], n_depths=c["depths"], size=c["psf"]),
+                                     (c["size"], c["size"]))
+
+
+def rpca_videos(seed: int, count: int, recipe: dict = LECTURE_RUNS) -> tuple:
+    """``(D, L, S)``: ``count`` contrast-ultrasound videos (tissue + bubbles) of lecture 03, each ``(frames, size, size)``."""
+    from .data import rpca_video
+
+    c = recipe["rpca"]
+    pairs = [rpca_video(c["frames"], (c["size"], c["size"]), rank=c["rank"], n_bubbles=c["bubbles"],
+                        seed=seed * 1000 + i, bubble_intensity=1.0) for i in range(count)]
+    tissue, bubbles = (torch.stack(t) for t in zip(*pairs))
+    return tissue + bubbles, tissue, bubbles
+
+
+def _record_code() -> list:
+    from . import data, operators, solvers, training
+
+    return [LISTA, LISTA_CP, ALISTA, analytic_weight, lista_layer, support_selection_threshold, support_fractions,
+            _Unfolded, _UnfoldedNetwork, ConvLISTA, NonnegativeUnfoldedISTA, UnfoldedRPCA, _ResidualProx,
+            NeuralProximalGradient, layer_nmse_db, all_layer_log_loss, every_layer, sparse_networks, sparse_problem,
+            lecture_runs, light_field_operator, rpca_videos, data.gaussian_matrix, data.sparse_signals,
+            data.sparse_images, data.light_field_psfs, data.rpca_video, data.random_ellipses, training.train,
+            solvers.fista, operators.SubsampledFourier, operators.random_cartesian_mask]
+
+
+def recorded_lecture_runs() -> dict:
+    """The payload of :func:`lecture_runs` as recorded by ``python scripts/record_unfolding.py`` (checked against the
+    code)."""
+    from . import recorded
+
+    return recorded.load("unfolding_runs", LECTURE_RUNS, _record_code())

@@ -2,11 +2,12 @@
 import pytest
 import torch
 
-from course_lib import adp, dip, recorded
+from course_lib import adp, dip, recorded, unfolding
 
 RECORDS = {"adp_long_runs": (adp.LONG_RUNS, adp._record_code, "python scripts/record_adp.py"),
            "dip_long_runs": (dip.LONG_RUNS, dip._record_code, "python scripts/record_dip.py"),
-           "edip_runs": (dip.EDUCATED_RUNS, dip._educated_record_code, "python scripts/record_edip.py")}
+           "edip_runs": (dip.EDUCATED_RUNS, dip._educated_record_code, "python scripts/record_edip.py"),
+           "unfolding_runs": (unfolding.LECTURE_RUNS, unfolding._record_code, "python scripts/record_unfolding.py")}
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
@@ -66,6 +67,24 @@ def test_the_educated_dip_record_holds_what_lecture_06_reads_and_its_weights_wor
         out = dip.pretrained_educated()(dip.educated_input(A, y))[0, 0]
     assert torch.allclose(out, runs["images"]["camera"]["start"], atol=1e-4)
     assert abs(psnr(out, x) - runs["images"]["camera"]["start_psnr"]) < 1e-3
+
+
+def test_the_unfolding_record_holds_what_lecture_03_reads_and_its_weights_load():
+    runs, recipe = unfolding.recorded_lecture_runs(), unfolding.LECTURE_RUNS
+    T = recipe["sparse"]["T"]
+    assert list(runs["sparse"]) == list(recipe["sparse"]["networks"])
+    for run in runs["sparse"].values():
+        assert len(run["untrained"]) == len(run["trained"]) == T and run["trained"][-1] < run["untrained"][-1]
+    assert set(runs["fista"]) == {str(lam) for lam in recipe["sparse"]["lams"]}
+    A, x_test, _ = unfolding.sparse_problem()
+    alista = unfolding.ALISTA(A, T, recipe["sparse"]["lam"])
+    alista.load_state_dict(runs["sparse"]["ALISTA"]["state"], strict=False)
+    with torch.no_grad():                                   # the recorded numbers give the recorded curve
+        curve = unfolding.layer_nmse_db(alista(x_test @ A.T, all_layers=True), x_test)
+    assert abs(curve[-1] - runs["sparse"]["ALISTA"]["trained"][-1].item()) < 0.05
+    unfolding.NonnegativeUnfoldedISTA(unfolding.light_field_operator(), n_layers=recipe["light_field"]["layers"],
+                                      lam=recipe["light_field"]["lam"]).load_state_dict(runs["light_field"]["state"])
+    unfolding.UnfoldedRPCA(n_layers=recipe["rpca"]["layers"]).load_state_dict(runs["rpca"]["state"])
 
 
 def test_record_runs_times_and_saves(tmp_path, monkeypatch, capsys):

@@ -225,3 +225,33 @@ def test_robust_pca_separates_low_rank_and_sparse():
     assert h_fista.objective[10] < h_ista.objective[10]
     with pytest.raises(ValueError, match="matrix"):
         robust_pca(torch.zeros(5), 1.0, 1.0)
+
+
+def test_lasso_admm_meets_the_kkt_conditions_its_gap_certifies_it_and_scipy_agrees():
+    g = torch.Generator().manual_seed(0)
+    M = torch.randn(30, 50, generator=g, dtype=torch.float64) @ torch.diag(torch.logspace(0, -3, 50, dtype=torch.float64))
+    y = torch.randn(30, generator=g, dtype=torch.float64)
+    lam = 0.05
+    w, gaps = cl.lasso_admm(M, y, lam, n_iter=50000, tol=1e-10)
+    grad = M.T @ (M @ w - y)
+    on = w != 0
+    assert on.any() and (~on).any()
+    assert torch.allclose(grad[on], -lam * torch.sign(w[on]), atol=1e-6)        # KKT on the support
+    assert (grad[~on].abs() <= lam * (1 + 1e-6)).all()                          # and off it
+    assert gaps[-1] <= 1e-10 and min(gaps) >= -1e-12
+
+    # an independent solver: z = p - q with p, q >= 0 makes the LASSO a smooth bound-constrained problem
+    Mn, yn = M.numpy(), y.numpy()
+
+    def objective(pq):
+        r = Mn @ (pq[:50] - pq[50:]) - yn
+        grad_z = Mn.T @ r
+        return 0.5 * r @ r + lam * pq.sum(), np.concatenate([grad_z + lam, -grad_z + lam])
+    ref = scipy.optimize.minimize(objective, np.zeros(100), jac=True, method="L-BFGS-B", bounds=[(0, None)] * 100,
+                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 50000})
+    primal = lambda z: 0.5 * ((M @ z - y) ** 2).sum().item() + lam * z.abs().sum().item()
+    assert primal(w) <= ref.fun + 1e-10
+    x_fista, _ = cl.fista(MatrixOperator(M), y, lam, n_iter=300)
+    assert cl.lasso_duality_gap(M, y, lam, x_fista) > gaps[-1]                  # a worse point has a larger gap
+    with pytest.raises(ValueError, match=r"M \(m, n\), y \(m,\) and z \(n,\)"):
+        cl.lasso_duality_gap(M, y, lam, w[:10])
