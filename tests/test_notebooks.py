@@ -95,6 +95,8 @@ def test_executed_notebook_is_clean(relative):
         problems.append(f"its execution counts {counts} show it was not run top to bottom in a fresh kernel")
     problems += [f"cell {index} has a stored error: {out.ename}: {out.evalue}"
                  for index, cell in cells for out in cell.outputs if out.output_type == "error"]
+    problems += [f"cell {index} stores a progress bar (it would show as 0% on the site and in slides)"
+                 for index, cell in cells for out in cell.outputs if notebooks.is_progress_bar(out)]
     problems += [f"cell {index} has a machine-specific absolute path: {match}"
                  for index, cell in enumerate(nb.cells) for match in ABSOLUTE_PATH.findall(cell.source)]
     assert not problems, (f"{relative}:\n" + "\n".join(problems)

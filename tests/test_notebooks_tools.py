@@ -267,3 +267,15 @@ def test_run_exercise_reports_stub_errors_in_the_test_cell(root):
         (2, "solution", "f", None), (3, "test", "test_f", "NotImplementedError")]
     assert report[1]["evalue"] == "Return twice x."
     assert path.read_text(encoding="utf-8") == before, "run_exercise never writes the file"
+
+
+def test_a_stored_progress_bar_is_recognised_and_nothing_else():
+    from course_lib.tools.notebooks import is_progress_bar
+
+    widget = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    bar = {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": widget,
+                                                     "text/plain": "training:   0%|          | 0/250 [00:00<?, ?it/s]"}}
+    slider = {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": widget,
+                                                        "text/plain": "interactive(children=(IntSlider(value=9)))"}}
+    text = {"output_type": "stream", "name": "stdout", "text": "accuracy 95%| of the test set\n"}
+    assert is_progress_bar(bar) and not is_progress_bar(slider) and not is_progress_bar(text)

@@ -26,6 +26,7 @@ import argparse
 import copy
 import hashlib
 import json
+import re
 import sys
 import time
 from datetime import datetime
@@ -465,6 +466,20 @@ def _client(nb, path: Path, timeout: int, allow_errors: bool):
                           record_timing=False, resources={"metadata": {"path": str(path.parent)}})
 
 
+PROGRESS_BAR = re.compile(r"\d+%\|")
+
+
+def is_progress_bar(output) -> bool:
+    """Whether a stored output is a tqdm progress bar: a widget whose text form is the bar (``"training:  0%| | 0/250"``).
+
+    A finished bar closes in a live notebook, but its stored output keeps the bar's first state, which a reader
+    (or the site, or a slide) would see as "0%": :func:`execute` drops them."""
+    data = output.get("data", {})
+    text = data.get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return "application/vnd.jupyter.widget-view+json" in data and bool(PROGRESS_BAR.search(text))
+
+
 def execute(path, timeout=600) -> None:
     """Run a lecture or solution notebook top to bottom and store its outputs in place.
 
@@ -494,6 +509,8 @@ def execute(path, timeout=600) -> None:
                            f"{error}") from None
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs if not is_progress_bar(out)]
     path.write_text(canonical(nb), encoding="utf-8", newline="\n")
 
 
