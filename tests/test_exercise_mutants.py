@@ -40,6 +40,13 @@ MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### HINT", "### BEGIN HIDD
 
 # (notebook, solution cell's grade_id, text in the solution, its mutant, words the failure must contain)
 MUTANTS = [
+    ("01_inverse_problems", "tikhonov_svd", "s / (s ** 2 + alpha)", "1 / s", "naive inverse"),
+    ("01_inverse_problems", "tikhonov_svd", "s / (s ** 2 + alpha)", "1 / (s + alpha)", "1/(σ_k + α)"),
+    ("01_inverse_problems", "tikhonov_svd", "V @ (s / (s ** 2 + alpha) * (U.T @ y))",
+     "U @ (s / (s ** 2 + alpha) * (V.T @ y))", "swapped or transposed"),
+    ("01_inverse_problems", "discrepancy_alpha", "float(max(admissible))", "float(min(admissible))",
+     "smallest admissible"),
+    ("01_inverse_problems", "discrepancy_alpha", "<= tau * delta]", "<= delta]", "compare the residual with δ"),
     ("05_geometry", "encoder_decoder", "torch.zeros_like(coefficients[..., half:])", "coefficients[..., half:]",
      "zero the second half"),
     ("05_geometry", "encoder_decoder", "return unlift(coefficients)", "return 2 ** 0.5 * unlift(coefficients)",

@@ -1,4 +1,5 @@
-"""Checks of lecture 01 (inverse problems): soft-thresholding, ISTA and FISTA."""
+"""Checks of lecture 01 (inverse problems): soft-thresholding, ISTA and FISTA, Tikhonov through the SVD and the
+discrepancy principle."""
 from __future__ import annotations
 
 import math
@@ -8,10 +9,10 @@ import torch
 from .core import CheckFailed, check_close, check_tensor_result, describe, passed
 from .own_work import check_own_work
 
-__all__ = ["check_soft_threshold", "check_ista", "check_fista"]
+__all__ = ["check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
-OWN_WORK = ("soft_threshold", "ista", "fista", "IntegrationOperator")
+OWN_WORK = ("soft_threshold", "ista", "fista", "IntegrationOperator", "tikhonov", "discrepancy_principle")
 
 
 def check_soft_threshold(soft_threshold) -> None:
@@ -96,3 +97,63 @@ def check_fista(fista) -> None:
     _check_solver(fista, reference, "fista",
                   "FISTA takes the gradient step at the extrapolated point z, starts with t = 1 and "
                   "z = x_0, and sets z = x_new + (t - 1) / t_new * (x_new - x).")
+
+
+def _integration_svd(n=40):
+    """The integration matrix h * (lower triangle of ones), its SVD, a smooth truth and noisy data."""
+    M = torch.tril(torch.ones(n, n, dtype=torch.float64)) / n
+    U, s, Vh = torch.linalg.svd(M)
+    t = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    x = torch.sin(2 * math.pi * t) + 0.5 * (t > 0.5).double()
+    y = M @ x + 0.005 * torch.randn(n, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    return M, U, s, Vh.T, y
+
+
+def check_tikhonov_svd(tikhonov_svd) -> None:
+    """``tikhonov_svd(U, s, V, y, alpha)`` = Σ σ_k/(σ_k² + α) ⟨u_k, y⟩ v_k, against the normal equations."""
+    check_own_work(tikhonov_svd, *OWN_WORK)
+    M, U, s, V, y = _integration_svd()
+    for alpha in (1e-3, 1e-5, 0.0):
+        call = f"tikhonov_svd(U, s, V, y, alpha={alpha:g})"
+        got = check_tensor_result(tikhonov_svd(U, s, V, y, alpha), call, shape=(40,), dtype=torch.float64)
+        expected = torch.linalg.solve(M.T @ M + alpha * torch.eye(40, dtype=torch.float64), M.T @ y)
+        coefficients = U.T @ y
+        if alpha and torch.allclose(got, V @ (coefficients / s), rtol=1e-8):
+            raise CheckFailed(f"{call} is the naive inverse Σ ⟨u_k, y⟩/σ_k v_k: α must damp the small σ_k, with the "
+                              "filter σ_k/(σ_k² + α)")
+        if alpha and torch.allclose(got, V @ (coefficients / (s + alpha)), rtol=1e-8):
+            raise CheckFailed(f"{call} uses 1/(σ_k + α); Tikhonov's filter is σ_k/(σ_k² + α), from (AᵀA + αI)x = Aᵀy")
+        if torch.allclose(got, U @ (s / (s ** 2 + alpha) * (V.T @ y)), rtol=1e-8) or \
+                torch.allclose(got, V.T @ (s / (s ** 2 + alpha) * coefficients), rtol=1e-8):
+            raise CheckFailed(f"{call}: the singular vectors are swapped or transposed; x lives in the span of the "
+                              "right singular vectors (the columns of V), y is expanded in the left ones (columns of U)")
+        check_close(got, expected, call, "x_α = Σ_k σ_k/(σ_k² + α) ⟨u_k, y⟩ v_k, which solves (AᵀA + αI)x = Aᵀy",
+                    atol=1e-8, rtol=1e-8)
+    passed("tikhonov_svd solves the normal equations through the SVD, for α > 0 and α = 0")
+
+
+def check_discrepancy_alpha(discrepancy_alpha) -> None:
+    """``discrepancy_alpha(U, s, V, y, delta, alphas, tau)``: the largest α of the grid with ‖Ax_α − y‖ ≤ τδ."""
+    check_own_work(discrepancy_alpha, *OWN_WORK)
+    M, U, s, V, y = _integration_svd()
+    alphas = [10.0 ** (e / 5) for e in range(-40, 1)]
+    residual = lambda a: (M @ torch.linalg.solve(M.T @ M + a * torch.eye(40, dtype=torch.float64), M.T @ y) - y).norm().item()
+    residuals = [residual(a) for a in alphas]
+    delta = 0.005 * math.sqrt(40)
+    for tau in (1.1, 2.0):
+        call = f"discrepancy_alpha(U, s, V, y, delta={delta:.4f}, alphas=1e-8..1 (41 values), tau={tau})"
+        got = discrepancy_alpha(U, s, V, y, delta, alphas, tau)
+        if not isinstance(got, (int, float)) or isinstance(got, bool):
+            raise CheckFailed(f"{call} returned {type(got).__name__}; expected one α of the grid, as a float")
+        admissible = [a for a, r in zip(alphas, residuals) if r <= tau * delta]
+        expected = max(admissible)
+        if math.isclose(got, min(admissible)):
+            raise CheckFailed(f"{call} is {got:g}, the smallest admissible α; the principle takes the largest α whose "
+                              "residual is still at most τδ (the most regularisation the noise allows)")
+        loose = [a for a, r in zip(alphas, residuals) if r <= delta]
+        if tau != 1.0 and loose and math.isclose(got, max(loose)) and not math.isclose(got, expected):
+            raise CheckFailed(f"{call} is {got:g}: you compare the residual with δ; the rule is ‖Ax_α − y‖ ≤ τδ")
+        if not math.isclose(got, expected):
+            raise CheckFailed(f"{call} is {got:g}; expected {expected:g}, the largest α of the grid with "
+                              f"‖Ax_α − y‖ ≤ τδ = {tau * delta:.4f}")
+    passed("discrepancy_alpha takes the largest α whose residual is at most τδ")
