@@ -4,6 +4,7 @@ test` installs it where it can); without one they are skipped, except in CI (``C
 they fail."""
 import functools
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -95,6 +96,45 @@ def test_site_and_slides_render_offline(chromium, served_site):
         assert browser.wait_for("document.querySelectorAll('.MathJax, .MathJax_Display').length", 60)
         assert page_errors(browser) == []
         assert only_local(browser.requested_urls(), "file://") == []
+
+
+# every slide at 1280x800: its box inside the screen, nothing wider than the slide (code wraps, figures and formulas
+# shrink), and content taller than the slide reachable by scrolling the slide
+SLIDE_FITS = """(() => {
+  const s = Reveal.getCurrentSlide(), r = s.getBoundingClientRect();
+  const wide = Array.from(s.querySelectorAll('pre, img, table, .MathJax_Display'))
+      .filter(e => e.getBoundingClientRect().right > r.right + 1 || e.scrollWidth > e.clientWidth + 1).length;
+  s.scrollTop = s.scrollHeight;
+  const reachable = s.scrollTop + s.clientHeight >= s.scrollHeight - 2;
+  const tall = s.scrollHeight > s.clientHeight + 2;
+  s.scrollTop = 0;
+  return JSON.stringify({inside: r.top >= -1 && r.left >= -1 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1,
+                         wide, reachable, tall});
+})()"""
+
+
+def test_every_slide_fits_a_1280_by_800_screen(chromium, served_site):
+    _, base = served_site
+    problems, scrolling = [], 0
+    with Browser(chromium) as browser:
+        browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=800, deviceScaleFactor=1, mobile=False)
+        for name in LECTURES:
+            browser.goto(f"{base}/slides/{name}.slides.html")
+            browser.wait_for("window.Reveal && Reveal.isReady() && Reveal.getTotalSlides()", 60)
+            browser.wait_for(TYPESET, 60)
+            browser.evaluate("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+            slides = json.loads(browser.evaluate("JSON.stringify(Reveal.getSlides().map(s => Reveal.getIndices(s)))"))
+            for where in slides:
+                h, v = where["h"], where.get("v") or 0
+                browser.evaluate(f"Reveal.slide({h}, {v})")
+                time.sleep(0.1)
+                browser.wait_for(TYPESET, 30)                  # MathJax re-renders the slide it lands on
+                fit = json.loads(browser.evaluate(SLIDE_FITS))
+                scrolling += fit["tall"]
+                if not fit["inside"] or fit["wide"] or not fit["reachable"]:
+                    problems.append(f"{name} slide {h}.{v}: {fit}")
+    assert not problems, "slides that do not fit 1280x800:\n" + "\n".join(problems)
+    print(f"every slide fits; {scrolling} of them scroll")
 
 
 NOTEBOOK = "(() => Array.from(jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === 'index.ipynb'))()"

@@ -82,3 +82,17 @@ def test_refuses_to_build_over_other_files(tmp_path):
     with pytest.raises(ValueError, match="folder of its own"):
         site.build_site(ROOT / "lectures", root=ROOT)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_slides_skip_the_set_up_cell_and_give_each_figure_a_sub_slide():
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# title", metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_code_cell("import course_lib"),
+        nbformat.v4.new_code_cell("plot()", outputs=[figure]),
+        nbformat.v4.new_code_cell("plot()", outputs=[figure], metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_code_cell("print(1)")])
+    laid_out = site.slide_copy(nb)
+    kinds = [cell.metadata.get("slideshow", {}).get("slide_type", "-") for cell in laid_out.cells]
+    assert kinds == ["slide", "skip", "subslide", "slide", "-"]
+    assert "slideshow" not in nb.cells[1].metadata, "the notebook itself is not changed"

@@ -93,11 +93,32 @@ def _exporter(kind: str, static_prefix: str):
     return exporter
 
 
+def _has_figure(cell) -> bool:
+    return any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+
+
+def slide_copy(nb) -> nbformat.NotebookNode:
+    """A copy laid out for a 1280x800 screen: the set-up cell (the first code cell) is skipped, and a figure that
+    would continue a slide (slide type ``-`` or none) opens a sub-slide of its own instead. The notebook's own
+    slide metadata stays as written; slides still too tall scroll (see the ``course_reveal`` template)."""
+    nb = copy.deepcopy(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if code:
+        code[0].metadata.setdefault("slideshow", {})["slide_type"] = "skip"
+    for index, cell in enumerate(nb.cells):
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if index and cell.cell_type == "code" and _has_figure(cell) and kind in ("-", ""):
+            cell.metadata.setdefault("slideshow", {})["slide_type"] = "subslide"
+    return nb
+
+
 def render(nb, kind: str = "html", static_prefix: str = "../static/") -> str:
-    """A notebook as one HTML page (``kind="html"``) or reveal.js slides (``kind="slides"``)."""
+    """A notebook as one HTML page (``kind="html"``) or reveal.js slides (``kind="slides"``, laid out by
+    :func:`slide_copy`)."""
     if kind not in ("html", "slides"):
         raise ValueError(f"kind is {kind!r}; render expects 'html' or 'slides'")
-    body, _ = _exporter(kind, static_prefix).from_notebook_node(offline_copy(nb))
+    nb = offline_copy(nb)
+    body, _ = _exporter(kind, static_prefix).from_notebook_node(slide_copy(nb) if kind == "slides" else nb)
     return body
 
 
