@@ -2,6 +2,7 @@
 opens and runs the index notebook. They need a Chromium (Debian's ``chromium``; `python3 course.py
 test` installs it where it can); without one they are skipped, except in CI (``CI`` set), where
 they fail."""
+import contextlib
 import functools
 import http.server
 import json
@@ -137,19 +138,27 @@ def test_every_slide_fits_a_1280_by_800_screen(chromium, served_site):
     print(f"every slide fits; {scrolling} of them scroll")
 
 
-NOTEBOOK = "(() => Array.from(jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === 'index.ipynb'))()"
+def opened(path: str) -> str:
+    """A JavaScript expression: the notebook panel of ``path`` in the running JupyterLab."""
+    return f"(() => Array.from(jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === '{path}'))()"
 
 
-def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
-    shutil.copy(ROOT / "index.ipynb", tmp_path / "index.ipynb")      # the course's own copy is never touched
+NOTEBOOK = opened("index.ipynb")
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path):
+    """A JupyterLab server on ``root`` (a scratch folder: the course's own files are never touched); yields its
+    base URL and token, and stops it afterwards."""
     port, token = free_port(), "smoke-test"
     jupyter = Path(sys.executable).with_name("jupyter")
-    log = open(tmp_path / "lab.log", "w")
+    log = open(root / "lab.log", "w")
     lab = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
                             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                            f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True",
+                            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
                             "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                            f"--LabApp.workspaces_dir={root / 'workspaces'}"],   # no layout remembered from elsewhere
                            stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -158,27 +167,10 @@ def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/api?token={token}", timeout=2)
                 break
             except OSError:
-                assert lab.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+                assert lab.poll() is None, (root / "lab.log").read_text()[-2000:]
                 assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
                 time.sleep(0.5)
-        base = f"http://127.0.0.1:{port}"
-        with Browser(chromium) as browser:
-            browser.goto(f"{base}/lab/tree/index.ipynb?token={token}", 120)
-            browser.wait_for("typeof window.jupyterapp === 'object'", 120)
-            kernel = f"{NOTEBOOK} && {NOTEBOOK}.sessionContext.session && {NOTEBOOK}.sessionContext.session.kernel"
-            browser.wait_for(f"{kernel} && {kernel}.connectionStatus === 'connected'", 120)
-            browser.evaluate("jupyterapp.commands.execute('notebook:clear-all-cell-outputs').then(() => true)")
-            browser.evaluate("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
-            done = (f"{NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
-                    ".every(c => c.model.executionCount !== null) && " + f"{kernel}.status === 'idle'")
-            browser.wait_for(done, 120)
-            outputs = browser.evaluate(f"JSON.stringify({NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
-                                       ".map(c => c.model.toJSON().outputs))")
-            assert "course_lib ready" in outputs and '"output_type":"error"' not in outputs, outputs
-            assert browser.evaluate("document.querySelectorAll('mjx-container, .MathJax').length") > 0
-            assert browser.evaluate("document.querySelectorAll('.jp-MarkdownCell').length") >= 3
-            assert page_errors(browser) == []
-            assert only_local(browser.requested_urls(), base) == []
+        yield f"http://127.0.0.1:{port}", token
     finally:
         lab.terminate()
         try:
@@ -186,3 +178,72 @@ def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
         except subprocess.TimeoutExpired:
             lab.kill()
         log.close()
+
+
+def open_notebook(browser, base: str, token: str, path: str) -> str:
+    """Open ``path`` in JupyterLab and wait for its kernel; returns the JavaScript expression of its kernel."""
+    browser.goto(f"{base}/lab/tree/{path}?token={token}", 120)
+    browser.wait_for("typeof window.jupyterapp === 'object'", 120)
+    kernel = f"{opened(path)} && {opened(path)}.sessionContext.session && {opened(path)}.sessionContext.session.kernel"
+    browser.wait_for(f"{kernel} && {kernel}.connectionStatus === 'connected'", 120)
+    return kernel
+
+
+def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
+    shutil.copy(ROOT / "index.ipynb", tmp_path / "index.ipynb")      # the course's own copy is never touched
+    with jupyterlab(tmp_path) as (base, token), Browser(chromium) as browser:
+        kernel = open_notebook(browser, base, token, "index.ipynb")
+        browser.evaluate("jupyterapp.commands.execute('notebook:clear-all-cell-outputs').then(() => true)")
+        browser.evaluate("jupyterapp.commands.execute('notebook:run-all-cells').then(() => true)")
+        done = (f"{NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
+                ".every(c => c.model.executionCount !== null) && " + f"{kernel}.status === 'idle'")
+        browser.wait_for(done, 120)
+        outputs = browser.evaluate(f"JSON.stringify({NOTEBOOK}.content.widgets.filter(c => c.model.type === 'code')"
+                                   ".map(c => c.model.toJSON().outputs))")
+        assert "course_lib ready" in outputs and '"output_type":"error"' not in outputs, outputs
+        assert browser.evaluate("document.querySelectorAll('mjx-container, .MathJax').length") > 0
+        assert browser.evaluate("document.querySelectorAll('.jp-MarkdownCell').length") >= 3
+        assert page_errors(browser) == []
+        assert only_local(browser.requested_urls(), base) == []
+
+
+def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
+    """The student's path: open exercise 01 in JupyterLab, type a wrong soft_threshold, run its test cell and read
+    the specific message; type a right one, run it again and see the ✔."""
+    course_copy = (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes()
+    shutil.copy(ROOT / "exercises" / "01_inverse_problems.ipynb", tmp_path / "exercise.ipynb")
+    panel = opened("exercise.ipynb")
+    index_of = (f"(id => {panel}.content.widgets.findIndex(c => ((c.model.toJSON().metadata || {{}}).nbgrader || {{}})"
+                ".grade_id === id))")
+
+    def run(index: int, kernel: str) -> str:
+        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
+        count = browser.evaluate(f"{panel}.content.widgets[{index}].model.executionCount")
+        browser.evaluate("jupyterapp.commands.execute('notebook:run-cell').then(() => true)")
+        browser.wait_for(f"{panel}.content.widgets[{index}].model.executionCount !== {json.dumps(count)} && "
+                         f"{kernel}.status === 'idle'", 120)
+        return browser.evaluate(f"JSON.stringify({panel}.content.widgets[{index}].model.toJSON().outputs)")
+
+    def type_into(index: int, code: str) -> None:
+        browser.evaluate(f"(() => {{ {panel}.content.widgets[{index}].model.sharedModel.setSource({json.dumps(code)}); "
+                         "return true; })()")
+
+    with jupyterlab(tmp_path) as (base, token), Browser(chromium) as browser:
+        kernel = open_notebook(browser, base, token, "exercise.ipynb")
+        set_up = browser.evaluate(f"{panel}.content.widgets.findIndex(c => c.model.type === 'code')")
+        assert "course_lib ready" in run(set_up, kernel)
+        solution, test = browser.evaluate(f"{index_of}('soft_threshold')"), browser.evaluate(f"{index_of}('test_soft_threshold')")
+        assert solution > set_up and test > solution
+        run(solution, kernel)                                   # the stub, untouched
+        assert "NotImplementedError" in run(test, kernel)
+        type_into(solution, "def soft_threshold(x, lam):\n    return x - lam\n")      # shrinks, never zeroes
+        run(solution, kernel)
+        wrong = run(test, kernel)
+        assert "CheckFailed" in wrong and "must become 0" in wrong, wrong
+        type_into(solution, "def soft_threshold(x, lam):\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n")
+        run(solution, kernel)
+        right = run(test, kernel)
+        assert "✔" in right and "error" not in right, right
+        assert page_errors(browser) == []
+    assert (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes() == course_copy   # the course's copy untouched
+
