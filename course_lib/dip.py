@@ -707,10 +707,12 @@ def recorded_educated_runs() -> dict:
     return recorded.load("edip_runs", EDUCATED_RUNS, _educated_record_code())
 
 
-def pretrained_educated(recipe: dict = EDUCATED_RUNS) -> nn.Module:
-    """The recorded pretrained network of :func:`educated_runs` (``SkipNet``, one input channel), in eval mode."""
+def pretrained_educated(runs: dict | None = None, recipe: dict = EDUCATED_RUNS) -> nn.Module:
+    """The recorded pretrained network of :func:`educated_runs` (``SkipNet``, one input channel), in eval mode.
+    ``runs``: the payload of :func:`recorded_educated_runs` when the caller has it already (the record is then not
+    read and checked a second time)."""
     net = SkipNet(in_channels=1, channels=recipe["channels"], depth=recipe["depth"])
-    net.load_state_dict(recorded_educated_runs()["weights"])
+    net.load_state_dict((runs if runs is not None else recorded_educated_runs())["weights"])
     return net.eval()
 
 

@@ -64,7 +64,9 @@ def test_the_educated_dip_record_holds_what_lecture_06_reads_and_its_weights_wor
         assert len(run["tv"]) == len(recipe["tv_weights"]) and run["start"].shape == (recipe["size"],) * 2
     x, A, y = dip.educated_problem("camera")
     with torch.no_grad():                                   # the shipped weights give the recorded first output
-        out = dip.pretrained_educated()(dip.educated_input(A, y))[0, 0]
+        out = dip.pretrained_educated(runs)(dip.educated_input(A, y))[0, 0]
+    loaded, given = dip.pretrained_educated().state_dict(), dip.pretrained_educated(runs).state_dict()
+    assert all(torch.equal(loaded[k], given[k]) for k in loaded)          # read here or handed over: the same weights
     assert torch.allclose(out, runs["images"]["camera"]["start"], atol=1e-4)
     assert abs(psnr(out, x) - runs["images"]["camera"]["start_psnr"]) < 1e-3
 
