@@ -43,7 +43,7 @@ from .utils import check_positive_int, check_tensor
 
 __all__ = ["lista_layer", "LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
            "support_fractions", "ConvLISTA", "NonnegativeUnfoldedISTA", "UnfoldedRPCA",
-           "NeuralProximalGradient", "layer_nmse_db", "all_layer_log_loss", "every_layer", "LECTURE_RUNS",
+           "NeuralProximalGradient", "BlackBoxMLP", "resynthesis_log_loss", "layer_nmse_db", "all_layer_log_loss", "every_layer", "LECTURE_RUNS",
            "sparse_networks", "sparse_problem", "light_field_operator", "rpca_videos", "lecture_runs",
            "recorded_lecture_runs"]
 
@@ -505,6 +505,37 @@ class NeuralProximalGradient(_UnfoldedNetwork):
         return f"n_layers={self.n_layers}"
 
 
+class BlackBoxMLP(nn.Module):
+    r"""A black box for the comparison of lecture 03: :math:`y \mapsto x` by a ReLU MLP with the given ``hidden`` widths.
+
+    No model :math:`A` inside and no algorithm to start from: the baseline that unfolding is measured against.
+    ``forward(y, all_layers=True)`` returns ``[0, x]`` (one "layer"), so the unfolded networks' training loss and
+    per-layer curves apply unchanged. Its initial weights come from ``seed``.
+    """
+
+    def __init__(self, m: int, n: int, hidden=(200, 200), seed: int = 0):
+        super().__init__()
+        widths = [check_positive_int(m, "m", "BlackBoxMLP"), *hidden, check_positive_int(n, "n", "BlackBoxMLP")]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            layers = []
+            for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+                layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(widths) - 2 else [])
+            self.net = nn.Sequential(*layers)
+        self.m, self.n = m, n
+
+    def forward(self, y: torch.Tensor, all_layers: bool = False):
+        check_tensor(y, "y", "BlackBoxMLP", (self.m,), allow_complex=False)
+        x = self.net(y)
+        return [torch.zeros_like(x), x] if all_layers else x
+
+
+def resynthesis_log_loss(outputs, y, op) -> torch.Tensor:
+    r"""The self-supervised loss: the mean over layers of :math:`\log \mathrm{MSE}(H x_k, y)`. It needs
+    measurements only, no ground truth: each layer's estimate must re-synthesise the data it came from."""
+    return torch.stack([((op(o) - y) ** 2).mean().log() for o in outputs[1:]]).mean()
+
+
 # --------------------------------------------------------------------------- lecture 03's trainings, recorded
 
 #: The trainings of lecture 03 (minutes on a CPU), recorded by ``python scripts/record_unfolding.py``. Sparse coding:
@@ -513,12 +544,15 @@ class NeuralProximalGradient(_UnfoldedNetwork):
 LECTURE_RUNS = {
     "sparse": {"m": 125, "n": 250, "T": 16, "lam": 0.1, "p": 0.1, "n_test": 1000, "n_val": 500, "batch": 128,
                "seed": 1, "networks": {"LISTA": [3000, 1e-3], "LISTA, tied": [3000, 1e-3],
-                                       "LISTA-CPSS": [3000, 1e-3], "ALISTA": [3000, 1e-2]},
+                                       "LISTA-CPSS": [3000, 1e-3], "ALISTA": [3000, 1e-2],
+                                       "MLP, 0.1 M": [3000, 1e-3], "MLP, 1.4 M": [3000, 1e-3]},
+               "mlp_hidden": {"MLP, 0.1 M": [200, 200], "MLP, 1.4 M": [1000, 1000]},
                "lams": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2], "fista_iter": 2000},
     "conv": {"size": 32, "factor": 2, "blur": 1.0, "p": 0.005, "lam": 1e-3, "layers": 10, "steps": 200, "lr": 3e-3,
              "batch": 16, "seed": 7},
     "light_field": {"views": 5, "depths": 4, "psf": 9, "size": 24, "p": 0.005, "n_train": 16, "train_seed": 10,
-                    "layers": 5, "lam": 1e-3, "steps": 150, "lr": 5e-3, "seed": 3},
+                    "layers": 5, "lam": 1e-3, "steps": 150, "lr": 5e-3, "seed": 3,
+                    "semi": {"unlabelled": 16, "weight": 0.3, "steps": 600}},
     "rpca": {"frames": 12, "size": 16, "rank": 2, "bubbles": 5, "layers": 10, "lam_low_rank": 2.0, "lam_sparse": 0.2,
              "steps": 200, "lr": 3e-3, "batch": 2, "seed": 4},
     "npg": {"size": 32, "acceleration": 4, "layers": 5, "channels": 16, "steps": 200, "lr": 2e-3, "batch": 16, "seed": 5},
@@ -531,6 +565,8 @@ def sparse_networks(A: torch.Tensor, recipe: dict = LECTURE_RUNS) -> dict:
     make = {"LISTA": lambda: LISTA(A, r["T"], r["lam"]), "LISTA, tied": lambda: LISTA(A, r["T"], r["lam"], tied=True),
             "LISTA-CPSS": lambda: LISTA_CP(A, r["T"], r["lam"], support_selection=True),
             "ALISTA": lambda: ALISTA(A, r["T"], r["lam"])}
+    for name, hidden in r["mlp_hidden"].items():
+        make[name] = lambda hidden=hidden: BlackBoxMLP(r["m"], r["n"], hidden).to(A)
     return {name: make[name]() for name in r["networks"]}
 
 
@@ -544,9 +580,11 @@ def sparse_problem(recipe: dict = LECTURE_RUNS) -> tuple:
 
 
 def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
-    """Train what lecture 03 shows: the sparse-coding networks (their per-layer test NMSE before and after training,
-    weights only for ALISTA's 2T numbers), FISTA's NMSE every 10 iterations at each λ, and the weights of the
-    convolutional LISTA, the light-field network, the unfolded RPCA and the neural proximal gradient."""
+    """Train what lecture 03 shows: the sparse-coding networks and the black-box MLPs (their per-layer test NMSE
+    before and after training, weights only for ALISTA's 2T numbers), FISTA's NMSE every 10 iterations at each λ, and
+    the weights of the convolutional LISTA, the light-field networks (supervised on 16 volumes; semi-supervised, with
+    a re-synthesis loss on measurements without ground truth; self-supervised, the re-synthesis loss alone), the
+    unfolded RPCA and the neural proximal gradient."""
     from . import data
     from .operators import (
         AveragePooling2D,
@@ -605,6 +643,23 @@ def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
     x_train = data.sparse_images(c["n_train"], (c["depths"], c["size"], c["size"]), p=c["p"], seed=c["train_seed"])
     lf = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])
     lf_run = trained(lf, lambda g: (H(x_train), x_train), c)
+    # semi-supervised (Verinaz et al.): the same 16 volumes, and fresh measurements without ground truth that each
+    # layer must re-synthesise
+    semi, n_gt = c["semi"], len(x_train)
+    lf_semi = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])
+
+    def semi_batch(g):
+        unlabelled = H(data.sparse_images(semi["unlabelled"], x_train.shape[1:], p=c["p"], seed=g))
+        return torch.cat([H(x_train), unlabelled]), unlabelled
+
+    def semi_loss(outputs, unlabelled):
+        return (all_layer_log_loss([o[:n_gt] for o in outputs], x_train)
+                + semi["weight"] * resynthesis_log_loss([o[n_gt:] for o in outputs], unlabelled, H))
+
+    lf_semi_run = trained(lf_semi, semi_batch, {**c, "steps": semi["steps"]}, loss_fn=semi_loss)
+    lf_self = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])      # measurements only, no ground truth
+    lf_self_run = trained(lf_self, lambda g: (lambda u: (u, u))(semi_batch(g)[1]), {**c, "steps": semi["steps"]},
+                          loss_fn=lambda outputs, unlabelled: resynthesis_log_loss(outputs, unlabelled, H))
 
     c = recipe["rpca"]
     rpca = UnfoldedRPCA(n_layers=c["layers"], lam_low_rank=c["lam_low_rank"], lam_sparse=c["lam_sparse"])
@@ -616,7 +671,8 @@ def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
     npg = NeuralProximalGradient(F_op, n_layers=c["layers"], channels=c["channels"])
     npg_run = trained(npg, lambda g: (lambda x: (F_op(x), x))(data.random_ellipses(c["batch"], c["size"], seed=g)), c,
                       loss_fn=None, predict=None)
-    return {"sparse": sparse, "fista": fista_curves, "conv": conv_run, "light_field": lf_run, "rpca": rpca_run,
+    return {"sparse": sparse, "fista": fista_curves, "conv": conv_run, "light_field": lf_run,
+            "light_field_semi": lf_semi_run, "light_field_self": lf_self_run, "rpca": rpca_run,
             "npg": npg_run}
 
 
@@ -645,7 +701,7 @@ def _record_code() -> list:
 
     return [LISTA, LISTA_CP, ALISTA, analytic_weight, lista_layer, support_selection_threshold, support_fractions,
             _Unfolded, _UnfoldedNetwork, ConvLISTA, NonnegativeUnfoldedISTA, UnfoldedRPCA, _ResidualProx,
-            NeuralProximalGradient, layer_nmse_db, all_layer_log_loss, every_layer, sparse_networks, sparse_problem,
+            NeuralProximalGradient, BlackBoxMLP, resynthesis_log_loss, layer_nmse_db, all_layer_log_loss, every_layer, sparse_networks, sparse_problem,
             lecture_runs, light_field_operator, rpca_videos, data.gaussian_matrix, data.sparse_signals,
             data.sparse_images, data.light_field_psfs, data.rpca_video, data.random_ellipses, training.train,
             solvers.fista, operators.SubsampledFourier, operators.random_cartesian_mask]

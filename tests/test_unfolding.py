@@ -277,3 +277,30 @@ def test_imaging_networks_bad_inputs():
         net(torch.zeros(8, 8))
     with pytest.raises(ValueError, match="positive odd integer"):
         ConvLISTA(AveragePooling2D((8, 8), 2), 2, kernel_size=4)
+
+
+def test_black_box_mlp_is_seeded_shaped_and_refuses_wrong_inputs():
+    from course_lib.unfolding import BlackBoxMLP, all_layer_log_loss
+
+    a, b = BlackBoxMLP(6, 10, hidden=(8, 8), seed=3), BlackBoxMLP(6, 10, hidden=(8, 8), seed=3)
+    assert sum(p.numel() for p in a.parameters()) == 6 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10
+    y = torch.randn(4, 6)
+    assert torch.equal(a(y), b(y)) and not torch.equal(a(y), BlackBoxMLP(6, 10, hidden=(8, 8), seed=4)(y))
+    outputs = a(y, all_layers=True)
+    assert len(outputs) == 2 and torch.equal(outputs[0], torch.zeros(4, 10)) and torch.equal(outputs[1], a(y))
+    target = torch.randn(4, 10)
+    assert torch.isclose(all_layer_log_loss(outputs, target), ((a(y) - target) ** 2).mean().log())
+    with pytest.raises(ValueError, match=r"expects \(\.\.\., 6\)"):
+        a(torch.randn(4, 7))
+
+
+def test_resynthesis_loss_needs_no_ground_truth():
+    from course_lib.unfolding import resynthesis_log_loss
+
+    A = gaussian_matrix(5, 8, seed=0, dtype=torch.float64)
+    op = MatrixOperator(A)
+    x = sparse_signals(3, 8, 0.5, seed=1, dtype=torch.float64)
+    other = x + 0.1
+    value = resynthesis_log_loss([torch.zeros_like(x), other, other], op(x), op)
+    assert torch.isclose(value, ((op(other) - op(x)) ** 2).mean().log())
+    assert resynthesis_log_loss([x, x + 1e-6], op(x), op) < value
