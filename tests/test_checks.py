@@ -68,7 +68,7 @@ def test_lista_checks_accept_ista_and_reject_mistakes(capsys):
         L = torch.linalg.matrix_norm(A, ord=2) ** 2
         return A.T / L, torch.eye(A.shape[1], dtype=A.dtype) - A.T @ A / L, lam / L
 
-    layer = lambda x, y, W_e, S, theta: cl.soft_threshold(y @ W_e.T + x @ S.T, theta)
+    layer = lambda x, y, W_e, W_x, theta: cl.soft_threshold(y @ W_e.T + x @ W_x.T, theta)
     check_lista_init(init)
     check_lista_layer(layer)
     A = gaussian_matrix(10, 20, seed=0)
@@ -78,8 +78,8 @@ def test_lista_checks_accept_ista_and_reject_mistakes(capsys):
     assert capsys.readouterr().out.count("✔") == 3
     with pytest.raises(CheckFailed, match="L = \\|\\|A\\|\\|_2\\^2"):
         check_lista_init(lambda A, lam: (A.T / torch.linalg.matrix_norm(A) ** 2, *init(A, lam)[1:]))  # Frobenius norm
-    with pytest.raises(CheckFailed, match="x @ S.T"):
-        check_lista_layer(lambda x, y, W_e, S, theta: cl.soft_threshold(y @ W_e.T + x, theta))  # forgot S
+    with pytest.raises(CheckFailed, match="W_e y \\+ W_x x"):
+        check_lista_layer(lambda x, y, W_e, W_x, theta: cl.soft_threshold(y @ W_e.T + x, theta))  # forgot W_x
     with pytest.raises(CheckFailed, match="layer 1 differs"):
         with torch.no_grad():
             check_layers_match_ista(LISTA(A, 3, 0.2)(y, all_layers=True), A, y, 0.1)

@@ -38,8 +38,23 @@ def namespace(monkeypatch):
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### HINT", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
-# (notebook, solution cell's grade_id, text in the solution, its mutant, words the failure must contain)
+# (notebook, solution cell's grade_id, text in the solution, its mutant, words the failure must contain[, the test
+# cell's grade_id when it is not test_<grade_id>])
 MUTANTS = [
+    ("03_deep_unfolding", "lista_init", "matrix_norm(A, ord=2)", "matrix_norm(A)", "L = ||A||_2^2"),
+    ("03_deep_unfolding", "lista_layer", "x @ W_x.T", "x @ W_x", "W_x not symmetric"),
+    ("03_deep_unfolding", "StudentLISTA", "copies = 1 if tied else n_layers", "copies = 1 if tied else n_layers + 1",
+     "learnable numbers; expected 4 x (m n + n^2) + 4"),
+    ("03_deep_unfolding", "StudentLISTA", "i = 0 if self.tied else k", "i = 0", "never reaches the weights"),
+    ("03_deep_unfolding", "StudentLISTA", "return outputs if all_layers", "return outputs[1:] if all_layers",
+     "x_0 = 0 included"),
+    ("03_deep_unfolding", "StudentLISTA", "return outputs if all_layers else x", "return outputs",
+     "not the list"),
+    ("03_deep_unfolding", "StudentLISTA", "copies = 1 if tied else n_layers", "copies = n_layers",
+     "one W_e and one W_x", "test_tied"),
+    ("03_deep_unfolding", "lista_cp_layer", "(y - x @ A.T) @ W", "(y - x @ A.T) @ (A / torch.linalg.matrix_norm(A, ord=2) ** 2)",
+     "A learned W is not A/L"),
+    ("03_deep_unfolding", "lista_cp_layer", "x + (y - x @ A.T) @ W", "(y - x @ A.T) @ W", "adds W^T (y - A x) to x"),
     ("01_inverse_problems", "tikhonov_svd", "s / (s ** 2 + alpha)", "1 / s", "naive inverse"),
     ("01_inverse_problems", "tikhonov_svd", "s / (s ** 2 + alpha)", "1 / (s + alpha)", "1/(σ_k + α)"),
     ("01_inverse_problems", "tikhonov_svd", "V @ (s / (s ** 2 + alpha) * (U.T @ y))",
@@ -120,11 +135,11 @@ def _grade_id(cell) -> str | None:
     return cell["metadata"].get("nbgrader", {}).get("grade_id")
 
 
-@pytest.mark.parametrize("name, grade_id, old, new, says", MUTANTS,
+@pytest.mark.parametrize("name, grade_id, old, new, says, test_id", [(*m, None)[:6] for m in MUTANTS],
                          ids=[f"{m[1]}: {m[3][:40]}" for m in MUTANTS])
-def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, namespace):
+def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, test_id, namespace):
     cells = [c for c in _cells(name) if c["cell_type"] == "code"]
-    test_cell = next(c for c in cells if _grade_id(c) == f"test_{grade_id}")
+    test_cell = next(c for c in cells if _grade_id(c) == (test_id or f"test_{grade_id}"))
     for cell in cells[:cells.index(test_cell)]:
         if cell["metadata"].get("nbgrader", {}).get("grade"):
             continue                                        # only the test cell of the mutated exercise runs

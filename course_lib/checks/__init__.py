@@ -15,7 +15,15 @@ from .boundary import Build, StudentError, student
 from .core import CheckFailed, check_adjoint, check_close, check_tensor_result, describe, passed
 from .lecture01 import check_discrepancy_alpha, check_fista, check_ista, check_soft_threshold, check_tikhonov_svd
 from .lecture02 import check_p4_lift, check_residual_block, check_unroll
-from .lecture03 import check_layers_match_ista, check_lista_init, check_lista_layer, check_nmse_below
+from .lecture03 import (
+    check_layers_match_ista,
+    check_lista_cp_layer,
+    check_lista_init,
+    check_lista_layer,
+    check_lista_network,
+    check_lista_probe,
+    check_nmse_below,
+)
 from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser
 from .lecture05 import check_encoder_decoder, check_local_linear_map, check_skip_decoder
 from .lecture06 import check_bound_factors, check_dip_step, check_gd_limit, check_variance_detector
@@ -25,7 +33,8 @@ from .own_work import ForbiddenError, check_own_work
 __all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha",
            "check_residual_block", "check_unroll", "check_p4_lift",
-           "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_nmse_below",
+           "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",
+           "check_lista_probe", "check_lista_cp_layer", "check_nmse_below",
            "check_lifting_step", "check_wavelet_denoiser", "check_hqs",
            "check_encoder_decoder", "check_skip_decoder", "check_local_linear_map",
            "check_variance_detector", "check_dip_step", "check_gd_limit", "check_bound_factors",

@@ -12,13 +12,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["construct_and_call", "inference_call", "block_probe", "detector_run", "dip_step_probe", "scripted_stop_run"]
+__all__ = ["construct_and_call", "parameter_probe", "inference_call", "block_probe", "detector_run", "dip_step_probe", "scripted_stop_run"]
 
 
 def construct_and_call(cls, init_args=(), call_args=(), call_kwargs=None, method: str = "__call__"):
     """``cls(*init_args).method(*call_args, **call_kwargs)``: a student's class, built and called once."""
     obj = cls(*init_args)
     return getattr(obj, method)(*call_args, **(call_kwargs or {}))
+
+
+def parameter_probe(cls, init_args, y):
+    """``cls(*init_args)`` called on ``y``: its layer outputs (``all_layers=True``), its plain output, the size of
+    each parameter, and whether a loss on every layer reaches it (a gradient, even a zero one, arrives)."""
+    net = cls(*init_args)
+    outputs = net(y, all_layers=True)
+    last = net(y)
+    if isinstance(outputs, (list, tuple)) and all(isinstance(o, torch.Tensor) for o in outputs):
+        loss = sum((o ** 2).sum() for o in outputs if o.requires_grad)
+        if isinstance(loss, torch.Tensor):
+            loss.backward()
+        outputs = [o.detach() for o in outputs]
+    sizes = {name: p.numel() for name, p in net.named_parameters()}
+    reached = {name: p.grad is not None for name, p in net.named_parameters()}
+    return {"outputs": outputs, "last": last.detach() if isinstance(last, torch.Tensor) else last,
+            "sizes": sizes, "reached": reached}
 
 
 def inference_call(function, *args):
