@@ -247,3 +247,39 @@ def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
         assert page_errors(browser) == []
     assert (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes() == course_copy   # the course's copy untouched
 
+
+
+def test_a_lecture_slider_redraws_its_figure(chromium, tmp_path):
+    """A lecture's knob in JupyterLab: run lecture 01 up to its Tikhonov slider, move the slider one step with the
+    keyboard, and see its value change and the figure redrawn (a new image), with no error on the page."""
+    course_copy = (ROOT / "lectures" / "01_inverse_problems.ipynb").read_bytes()
+    shutil.copy(ROOT / "lectures" / "01_inverse_problems.ipynb", tmp_path / "lecture.ipynb")
+    panel = opened("lecture.ipynb")
+    with jupyterlab(tmp_path) as (base, token), Browser(chromium) as browser:
+        kernel = open_notebook(browser, base, token, "lecture.ipynb")
+        index = browser.evaluate(f"{panel}.content.widgets.findIndex(c => c.model.sharedModel.getSource()"
+                                 ".includes('widgets.interact(show_tikhonov'))")
+        assert index > 0
+        browser.evaluate("jupyterapp.commands.execute('notebook:clear-all-cell-outputs').then(() => true)")
+        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
+        browser.evaluate("jupyterapp.commands.execute('notebook:run-all-above').then(() => true)")
+        browser.wait_for(f"{panel}.content.widgets.slice(0, {index}).filter(c => c.model.type === 'code')"
+                         f".every(c => c.model.executionCount !== null) && {kernel}.status === 'idle'", 240)
+        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
+        browser.evaluate("jupyterapp.commands.execute('notebook:run-cell').then(() => true)")
+        node = f"{panel}.content.widgets[{index}].node"
+        image = f"(({node}.querySelector('.jp-OutputArea-output img') || {{}}).src || '')"
+        readout = f"(({node}.querySelector('.widget-readout') || {{}}).textContent || '')"
+        browser.wait_for(f"{kernel}.status === 'idle' && {node}.querySelector('.noUi-handle') && {image}", 120)
+        browser.evaluate(f"(() => {{ window.figureBefore = {image}; return true; }})()")     # kept in the page
+        value = browser.evaluate(readout)
+        browser.evaluate(f"(() => {{ {node}.querySelector('.noUi-handle').focus(); return true; }})()")
+        for kind in ("keyDown", "keyUp"):
+            browser.send("Input.dispatchKeyEvent", type=kind, key="ArrowRight", code="ArrowRight",
+                         windowsVirtualKeyCode=39, nativeVirtualKeyCode=39)
+        browser.wait_for(f"{image} && {image} !== window.figureBefore && {kernel}.status === 'idle'", 120)
+        assert browser.evaluate(readout) != value, "the slider's readout did not move"
+        outputs = browser.evaluate(f"JSON.stringify({panel}.content.widgets[{index}].model.toJSON().outputs)")
+        assert '"output_type":"error"' not in outputs, outputs
+        assert page_errors(browser) == []
+    assert (ROOT / "lectures" / "01_inverse_problems.ipynb").read_bytes() == course_copy
