@@ -96,3 +96,21 @@ def test_slides_skip_the_set_up_cell_and_give_each_figure_a_sub_slide():
     kinds = [cell.metadata.get("slideshow", {}).get("slide_type", "-") for cell in laid_out.cells]
     assert kinds == ["slide", "skip", "subslide", "slide", "-"]
     assert "slideshow" not in nb.cells[1].metadata, "the notebook itself is not changed"
+
+
+def test_a_long_figure_cell_shows_its_code_then_its_figure():
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    printed = nbformat.v4.new_output("stream", name="stdout", text="gap 1e-9\n")
+    long = "\n".join(f"line_{i} = {i}" for i in range(site.SPLIT_LINES + 1))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import course_lib"),
+                                         nbformat.v4.new_code_cell(long, outputs=[printed, figure]),
+                                         nbformat.v4.new_code_cell("plot()", outputs=[figure])])
+    laid_out = site.slide_copy(nb)
+    assert len(laid_out.cells) == 4 and len(nb.cells[1].outputs) == 2, "the notebook itself is not changed"
+    code, shown = laid_out.cells[1], laid_out.cells[2]
+    assert code.outputs == [printed] and code.metadata["slideshow"]["slide_type"] == "subslide"
+    assert shown.outputs == [figure] and shown.metadata["slideshow"]["slide_type"] == "subslide"
+    assert shown.metadata["transient"]["remove_source"]
+    assert laid_out.cells[3].outputs == [figure]                        # a short cell keeps code and figure together
+    html = site.render(nb, kind="slides")
+    assert html.count("line_3") == 1, "the figure's sub-slide does not repeat the code"

@@ -97,18 +97,33 @@ def _has_figure(cell) -> bool:
     return any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
 
 
+#: a code cell longer than this, with a figure, shows its code on one sub-slide and its figure on the next
+SPLIT_LINES = 6
+
+
 def slide_copy(nb) -> nbformat.NotebookNode:
     """A copy laid out for a 1280x800 screen: the set-up cell (the first code cell) is skipped, and a figure that
-    would continue a slide (slide type ``-`` or none) opens a sub-slide of its own instead. The notebook's own
-    slide metadata stays as written; slides still too tall scroll (see the ``course_reveal`` template)."""
+    would continue a slide (slide type ``-`` or none) opens a sub-slide of its own instead. A cell of more than
+    ``SPLIT_LINES`` lines of code shows its code (and printed text) first and its figures on the next sub-slide, without
+    the code. The notebook's own slide metadata stays as written; slides still too tall scroll (see the
+    ``course_reveal`` template)."""
     nb = copy.deepcopy(nb)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     if code:
         code[0].metadata.setdefault("slideshow", {})["slide_type"] = "skip"
+    cells = []
     for index, cell in enumerate(nb.cells):
         kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
         if index and cell.cell_type == "code" and _has_figure(cell) and kind in ("-", ""):
             cell.metadata.setdefault("slideshow", {})["slide_type"] = "subslide"
+        cells.append(cell)
+        if index and cell.cell_type == "code" and _has_figure(cell) and kind != "skip" \
+                and len(cell.source.splitlines()) > SPLIT_LINES:
+            figures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
+            cell.outputs = [output for output in cell.outputs if "image/png" not in output.get("data", {})]
+            cells.append(nbformat.v4.new_code_cell(cell.source, outputs=figures, metadata=nbformat.from_dict({
+                "slideshow": {"slide_type": "subslide"}, "transient": {"remove_source": True}})))
+    nb.cells = cells
     return nb
 
 
