@@ -15,7 +15,7 @@ included) are printed too.
 
 Run on an otherwise idle machine::
 
-    .venv/bin/python benchmarks/grading.py            # 80 submissions: about 8 minutes on 2 cores
+    .venv/bin/python benchmarks/grading.py            # 88 submissions: about 10 minutes on 2 cores
     .venv/bin/python benchmarks/grading.py --quick    # smoke test: 4 + 1 submissions of two exercises
 
 The figures, the target and the verdict are also written as JSON, to benchmarks/results/grading.json

@@ -268,3 +268,42 @@ def test_lecture_04_checks_accept_the_library_and_name_the_mistakes(capsys):
 
     with pytest.raises(CheckFailed, match="data step comes first"):
         check_hqs(denoise_first)
+
+
+def test_lista_network_and_cp_checks_accept_the_library_and_name_mistakes(capsys):
+    from course_lib.checks import check_lista_cp_layer, check_lista_network
+    from course_lib.unfolding import LISTA, lista_layer
+
+    check_lista_network(LISTA)
+    check_lista_network(LISTA, tied=True)
+    check_lista_cp_layer(lambda x, y, A, W, theta: cl.soft_threshold(x + (y - x @ A.T) @ W, theta))
+    assert capsys.readouterr().out.count("✔") == 5          # two networks (each with its ISTA line) and the layer
+
+    class Floats(LISTA):
+        def forward(self, y, all_layers=False):
+            layers = super().forward(y, all_layers=True)
+            return [float(o.sum()) for o in layers] if all_layers else layers[-1]
+
+    class OneCopy(LISTA):                                   # untied by name, one shared copy in fact
+        def __init__(self, A, n_layers, lam, tied=False):
+            super().__init__(A, n_layers, lam, tied=True)
+
+    class Unused(LISTA):                                    # a copy per layer, but every layer uses the first
+        def layer(self, k, x, y):
+            return lista_layer(x, y, self.W_e[0], self.S[0], self.theta[k])
+
+    class IgnoresTied(LISTA):                               # a copy per layer even when asked to tie them
+        def __init__(self, A, n_layers, lam, tied=False):
+            super().__init__(A, n_layers, lam)
+
+    with pytest.raises(CheckFailed, match="expected tensors"):
+        check_lista_network(Floats)
+    with pytest.raises(CheckFailed, match="its own copy"):
+        check_lista_network(OneCopy)
+    with pytest.raises(CheckFailed, match="never reaches the weights"):
+        check_lista_network(Unused)
+    with pytest.raises(CheckFailed, match="keeps one W_e and one W_x"):
+        check_lista_network(IgnoresTied, tied=True)
+    with pytest.raises(CheckFailed, match="A learned W is not A/L"):
+        check_lista_cp_layer(lambda x, y, A, W, theta: cl.soft_threshold(
+            x + (y - x @ A.T) @ (A / torch.linalg.matrix_norm(A, ord=2) ** 2), theta))

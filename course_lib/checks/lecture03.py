@@ -97,6 +97,9 @@ def check_lista_probe(probe, A, y, lam, n_layers: int, tied: bool) -> None:
         got = f"a list of {len(outputs)}" if isinstance(outputs, (list, tuple)) else type(outputs).__name__
         raise CheckFailed(f"{name}(y, all_layers=True) returned {got}; expected the list [x_0, x_1, ..., x_{n_layers}] "
                           f"of {n_layers + 1} tensors, x_0 = 0 included")
+    if not all(isinstance(o, torch.Tensor) for o in outputs):
+        kinds = ", ".join(sorted({type(o).__name__ for o in outputs}))
+        raise CheckFailed(f"{name}(y, all_layers=True) returned a list of {kinds}; expected tensors of shape (batch, n)")
     x0 = outputs[0]
     if tuple(x0.shape) != (y.shape[0], A.shape[1]) or x0.abs().max().item() != 0:
         raise CheckFailed(f"{name}: x_0 has shape {tuple(x0.shape)} and largest entry {x0.abs().max().item():.3g}; "
