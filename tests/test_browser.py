@@ -207,6 +207,25 @@ def test_jupyterlab_opens_and_runs_the_index(chromium, tmp_path):
         assert only_local(browser.requested_urls(), base) == []
 
 
+def select_cell(browser, panel: str, index: int) -> None:
+    browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
+
+
+def cell_outputs(browser, panel: str, index: int) -> str:
+    return browser.evaluate(f"JSON.stringify({panel}.content.widgets[{index}].model.toJSON().outputs)")
+
+
+def run_cell(browser, panel: str, index: int, kernel: str) -> str:
+    """Run cell ``index`` of the notebook ``panel`` as a student would (select it, run it), wait until it has run and
+    the kernel is idle, and return its outputs as JSON."""
+    select_cell(browser, panel, index)
+    count = browser.evaluate(f"{panel}.content.widgets[{index}].model.executionCount")
+    browser.evaluate("jupyterapp.commands.execute('notebook:run-cell').then(() => true)")
+    browser.wait_for(f"{panel}.content.widgets[{index}].model.executionCount !== {json.dumps(count)} && "
+                     f"{kernel}.status === 'idle'", 120)
+    return cell_outputs(browser, panel, index)
+
+
 def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
     """The student's path: open exercise 01 in JupyterLab, type a wrong soft_threshold, run its test cell and read
     the specific message; type a right one, run it again and see the ✔."""
@@ -217,12 +236,7 @@ def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
                 ".grade_id === id))")
 
     def run(index: int, kernel: str) -> str:
-        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
-        count = browser.evaluate(f"{panel}.content.widgets[{index}].model.executionCount")
-        browser.evaluate("jupyterapp.commands.execute('notebook:run-cell').then(() => true)")
-        browser.wait_for(f"{panel}.content.widgets[{index}].model.executionCount !== {json.dumps(count)} && "
-                         f"{kernel}.status === 'idle'", 120)
-        return browser.evaluate(f"JSON.stringify({panel}.content.widgets[{index}].model.toJSON().outputs)")
+        return run_cell(browser, panel, index, kernel)
 
     def type_into(index: int, code: str) -> None:
         browser.evaluate(f"(() => {{ {panel}.content.widgets[{index}].model.sharedModel.setSource({json.dumps(code)}); "
@@ -248,7 +262,6 @@ def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
     assert (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes() == course_copy   # the course's copy untouched
 
 
-
 def test_a_lecture_slider_redraws_its_figure(chromium, tmp_path):
     """A lecture's knob in JupyterLab: run lecture 01 up to its Tikhonov slider, move the slider one step with the
     keyboard, and see its value change and the figure redrawn (a new image), with no error on the page."""
@@ -261,12 +274,11 @@ def test_a_lecture_slider_redraws_its_figure(chromium, tmp_path):
                                  ".includes('widgets.interact(show_tikhonov'))")
         assert index > 0
         browser.evaluate("jupyterapp.commands.execute('notebook:clear-all-cell-outputs').then(() => true)")
-        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
+        select_cell(browser, panel, index)
         browser.evaluate("jupyterapp.commands.execute('notebook:run-all-above').then(() => true)")
         browser.wait_for(f"{panel}.content.widgets.slice(0, {index}).filter(c => c.model.type === 'code')"
                          f".every(c => c.model.executionCount !== null) && {kernel}.status === 'idle'", 240)
-        browser.evaluate(f"(() => {{ {panel}.content.activeCellIndex = {index}; return true; }})()")
-        browser.evaluate("jupyterapp.commands.execute('notebook:run-cell').then(() => true)")
+        run_cell(browser, panel, index, kernel)
         node = f"{panel}.content.widgets[{index}].node"
         image = f"(({node}.querySelector('.jp-OutputArea-output img') || {{}}).src || '')"
         readout = f"(({node}.querySelector('.widget-readout') || {{}}).textContent || '')"
@@ -279,7 +291,7 @@ def test_a_lecture_slider_redraws_its_figure(chromium, tmp_path):
                          windowsVirtualKeyCode=39, nativeVirtualKeyCode=39)
         browser.wait_for(f"{image} && {image} !== window.figureBefore && {kernel}.status === 'idle'", 120)
         assert browser.evaluate(readout) != value, "the slider's readout did not move"
-        outputs = browser.evaluate(f"JSON.stringify({panel}.content.widgets[{index}].model.toJSON().outputs)")
+        outputs = cell_outputs(browser, panel, index)
         assert '"output_type":"error"' not in outputs, outputs
         assert page_errors(browser) == []
     assert (ROOT / "lectures" / "01_inverse_problems.ipynb").read_bytes() == course_copy

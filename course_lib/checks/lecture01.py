@@ -101,7 +101,8 @@ def check_fista(fista) -> None:
 
 def _integration_svd(n=40):
     """The integration matrix h * (lower triangle of ones), its SVD, a smooth truth and noisy data."""
-    M = torch.tril(torch.ones(n, n, dtype=torch.float64)) / n
+    from ..operators import IntegrationOperator
+    M = IntegrationOperator(n).to_matrix()
     U, s, Vh = torch.linalg.svd(M)
     t = (torch.arange(n, dtype=torch.float64) + 0.5) / n
     x = torch.sin(2 * math.pi * t) + 0.5 * (t > 0.5).double()

@@ -93,8 +93,12 @@ def _exporter(kind: str, static_prefix: str):
     return exporter
 
 
+def _is_figure(output) -> bool:
+    return "image/png" in output.get("data", {})
+
+
 def _has_figure(cell) -> bool:
-    return any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+    return any(_is_figure(output) for output in cell.get("outputs", []))
 
 
 #: a code cell longer than this, with a figure, shows its code on one sub-slide and its figure on the next
@@ -113,14 +117,15 @@ def slide_copy(nb) -> nbformat.NotebookNode:
         code[0].metadata.setdefault("slideshow", {})["slide_type"] = "skip"
     cells = []
     for index, cell in enumerate(nb.cells):
-        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
-        if index and cell.cell_type == "code" and _has_figure(cell) and kind in ("-", ""):
-            cell.metadata.setdefault("slideshow", {})["slide_type"] = "subslide"
         cells.append(cell)
-        if index and cell.cell_type == "code" and _has_figure(cell) and kind != "skip" \
-                and len(cell.source.splitlines()) > SPLIT_LINES:
-            figures = [output for output in cell.outputs if "image/png" in output.get("data", {})]
-            cell.outputs = [output for output in cell.outputs if "image/png" not in output.get("data", {})]
+        if not (index and cell.cell_type == "code" and _has_figure(cell)):
+            continue
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind in ("-", ""):
+            cell.metadata.setdefault("slideshow", {})["slide_type"] = "subslide"
+        if kind != "skip" and len(cell.source.splitlines()) > SPLIT_LINES:
+            figures = [output for output in cell.outputs if _is_figure(output)]
+            cell.outputs = [output for output in cell.outputs if not _is_figure(output)]
             cells.append(nbformat.v4.new_code_cell(cell.source, outputs=figures, metadata=nbformat.from_dict({
                 "slideshow": {"slide_type": "subslide"}, "transient": {"remove_source": True}})))
     nb.cells = cells
