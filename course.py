@@ -13,13 +13,17 @@ lock file; that step is skipped in well under a second when nothing changed.
     python course.py release DIR # the student edition in DIR: no solutions, hidden tests or grader
     python course.py site        # the course as an offline website with slides, in site/
     python course.py setup       # only the set-up step
-    python course.py lock        # re-resolve requirements.in into requirements-lock.txt + environment.yml
+    python course.py lock        # re-resolve requirements.in; say what would change (--write: rewrite the lock)
 
 Extra arguments after ``test`` go to pytest, e.g. ``python course.py test tests/test_prox.py -x``.
+The command line is parsed before anything is set up (``course_lib/tools/cli.py``, read by its path):
+``--help`` and a wrong argument print the usage and change nothing.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -34,6 +38,14 @@ REQUIREMENTS = ROOT / "requirements.in"
 ENVIRONMENT = ROOT / "environment.yml"
 STAMP = VENV / "course-setup.sha256"
 LOG = VENV / "course-setup.log"
+
+
+def load_cli():
+    """``course_lib/tools/cli.py`` by its path: the command line's definition, standard library only."""
+    spec = importlib.util.spec_from_file_location("course_cli", ROOT / "course_lib" / "tools" / "cli.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def venv_bin(name: str) -> Path:
@@ -92,12 +104,13 @@ def in_venv(args: list[str]) -> int:
     return subprocess.call([str(venv_bin("python"))] + args, cwd=ROOT)
 
 
-def cmd_open(args: list[str]) -> int:
+def cmd_open(args: list[str], options) -> int:
     setup()
     say("opening JupyterLab at index.ipynb (Ctrl+C to stop)")
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
-        args = ["--allow-root"] + args  # containers and CI often run as root; JupyterLab refuses without it
-    return in_venv(["-m", "jupyterlab", "index.ipynb"] + args)
+    lab = ([f"--port={options.port}"] if options.port else []) + (["--no-browser"] if options.no_browser else [])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        lab = ["--allow-root"] + lab    # containers and CI often run as root; JupyterLab refuses without it
+    return in_venv(["-m", "jupyterlab", "index.ipynb"] + lab)
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -143,25 +156,25 @@ def ensure_bubblewrap() -> None:
         apt_install("bubblewrap", lambda: bool(shutil.which("bwrap")), "the grader's sandbox tests")
 
 
-def cmd_test(args: list[str]) -> int:
+def cmd_test(args: list[str], options) -> int:
     setup()
     if (ROOT / "tests").is_dir():           # the student edition tests its lectures only: no browser, no sandbox
         ensure_browser()
         ensure_bubblewrap()
-    return in_venv(["-m", "pytest"] + args)
+    return in_venv(["-m", "pytest"] + options.pytest_args)
 
 
-def cmd_exercises(args: list[str]) -> int:
+def cmd_exercises(args: list[str], options) -> int:
     setup()
     return in_venv(["-m", "course_lib.tools.notebooks", "--root", str(ROOT), "generate"] + args)
 
 
-def cmd_execute(args: list[str]) -> int:
+def cmd_execute(args: list[str], options) -> int:
     setup()
     return in_venv(["-m", "course_lib.tools.notebooks", "--root", str(ROOT), "execute"] + args)
 
 
-def cmd_grade(args: list[str]) -> int:
+def cmd_grade(args: list[str], options) -> int:
     if not (ROOT / "course_lib" / "tools" / "grading").is_dir():
         say("this is the student edition of the course: it has no grader (the instructor grades)")
         return 2
@@ -169,17 +182,17 @@ def cmd_grade(args: list[str]) -> int:
     return in_venv(["-m", "course_lib.tools.grading", "--root", str(ROOT)] + args)
 
 
-def cmd_release(args: list[str]) -> int:
+def cmd_release(args: list[str], options) -> int:
     setup()
     return in_venv(["-m", "course_lib.tools.release", "--root", str(ROOT)] + args)
 
 
-def cmd_site(args: list[str]) -> int:
+def cmd_site(args: list[str], options) -> int:
     setup()
     return in_venv(["-m", "course_lib.tools.site", "--root", str(ROOT)] + args)
 
 
-def cmd_setup(args: list[str]) -> int:
+def cmd_setup(args: list[str], options) -> int:
     setup()
     return 0
 
@@ -197,8 +210,9 @@ def pinned_lines(freeze: str) -> list[str]:
     return sorted(lines, key=str.lower)
 
 
-def cmd_lock(args: list[str]) -> int:
-    """Resolve requirements.in in a scratch environment; write the lock and environment.yml."""
+def cmd_lock(args: list[str], options) -> int:
+    """Resolve requirements.in in a scratch environment; say what would change, and with --write rewrite the lock
+    and environment.yml."""
     with tempfile.TemporaryDirectory() as scratch:
         venv.EnvBuilder(with_pip=True).create(scratch)
         python = str(Path(scratch) / ("Scripts" if os.name == "nt" else "bin") / "python")
@@ -206,16 +220,33 @@ def cmd_lock(args: list[str]) -> int:
         freeze = subprocess.run([python, "-m", "pip", "freeze", "--all"], check=True,
                                 capture_output=True, text=True).stdout
     pins = pinned_lines(freeze)
-    header = ("# The pinned course environment, resolved from requirements.in by `python course.py lock`.\n"
+    header = ("# The pinned course environment, resolved from requirements.in by `python course.py lock --write`.\n"
               "# environment.yml lists the same pins for conda users; a test checks that they agree.\n")
-    LOCK.write_text(header + "\n".join(pins) + "\n")
-    ENVIRONMENT.write_text(
+    files = {LOCK: header + "\n".join(pins) + "\n", ENVIRONMENT: (
         "# conda env create -f environment.yml && conda activate mbdl-course && pip install --no-deps -e .\n"
-        "# Generated by `python course.py lock` from requirements-lock.txt; keep the two in agreement.\n"
+        "# Generated by `python course.py lock --write` from requirements-lock.txt; keep the two in agreement.\n"
         "name: mbdl-course\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
-        + "".join(f"      - {pin}\n" for pin in pins))
+        + "".join(f"      - {pin}\n" for pin in pins))}
+    changes = lock_changes(LOCK.read_text() if LOCK.exists() else "", files[LOCK])
+    if not changes:
+        say(f"{LOCK.name} is current: requirements.in resolves to the same {len(pins)} pins")
+        return 0
+    print("\n".join(changes))
+    if not options.write:
+        say(f"{len(changes)} pin(s) would change; nothing written (`python3 course.py lock --write` rewrites "
+            f"{LOCK.name} and {ENVIRONMENT.name})")
+        return 0
+    for path, text in files.items():
+        path.write_text(text)
     say(f"wrote {LOCK.name} ({len(pins)} pins) and {ENVIRONMENT.name}")
     return 0
+
+
+def lock_changes(old: str, new: str) -> list[str]:
+    """The pins that differ between two lock files, as ``- name==old`` / ``+ name==new`` lines."""
+    pins = lambda text: [line for line in text.splitlines() if line and not line.startswith("#")]
+    return [line for line in difflib.unified_diff(pins(old), pins(new), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
 COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises, "execute": cmd_execute, "grade": cmd_grade,
@@ -223,10 +254,14 @@ COMMANDS = {"open": cmd_open, "test": cmd_test, "exercises": cmd_exercises, "exe
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
-        print(__doc__)
-        return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2
-    return COMMANDS[argv[0]](argv[1:])
+    """Parse ``argv`` before anything is set up (``--help`` or a wrong argument: the usage, and nothing else), then
+    run the command."""
+    cli = load_cli()
+    try:
+        options = cli.parse(argv)
+    except SystemExit as stop:              # argparse printed the help (0) or the usage and the error (2)
+        return stop.code if isinstance(stop.code, int) else 2
+    return COMMANDS[options.command](argv[1:], options)
 
 
 if __name__ == "__main__":

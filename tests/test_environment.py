@@ -38,7 +38,7 @@ def test_environment_yml_agrees_with_the_lock():
     assert "python=3.11" in deps and "pip" in deps
     pip_section = next(d["pip"] for d in deps if isinstance(d, dict))
     assert sorted(pip_section, key=str.lower) == sorted(lock_pins(), key=str.lower), \
-        "environment.yml and requirements-lock.txt disagree: run `python3 course.py lock`"
+        "environment.yml and requirements-lock.txt disagree: run `python3 course.py lock --write`"
 
 
 def test_pyproject_pins_the_same_torch():

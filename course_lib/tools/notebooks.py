@@ -34,6 +34,8 @@ from pathlib import Path
 
 import nbformat
 
+from .cli import add_execute_arguments, add_exercises_arguments
+
 __all__ = ["merge_answers", "merge_file", "course_metadata", "cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
            "make_exercise", "is_pristine", "validate_solution", "notebook_names", "generate", "execute",
            "run_exercise", "main"]
@@ -644,16 +646,9 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(),
                         help="the course folder (default: the current folder); before the command")
     commands = parser.add_subparsers(dest="command", required=True)
-    gen = commands.add_parser("generate", help="write exercises/ from solutions/")
-    gen.add_argument("--check", action="store_true", help="write nothing; report what is out of date")
-    gen.add_argument("--force", action="store_true", help="overwrite edited exercises (after a backup)")
-    gen.add_argument("--merge", type=Path, metavar="OLD_NOTEBOOK",
-                     help="carry a student's answers from OLD_NOTEBOOK (an earlier version) into the current exercise")
-    gen.add_argument("--out", type=Path, help="with --merge: where to write (default: OLD_NOTEBOOK.merged.ipynb)")
-    gen.add_argument("names", nargs="*", help="notebook names (default: all)")
-    run = commands.add_parser("execute",
-                              help="run lectures/ and solutions/ in place, then regenerate exercises")
-    run.add_argument("paths", nargs="*", help="notebooks (default: lectures/*.ipynb and solutions/*.ipynb)")
+    add_exercises_arguments(commands.add_parser("generate", help="write exercises/ from solutions/"))
+    add_execute_arguments(commands.add_parser("execute",
+                                              help="run lectures/ and solutions/ in place, then regenerate exercises"))
     args = parser.parse_args(argv)
     if args.command == "execute":
         return _execute_all(args.root, args.paths)

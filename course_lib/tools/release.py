@@ -23,6 +23,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .cli import add_release_arguments
+
 __all__ = ["release", "student_readme", "main"]
 
 TOP_FILES = ("course.py", "requirements-lock.txt", "requirements.in", "environment.yml")
@@ -84,7 +86,7 @@ def _check(dest: Path, written: list[Path]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python course.py release", description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course folder (default: the current one)")
-    parser.add_argument("dest", type=Path, help="a new or empty folder for the student edition")
+    add_release_arguments(parser)
     args = parser.parse_args(argv)
     try:
         written = release(args.root, args.dest)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import nbformat
 
+from .cli import add_site_arguments
+
 TEMPLATES = Path(__file__).with_name("templates")   # the package's own nbconvert templates
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -219,7 +221,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python course.py site", description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=Path.cwd(),
                         help="the course folder (default: the current folder)")
-    parser.add_argument("--out", type=Path, help="output folder (default: site/ in the course folder)")
+    add_site_arguments(parser)
     args = parser.parse_args(argv)
     args.out = args.root / "site" if args.out is None else args.out
     try:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cli import GRADING_LIMITS
 from .reports import KERNEL_DIED, TIMEOUT
 
 try:                     # POSIX only: on Windows the module still loads, and the memory limit is not enforced
@@ -39,9 +40,9 @@ class Limits:
     """What one submission may use: seconds per cell, seconds in all, megabytes of memory, torch threads
     (``COURSE_MAX_THREADS``, a cap on :func:`course_lib.setup_notebook`'s threads)."""
 
-    cell_timeout: float = 120.0
-    total_timeout: float = 900.0
-    memory_mb: int = 4096
+    cell_timeout: float = GRADING_LIMITS["cell_timeout"]
+    total_timeout: float = GRADING_LIMITS["total_timeout"]
+    memory_mb: int = GRADING_LIMITS["memory_mb"]
     threads: int = 1
 
     def __post_init__(self):
