@@ -272,13 +272,23 @@ def universal_threshold(sigma: float, n: int) -> float:
     return sigma * math.sqrt(2 * math.log(n))
 
 
-def keep_largest(c: torch.Tensor, fraction: float) -> torch.Tensor:
-    """``c`` with all but its largest ``fraction`` of entries (by magnitude) set to 0: a sparse approximation."""
-    check_tensor(c, "c", "keep_largest")
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction is {fraction}; keep_largest expects a number in (0, 1]")
-    k = max(1, round(fraction * c.numel()))
-    kth = c.abs().reshape(-1).topk(k).values[-1]
+def keep_largest(c: torch.Tensor, fraction: float, ndim: int = 2) -> torch.Tensor:
+    """``c`` with all but the largest ``fraction`` of each item's entries (by magnitude) set to 0: a sparse approximation.
+
+    Batch-first: the last ``ndim`` axes are one item (2: an image's coefficients ``(..., H, W)``; 1: a signal's
+    ``(..., n)``), and each item keeps its own largest entries (ties at the cut are kept).
+    """
+    check_tensor(c, "c", "keep_largest", allow_complex=False)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ValueError(f"fraction is {fraction!r}; keep_largest expects a number in (0, 1]")
+    ndim = check_int(ndim, "ndim", "keep_largest")
+    if c.ndim < ndim:
+        raise ValueError(f"c has shape {tuple(c.shape)}; keep_largest(ndim={ndim}) expects at least {ndim} axes, the "
+                         "last of them one item")
+    items = c.abs().reshape(*c.shape[: c.ndim - ndim], -1)
+    k = max(1, round(fraction * items.shape[-1]))
+    kth = items.topk(k, dim=-1).values[..., -1:]
+    kth = kth.reshape(*kth.shape[:-1], *([1] * ndim))
     return torch.where(c.abs() >= kth, c, torch.zeros_like(c))
 
 

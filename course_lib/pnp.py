@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .history import History
@@ -28,24 +29,51 @@ __all__ = ["conjugate_gradient", "data_step", "penalty_schedule", "hqs", "admm",
 
 
 def conjugate_gradient(apply, b: torch.Tensor, x0: torch.Tensor | None = None, n_iter: int = 100,
-                       tol: float = 1e-10) -> torch.Tensor:
+                       tol: float = 1e-10, item_ndim: int | None = None) -> tuple:
     r"""Solve :math:`Mx = b` for a symmetric positive definite :math:`M` given as ``apply(x)`` (Hestenes & Stiefel 1952).
 
-    Stops after ``n_iter`` iterations or when :math:`\|r\| \le` ``tol`` :math:`\|b\|`. Batches are one big system.
+    Stops after ``n_iter`` iterations or when :math:`\|r\| \le` ``tol`` :math:`\|b\|`. By default a batch is one
+    big system (one step size and one stopping test for all its entries, on purpose: ``M`` may couple them); with
+    ``item_ndim`` the last ``item_ndim`` axes are one system and every leading axis a batch of independent ones (each
+    with its own steps; all stop when every one has converged). Returns ``(x, history)``: ``history.residual`` holds
+    :math:`\|r_k\|/\|b\|` (the largest over the batch), ``history.converged`` whether ``tol`` was reached.
     """
+    check_tensor(b, "b", "conjugate_gradient")
+    check_int(n_iter, "n_iter", "conjugate_gradient", minimum=0)
+    tol = check_number(tol, "tol", "conjugate_gradient")
+    if item_ndim is not None:
+        item_ndim = check_int(item_ndim, "item_ndim", "conjugate_gradient")
+        if item_ndim > b.ndim:
+            raise ValueError(f"item_ndim is {item_ndim} but b has shape {tuple(b.shape)}; conjugate_gradient expects "
+                             "item_ndim <= b.ndim")
+    dims = tuple(range(b.ndim - item_ndim, b.ndim)) if item_ndim is not None else tuple(range(b.ndim))
+
+    def dot(u, v):
+        return (u.conj() * v).real.sum(dim=dims, keepdim=True)
+
+    def ratio(u, v):                    # u / v, and 0 where v is 0 (a system already solved exactly)
+        return torch.where(v > 0, u / v.clamp(min=tiny), torch.zeros_like(u))
+
+    tiny = torch.finfo(b.real.dtype).tiny
     x = torch.zeros_like(b) if x0 is None else x0.clone()
     r = b - apply(x)
-    p, rr = r.clone(), (r * r).sum()
-    stop = tol ** 2 * (b * b).sum()
-    for _ in range(n_iter):
-        if rr <= stop:
+    p, rr = r.clone(), dot(r, r)
+    bb = dot(b, b).clamp(min=tiny)
+    history = History(converged=False)
+    for _ in range(n_iter + 1):
+        relative = (rr / bb).sqrt()
+        history.log(residual=relative.max())
+        if bool((relative <= tol).all()):
+            history.converged = True
+            break
+        if len(history.residual) > n_iter:
             break
         Mp = apply(p)
-        step = rr / (p * Mp).sum()
+        step = ratio(rr, dot(p, Mp))
         x, r = x + step * p, r - step * Mp
-        rr_new = (r * r).sum()
-        p, rr = r + (rr_new / rr) * p, rr_new
-    return x
+        rr_new = dot(r, r)
+        p, rr = r + ratio(rr_new, rr) * p, rr_new
+    return x, history
 
 
 def _fourier_symbol(A: LinearOperator, like: torch.Tensor):
@@ -64,7 +92,8 @@ def data_step(A: LinearOperator, y: torch.Tensor, v: torch.Tensor, mu: float, cg
 
     In closed form in the Fourier domain for a circular :class:`~course_lib.operators.Convolution2D`
     (:math:`\hat x = (\bar{\hat h}\hat y + \mu\hat v)/(|\hat h|^2 + \mu)`) or the identity; otherwise by
-    ``cg_iter`` conjugate-gradient iterations started at ``v``.
+    ``cg_iter`` conjugate-gradient iterations started at ``v`` (an inexact inner solve, warm-started: each item of a
+    batch ``(..., *A.in_shape)`` its own system).
     """
     check_number(mu, "mu", "data_step", strict=True)
     symbol = _fourier_symbol(A, v)
@@ -72,7 +101,8 @@ def data_step(A: LinearOperator, y: torch.Tensor, v: torch.Tensor, mu: float, cg
         numerator = symbol.conj() * torch.fft.fft2(y) + mu * torch.fft.fft2(v)
         return torch.fft.ifft2(numerator / (symbol.abs() ** 2 + mu)).real
     rhs = A.A_adjoint(y) + mu * v
-    return conjugate_gradient(lambda x: A.A_adjoint_A(x) + mu * x, rhs, x0=v, n_iter=cg_iter)
+    x, _ = conjugate_gradient(lambda x: A.A_adjoint_A(x) + mu * x, rhs, x0=v, n_iter=cg_iter, item_ndim=len(A.in_shape))
+    return x
 
 
 def penalty_schedule(sigma_noise: float, n_iter: int, sigma_start: float = 0.2, sigma_end: float | None = None,
@@ -156,11 +186,19 @@ def wavelet_denoiser(W, factor: float = 1.0):
 
 
 def tv_denoiser(factor: float = 1.0):
-    """``denoiser(v, sigma)``: scikit-image's TV denoising (Chambolle's algorithm) with weight ``factor * sigma``."""
+    """``denoiser(v, sigma)``: scikit-image's TV denoising (Chambolle's algorithm, isotropic TV) with weight
+    ``factor * sigma``, image by image: ``v`` is ``(..., H, W)``, every leading axis a batch axis."""
     from skimage.restoration import denoise_tv_chambolle
 
+    factor = check_number(factor, "factor", "tv_denoiser", strict=True)
+
     def denoise(v, sigma):
-        out = denoise_tv_chambolle(v.detach().cpu().double().numpy(), weight=factor * sigma)
-        return torch.as_tensor(out, dtype=v.dtype, device=v.device)
+        check_tensor(v, "v", "tv_denoiser", allow_complex=False)
+        if v.ndim < 2:
+            raise ValueError(f"v has shape {tuple(v.shape)}; tv_denoiser expects images (..., H, W)")
+        sigma = check_number(sigma, "sigma", "tv_denoiser's denoiser")
+        images = v.detach().cpu().double().reshape(-1, *v.shape[-2:]).numpy()
+        out = [denoise_tv_chambolle(image, weight=factor * sigma) for image in images]
+        return torch.as_tensor(np.stack(out), dtype=v.dtype, device=v.device).reshape(v.shape)
 
     return denoise

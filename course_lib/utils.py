@@ -12,8 +12,42 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "select_device",
+__all__ = ["BATCH_FIRST", "ONE_PROBLEM", "check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "select_device",
            "setup_notebook", "batch_size", "latency"]
+
+
+#: The public functions that are **batch-first**: the leading dimensions of their tensor arguments are independent
+#: items, the trailing ones (named here, as in each docstring) are one signal or image, and a batch gives what its
+#: items give one by one (``tests/test_batches.py`` checks every entry, to the tolerance it states for iterative
+#: routines). Name: the trailing shape of one item.
+BATCH_FIRST = {
+    "operators.LinearOperator": "(..., *in_shape) for A(x), (..., *out_shape) for A.A_adjoint(y): every operator",
+    "prox.soft_threshold": "entrywise", "prox.soft_threshold_nonnegative": "entrywise",
+    "prox.project_nonnegative": "entrywise", "prox.project_box": "entrywise", "prox.prox_squared_l2": "entrywise",
+    "prox.singular_value_threshold": "(..., m, n)",
+    "functionals.L1.prox": "entrywise", "functionals.NonnegativeL1.prox": "entrywise",
+    "functionals.SquaredL2.prox": "entrywise", "functionals.Box.prox": "entrywise",
+    "functionals.TotalVariation.prox": "(..., n) or (..., H, W) (ndim)",
+    "solvers.gradient_descent": "(..., *A.out_shape)", "solvers.landweber": "(..., *A.out_shape)",
+    "solvers.tikhonov": "(..., *A.out_shape)", "solvers.ista_step": "(..., *A.out_shape)",
+    "solvers.ista": "(..., *A.out_shape)", "solvers.fista": "(..., *A.out_shape)",
+    "solvers.casorati": "(..., T, H, W)", "solvers.robust_pca": "(..., pixels, frames)",
+    "lifting.lift": "(..., n)", "lifting.unlift": "(..., n)", "lifting.keep_largest": "(..., n) or (..., H, W) (ndim)",
+    "lifting.wavelet_denoise": "(..., *W.in_shape)", "lifting.LiftingNetwork.denoise": "(N, 1, H, W)",
+    "pnp.data_step": "(..., *A.in_shape)", "pnp.hqs": "(..., *A.out_shape)", "pnp.admm": "(..., *A.out_shape)",
+    "pnp.wavelet_denoiser": "(..., *W.in_shape): the denoiser it returns",
+    "pnp.tv_denoiser": "(..., H, W): the denoiser it returns",
+    "architectures.circular_convolution": "(..., n)", "geometry.hankel": "(..., n)",
+    "geometry.hankel_adjoint": "(..., n, d)", "unfolding.LISTA": "(..., m)", "unfolding.LISTA_CP": "(..., m)",
+    "unfolding.ALISTA": "(..., m)", "unfolding.NonnegativeUnfoldedISTA": "(..., *A.out_shape)",
+}
+
+#: Public functions that treat a batch as **one problem** on purpose (exempt from :data:`BATCH_FIRST`), and why.
+ONE_PROBLEM = {
+    "pnp.conjugate_gradient": "a batch is one big system M x = b: one step size and one stopping test for all",
+    "functionals.Functional.__call__": "a regulariser's value sums every entry (a batch sums); solvers divide by the "
+                                       "batch size",
+}
 
 
 def _shape_text(shape) -> str:

@@ -20,9 +20,10 @@ def test_data_step_fourier_closed_form_equals_conjugate_gradient():
     v = torch.rand(x.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     fourier = pnp.data_step(A, y, v, 0.05)
     assert torch.allclose(A.A_adjoint_A(fourier) + 0.05 * fourier, A.A_adjoint(y) + 0.05 * v, atol=1e-12)
-    cg = pnp.conjugate_gradient(lambda u: A.A_adjoint_A(u) + 0.05 * u, A.A_adjoint(y) + 0.05 * v, n_iter=500,
-                                tol=1e-14)
+    cg, history = pnp.conjugate_gradient(lambda u: A.A_adjoint_A(u) + 0.05 * u, A.A_adjoint(y) + 0.05 * v,
+                                         n_iter=500, tol=1e-14)
     assert torch.allclose(fourier, cg, atol=1e-10)
+    assert history.converged and history.residual[-1] <= 1e-14 < history.residual[0]
     zeros = cl.Convolution2D(cl.gaussian_kernel(1.5, dtype=torch.float64), x.shape, padding="zeros")
     step = pnp.data_step(zeros, zeros(x), v, 0.05, cg_iter=300)                   # no closed form: CG
     assert torch.allclose(zeros.A_adjoint_A(step) + 0.05 * step, zeros.A_adjoint(zeros(x)) + 0.05 * v, atol=1e-9)
@@ -67,3 +68,27 @@ def test_bad_inputs():
         pnp.admm(A, y, lambda v, s: v, [])
     with pytest.raises(TypeError, match="LinearOperator"):
         pnp.hqs(torch.eye(3), y, lambda v, s: v, [(1.0, 0.1)])
+
+
+def test_conjugate_gradient_says_its_residual_when_it_stops_early():
+    M = torch.diag(torch.logspace(0, 4, 30, dtype=torch.float64))
+    b = torch.ones(30, dtype=torch.float64)
+    x, history = pnp.conjugate_gradient(lambda u: M @ u, b, n_iter=5, tol=1e-12)
+    assert not history.converged and len(history.residual) == 6
+    assert history.residual[-1] == pytest.approx(float((M @ x - b).norm() / b.norm()), rel=1e-6)
+    x, history = pnp.conjugate_gradient(lambda u: M @ u, b, n_iter=100, tol=1e-12)
+    assert history.converged and float((M @ x - b).norm() / b.norm()) <= 1e-11
+    _, history = pnp.conjugate_gradient(lambda u: u, torch.zeros(3, dtype=torch.float64))
+    assert history.converged                     # b = 0: x = 0 at once
+    with pytest.raises(ValueError, match="n_iter is -1"):
+        pnp.conjugate_gradient(lambda u: u, b, n_iter=-1)
+
+
+def test_conjugate_gradient_item_by_item():
+    """With item_ndim each item of a batch is its own system, with its own steps."""
+    M = torch.diag(torch.arange(1.0, 6.0, dtype=torch.float64))
+    b = torch.randn(4, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * torch.tensor(
+        [[1.0], [1e-3], [1e3], [0.0]], dtype=torch.float64)
+    x, history = pnp.conjugate_gradient(lambda u: u @ M, b, n_iter=5, tol=1e-13, item_ndim=1)
+    assert history.converged
+    torch.testing.assert_close(x @ M, b, rtol=1e-12, atol=1e-12)
