@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from .operators import LinearOperator
-from .utils import check_int, check_tensor
+from .utils import check_int, check_number, check_tensor
 
 __all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
            "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise",
@@ -102,6 +102,16 @@ LEGALL_53 = Wavelet("legall53", (LiftingStep("predict", Stencil([0, 1], [0.5, 0.
 WAVELETS = {w.name: w for w in (HAAR, LEGALL_53)}
 
 
+def as_wavelet(wavelet, owner: str) -> Wavelet:
+    """A :class:`Wavelet` as it is, or one of :data:`WAVELETS` by name (``"haar"``, ``"legall53"``)."""
+    if isinstance(wavelet, Wavelet):
+        return wavelet
+    if isinstance(wavelet, str) and wavelet in WAVELETS:
+        return WAVELETS[wavelet]
+    raise (ValueError if isinstance(wavelet, str) else TypeError)(
+        f"wavelet is {wavelet!r}; {owner} expects a Wavelet (HAAR, LEGALL_53) or one of the names {sorted(WAVELETS)}")
+
+
 def split(x: torch.Tensor) -> tuple:
     """The even and odd samples of ``x`` along the last axis (``ceil(n/2)`` and ``floor(n/2)`` of them)."""
     return x[..., 0::2], x[..., 1::2]
@@ -142,13 +152,20 @@ def _lifting_chain(even, odd, wavelet: Wavelet, transpose: bool, invert: bool):
 
 
 def lift(x: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
-    """One level along the last axis: split, predict, update, scale; returns ``[approximation, details]`` concatenated."""
-    return _axis_map(x, wavelet, transpose=False, invert=False)
+    """One level along the last axis of ``(..., n)``: split, predict, update, scale; returns ``[approximation,
+    details]`` concatenated. ``wavelet``: a :class:`Wavelet` or its name."""
+    check_tensor(x, "x", "lift", allow_complex=False)
+    if x.ndim == 0 or x.shape[-1] < 2:
+        raise ValueError(f"x has shape {tuple(x.shape)}; lift expects signals (..., n) with n >= 2")
+    return _axis_map(x, as_wavelet(wavelet, "lift"), transpose=False, invert=False)
 
 
 def unlift(c: torch.Tensor, wavelet: Wavelet = HAAR) -> torch.Tensor:
     """The inverse of :func:`lift`: undo the scaling, the update and the prediction (in that order), then merge."""
-    return _axis_map(c, wavelet, transpose=False, invert=True)
+    check_tensor(c, "c", "unlift", allow_complex=False)
+    if c.ndim == 0 or c.shape[-1] < 2:
+        raise ValueError(f"c has shape {tuple(c.shape)}; unlift expects coefficients (..., n) with n >= 2")
+    return _axis_map(c, as_wavelet(wavelet, "unlift"), transpose=False, invert=True)
 
 
 def _axis_map(x, wavelet, transpose: bool, invert: bool):
@@ -173,9 +190,9 @@ def max_levels(shape) -> int:
 class WaveletTransform(LinearOperator):
     r"""The wavelet transform :math:`W` of signals ``(..., n)`` or images ``(..., H, W)`` by lifting, as an operator.
 
-    ``wavelet`` is "haar" (orthonormal, :math:`W^{-1} = W^*`, when every level halves even lengths,
+    ``wavelet`` is a :class:`Wavelet` or its name: :data:`HAAR` / "haar" (orthonormal, :math:`W^{-1} = W^*`, when every level halves even lengths,
     e.g. powers of two; an odd length's unpaired sample is lifted too, which keeps the transform
-    invertible but not orthonormal) or "legall53" (biorthogonal: the inverse is not the adjoint); ``levels`` (default: as many as fit, at most 4) transform the
+    invertible but not orthonormal) or :data:`LEGALL_53` / "legall53" (biorthogonal: the inverse is not the adjoint); ``levels`` (default: as many as fit, at most 4) transform the
     approximation again and again. An image's rows are transformed, then its columns, at every
     level. Coefficients are stored in place, approximation first, so they have the signal's shape;
     :func:`detail_mask` tells approximation from details.
@@ -187,20 +204,19 @@ class WaveletTransform(LinearOperator):
     tensor([1., 2., 3., 4., 0., 0., 0., 0.])
     """
 
-    def __init__(self, shape, wavelet: str = "haar", levels: int | None = None):
+    def __init__(self, shape, wavelet: Wavelet | str = "haar", levels: int | None = None):
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         if len(shape) not in (1, 2):
             raise ValueError(f"shape is {shape}; WaveletTransform expects (n,) for signals or (H, W) for images")
         shape = tuple(check_int(s, "shape", "WaveletTransform") for s in shape)
-        if wavelet not in WAVELETS:
-            raise ValueError(f"wavelet is {wavelet!r}; WaveletTransform expects one of {sorted(WAVELETS)}")
+        wavelet = as_wavelet(wavelet, "WaveletTransform")
         fit = max_levels(shape)
         levels = min(fit, 4) if levels is None else check_int(levels, "levels", "WaveletTransform")
         if not 1 <= levels <= fit:
             raise ValueError(f"levels is {levels}; a signal of shape {shape} allows at most {fit} (each level halves "
                              "every axis, rounding up, and needs at least 2 samples along it)")
         super().__init__(shape, shape)
-        self.wavelet, self.levels = WAVELETS[wavelet], levels
+        self.wavelet, self.levels = wavelet, levels
 
     def _regions(self) -> list:
         sizes, regions = list(self.in_shape), []
@@ -269,6 +285,8 @@ def detail_mask(W: WaveletTransform) -> torch.Tensor:
 
 def universal_threshold(sigma: float, n: int) -> float:
     r"""Donoho & Johnstone's universal threshold :math:`\sigma\sqrt{2\log n}`: above the largest of n noise coefficients."""
+    sigma = check_number(sigma, "sigma", "universal_threshold")
+    n = check_int(n, "n", "universal_threshold")
     return sigma * math.sqrt(2 * math.log(n))
 
 
@@ -297,6 +315,10 @@ def wavelet_denoise(y: torch.Tensor, W: WaveletTransform, threshold: float) -> t
     :math:`\hat x = W^{-1} S_\tau(W y)` (the approximation is kept as it is)."""
     from .prox import soft_threshold
 
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; wavelet_denoise expects a WaveletTransform")
+    check_tensor(y, "y", f"wavelet_denoise with {W!r}", W.in_shape, allow_complex=False)
+    threshold = check_number(threshold, "threshold", "wavelet_denoise")
     c = W(y)
     mask = detail_mask(W).to(c.device)
     return W.inverse(torch.where(mask, soft_threshold(c, threshold), c))
@@ -370,13 +392,12 @@ class LiftingNetwork(nn.Module):
     role of WINNet's detail denoiser); 0 keeps the thresholds alone.
     """
 
-    def __init__(self, levels: int = 2, hidden: int = 16, wavelet: str = "legall53", shrinkage_hidden: int = 0):
+    def __init__(self, levels: int = 2, hidden: int = 16, wavelet: Wavelet | str = "legall53",
+                 shrinkage_hidden: int = 0):
         super().__init__()
         self.levels = check_int(levels, "levels", "LiftingNetwork")
         check_int(hidden, "hidden", "LiftingNetwork")
-        if wavelet not in WAVELETS:
-            raise ValueError(f"wavelet is {wavelet!r}; LiftingNetwork expects one of {sorted(WAVELETS)}")
-        self.wavelet = WAVELETS[wavelet]
+        self.wavelet = as_wavelet(wavelet, "LiftingNetwork")
         self.steps = nn.ModuleList()
         for _ in range(self.levels):
             for axis, channels in ((-1, 1), (-2, 2)):         # along the width (1 channel), then the height (2)
@@ -392,6 +413,10 @@ class LiftingNetwork(nn.Module):
 
     def _check(self, x: torch.Tensor, name: str) -> None:
         check_tensor(x, name, "LiftingNetwork", allow_complex=False)
+        dtype = self.log_threshold.dtype
+        if x.dtype != dtype:
+            raise TypeError(f"{name} has dtype {x.dtype}; this LiftingNetwork computes in {dtype} (its weights): "
+                            f"pass {name}.to({dtype}) or convert the network with net.to({x.dtype})")
         factor = 2 ** self.levels
         if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] % factor or x.shape[-2] % factor:
             raise ValueError(f"{name} has shape {tuple(x.shape)}; LiftingNetwork({self.levels} levels) expects "
@@ -436,8 +461,17 @@ class LiftingNetwork(nn.Module):
 
     def inverse(self, approximation: torch.Tensor, details: list) -> torch.Tensor:
         """The image from its coefficients: the lifting steps undone, coarsest level first."""
+        if not isinstance(details, (list, tuple)):
+            raise TypeError(f"details is a {type(details).__name__}; LiftingNetwork.inverse expects a list of "
+                            f"{self.levels} tensors, one per level, as forward() gives them")
         if len(details) != self.levels:
             raise ValueError(f"details has {len(details)} levels; this LiftingNetwork has {self.levels}")
+        check_tensor(approximation, "approximation", "LiftingNetwork.inverse", allow_complex=False)
+        for level, d in enumerate(details):
+            check_tensor(d, f"details[{level}]", "LiftingNetwork.inverse", allow_complex=False)
+            if d.ndim != 4 or d.shape[1] != 3:
+                raise ValueError(f"details[{level}] has shape {tuple(d.shape)}; LiftingNetwork.inverse expects "
+                                 "(N, 3, H, W) per level, as forward() gives them")
         x = approximation
         for level in reversed(range(self.levels)):
             d = details[level]
@@ -447,15 +481,20 @@ class LiftingNetwork(nn.Module):
         return x
 
     def thresholds(self, sigma) -> torch.Tensor:
-        """The soft thresholds ``(levels, 3)``, one per level and detail channel, in units of ``sigma``."""
+        """The soft thresholds ``(levels, 3)``, one per level and detail channel, in units of ``sigma`` (> 0)."""
+        if not isinstance(sigma, torch.Tensor):
+            sigma = check_number(sigma, "sigma", "LiftingNetwork", strict=True)
+        elif not bool((sigma > 0).all()):
+            raise ValueError("sigma holds a value <= 0; LiftingNetwork expects noise levels > 0 (its thresholds and "
+                             "shrinkage are in units of sigma)")
         return sigma * self.log_threshold.exp()
 
     def denoise(self, y: torch.Tensor, sigma) -> torch.Tensor:
         r"""Transform, soft-threshold every detail channel at its learned threshold (:math:`\propto\sigma`), invert."""
         from .prox import soft_threshold
 
-        approximations, details = self._decompose(y)
         theta = self.thresholds(sigma)
+        approximations, details = self._decompose(y)
         details = [soft_threshold(d, theta[level].reshape(1, 3, 1, 1)) for level, d in enumerate(details)]
         if self.shrinkage is not None:
             details = [shrink(d, a, sigma) for shrink, d, a in zip(self.shrinkage, details, approximations)]
@@ -480,8 +519,9 @@ def train_lifting_denoiser(sigma: float, levels: int, hidden: int, shrinkage_hid
     from .data import TRAINING_IMAGES, random_patches, test_image
     from .training import train
 
-    torch.manual_seed(seed)
-    net = LiftingNetwork(levels, hidden, shrinkage_hidden=shrinkage_hidden)
+    with torch.random.fork_rng():            # the initial weights from the seed, the caller's global RNG untouched
+        torch.manual_seed(seed)
+        net = LiftingNetwork(levels, hidden, shrinkage_hidden=shrinkage_hidden)
     images = [test_image(name, None) for name in TRAINING_IMAGES]
 
     def noisy_patches(gen):

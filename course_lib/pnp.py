@@ -96,6 +96,11 @@ def data_step(A: LinearOperator, y: torch.Tensor, v: torch.Tensor, mu: float, cg
     batch ``(..., *A.in_shape)`` its own system).
     """
     check_number(mu, "mu", "data_step", strict=True)
+    if not isinstance(A, LinearOperator):
+        raise TypeError(f"A is a {type(A).__name__}; data_step expects a course_lib LinearOperator")
+    check_tensor(y, "y", f"data_step with {A!r}", A.out_shape)
+    check_tensor(v, "v", f"data_step with {A!r}", A.in_shape)
+    check_int(cg_iter, "cg_iter", "data_step", minimum=0)
     symbol = _fourier_symbol(A, v)
     if symbol is not None:
         numerator = symbol.conj() * torch.fft.fft2(y) + mu * torch.fft.fft2(v)
@@ -121,14 +126,21 @@ def penalty_schedule(sigma_noise: float, n_iter: int, sigma_start: float = 0.2, 
     return [(lam * sigma_noise ** 2 / s ** 2, s) for s in sigmas]
 
 
-def _check(A, y, denoiser, schedule, owner):
+def _check(A, y, denoiser, schedule, x0, owner):
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; {owner} expects a course_lib LinearOperator")
-    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape)
+    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape, finite=True)
     if not callable(denoiser):
         raise TypeError(f"denoiser is a {type(denoiser).__name__}; {owner} expects a function denoiser(v, sigma)")
     if not schedule:
         raise ValueError(f"{owner} needs a schedule of at least one (mu, sigma) pair (see penalty_schedule)")
+    for k, pair in enumerate(schedule):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"schedule[{k}] is {pair!r}; {owner} expects (mu, sigma) pairs (see penalty_schedule)")
+        check_number(pair[0], f"mu of schedule[{k}]", owner, strict=True)
+        check_number(pair[1], f"sigma of schedule[{k}]", owner)
+    if x0 is not None:
+        check_tensor(x0, "x0", f"{owner} with {A!r}", A.in_shape, finite=True)
 
 
 def _log(history, x, x_true, metric):
@@ -145,7 +157,7 @@ def hqs(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true=
     """
     from .metrics import psnr
 
-    _check(A, y, denoiser, schedule, "hqs")
+    _check(A, y, denoiser, schedule, x0, "hqs")
     z = A.A_adjoint(y).real if x0 is None else x0
     history = History()
     for k, (mu, sigma) in enumerate(schedule):
@@ -165,7 +177,7 @@ def admm(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true
     """
     from .metrics import psnr
 
-    _check(A, y, denoiser, schedule, "admm")
+    _check(A, y, denoiser, schedule, x0, "admm")
     z = A.A_adjoint(y).real if x0 is None else x0
     u, history = torch.zeros_like(z), History()
     for k, (mu, sigma) in enumerate(schedule):
@@ -180,9 +192,12 @@ def admm(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true
 
 def wavelet_denoiser(W, factor: float = 1.0):
     """``denoiser(v, sigma)``: soft-thresholding of ``W``'s details at ``factor * sigma`` (see :mod:`course_lib.lifting`)."""
-    from .lifting import wavelet_denoise
+    from .lifting import WaveletTransform, wavelet_denoise
 
-    return lambda v, sigma: wavelet_denoise(v, W, factor * sigma)
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; wavelet_denoiser expects a course_lib.lifting.WaveletTransform")
+    factor = check_number(factor, "factor", "wavelet_denoiser", strict=True)
+    return lambda v, sigma: wavelet_denoise(v, W, factor * check_number(sigma, "sigma", "wavelet_denoiser's denoiser"))
 
 
 def tv_denoiser(factor: float = 1.0):

@@ -42,11 +42,11 @@ def _check_problem(A, y, x0, x_true, n_iter, owner):
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; {owner} expects a course_lib LinearOperator "
                         "(wrap a matrix with MatrixOperator(matrix))")
-    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape)
+    check_tensor(y, "y", f"{owner} with {A!r}", A.out_shape, finite=True)
     batch = y.shape[: y.ndim - len(A.out_shape)]
     for name, t in (("x0", x0), ("x_true", x_true)):
         if t is not None:
-            check_tensor(t, name, f"{owner} with {A!r}", A.in_shape)
+            check_tensor(t, name, f"{owner} with {A!r}", A.in_shape, finite=True)
             if t.shape[: t.ndim - len(A.in_shape)] != batch:
                 raise ValueError(f"{name} has shape {tuple(t.shape)}; {owner} expects the batch "
                                  f"dimensions of y, {tuple(batch)}, followed by {A.in_shape}")
@@ -127,7 +127,7 @@ def tikhonov(A, y: torch.Tensor, alpha) -> torch.Tensor:
         return _tikhonov_matrix(A, y, alpha)
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; tikhonov expects a course_lib LinearOperator or a matrix tensor")
-    check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape)
+    check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape, finite=True)
     n = _check_size(math.prod(A.in_shape), repr(A))
     dtype = y.dtype if (y.is_complex() and A.complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
     if A.complex_domain and not dtype.is_complex:
@@ -142,10 +142,10 @@ def tikhonov(A, y: torch.Tensor, alpha) -> torch.Tensor:
 
 def _tikhonov_matrix(M: torch.Tensor, y: torch.Tensor, alpha) -> torch.Tensor:
     """Tikhonov for a real matrix ``(m, n)``, differentiable; ``y`` is ``(m,)`` or a batch ``(..., m)``."""
-    check_tensor(M, "A", "tikhonov", allow_complex=False)
+    check_tensor(M, "A", "tikhonov", allow_complex=False, finite=True)
     if M.ndim != 2:
         raise ValueError(f"A has shape {tuple(M.shape)}; tikhonov expects a LinearOperator or a matrix (m, n)")
-    check_tensor(y, "y", "tikhonov", (M.shape[0],), allow_complex=False)
+    check_tensor(y, "y", "tikhonov", (M.shape[0],), allow_complex=False, finite=True)
     dtype = torch.promote_types(M.dtype, y.dtype)
     M, y = M.to(dtype), y.to(dtype)
     _check_size(M.shape[1], f"the matrix {tuple(M.shape)}")
@@ -336,7 +336,7 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
     (a Casorati matrix: one column per video frame). Returns ``((L, S), history)``; with
     ``S_true`` the history's error is the relative error of ``S``.
     """
-    check_tensor(D, "D", "robust_pca", allow_complex=False)
+    check_tensor(D, "D", "robust_pca", allow_complex=False, finite=True)
     if D.ndim < 2:
         raise ValueError(f"D has shape {tuple(D.shape)}; robust_pca expects a matrix (..., pixels, frames)")
     check_number(lam_low_rank, "lam_low_rank", "robust_pca")
@@ -396,7 +396,8 @@ def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000,
     defaults to :math:`10\lambda` (on lecture 01's TV problems, condition number 5e4, it reached a gap of 1e-12 in
     5000-18000 steps for λ from 5e-5 to 2e-3; 2λ and 20λ were slower). Returns ``(w, gaps)``: the sparse iterate and
     :func:`lasso_duality_gap` every 10 steps; stops early once the gap is at most ``tol``."""
-    M = check_tensor(M, "M", "lasso_admm", allow_complex=False)
+    M = check_tensor(M, "M", "lasso_admm", allow_complex=False, finite=True)
+    check_tensor(y, "y", "lasso_admm", allow_complex=False, finite=True)
     if M.ndim != 2 or y.shape != (M.shape[0],):
         raise ValueError(f"M is {tuple(M.shape)} and y {tuple(y.shape)}; lasso_admm expects M (m, n) and y (m,)")
     check_int(n_iter, "n_iter", "lasso_admm")

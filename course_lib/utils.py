@@ -54,7 +54,7 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: bool = True):
+def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: bool = True, finite: bool = False):
     """Check that ``x`` is a floating-point tensor whose last dimensions are ``trailing_shape``.
 
     Parameters
@@ -69,13 +69,16 @@ def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: b
         Required trailing shape; any leading (batch) dimensions are allowed.
     allow_complex : bool
         Whether complex dtypes are accepted.
+    finite : bool
+        Whether every entry must be finite (no NaN, no ±inf): asked at the entry points that take data
+        (a measurement, a start), once, not inside iterations.
 
     Raises
     ------
     TypeError
         If ``x`` is not a tensor, or its dtype is not floating point (or complex, when allowed).
     ValueError
-        If its trailing dimensions differ from ``trailing_shape``.
+        If its trailing dimensions differ from ``trailing_shape``, or (with ``finite``) it holds NaN or ±inf.
 
     Examples
     --------
@@ -97,6 +100,10 @@ def check_tensor(x, name: str, owner: str, trailing_shape=None, allow_complex: b
         if x.ndim < k or tuple(x.shape[x.ndim - k:]) != trailing_shape:
             expected = "(..., " + ", ".join(str(s) for s in trailing_shape) + ")"
             raise ValueError(f"{name} has shape {_shape_text(tuple(x.shape))}; {owner} expects {expected}")
+    if finite and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} has {bad} non-finite entr{'y' if bad == 1 else 'ies'} (NaN or inf) of {x.numel()}; "
+                         f"{owner} expects finite numbers")
     return x
 
 

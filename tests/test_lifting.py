@@ -129,6 +129,18 @@ def test_the_wavelet_l1_prior_in_the_solvers_of_lecture_01():
     (lambda: WaveletTransform((8.0,)), TypeError, "expects an integer"),
     (lambda: WaveletTransform((8,)).inverse(torch.zeros(9)), ValueError, r"expects \(\.\.\., 8\)"),
     (lambda: keep_largest(torch.zeros(4), 0.0), ValueError, "fraction is 0.0"),
+    (lambda: keep_largest(torch.zeros(4), 0.5), ValueError, r"keep_largest\(ndim=2\) expects at least 2 axes"),
+    (lambda: keep_largest(torch.zeros(2, 4), 0.5, ndim=0), ValueError, "ndim is 0"),
+    (lambda: universal_threshold(-0.1, 64), ValueError, "sigma is -0.1"),
+    (lambda: universal_threshold(0.1, 0), ValueError, "n is 0"),
+    (lambda: lift(torch.arange(8)), TypeError, "x has dtype torch.int64"),
+    (lambda: lift(torch.zeros(8), "db4"), ValueError, "wavelet is 'db4'"),
+    (lambda: lift(torch.zeros(8), 4), TypeError, "wavelet is 4"),
+    (lambda: lift(torch.zeros(1)), ValueError, "n >= 2"),
+    (lambda: unlift(torch.zeros(8, dtype=torch.complex64)), TypeError, "real floating-point"),
+    (lambda: wavelet_denoise(torch.zeros(8), WaveletTransform((8,)), -1.0), ValueError, "threshold is -1.0"),
+    (lambda: wavelet_denoise(torch.zeros(9), WaveletTransform((8,)), 1.0), ValueError, r"expects \(\.\.\., 8\)"),
+    (lambda: wavelet_denoise(torch.zeros(8), "haar", 1.0), TypeError, "W is a str"),
 ])
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
@@ -205,3 +217,13 @@ def test_lifting_network_bad_inputs():
         LiftingNetwork(levels=1)(torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match="details has 1 levels"):
         LiftingNetwork(levels=2).inverse(torch.zeros(1, 1, 2, 2), [torch.zeros(1, 3, 4, 4)])
+    net = LiftingNetwork(levels=1, hidden=4)
+    for sigma in (0.0, -0.1, float("nan"), torch.tensor([0.1, 0.0])):
+        with pytest.raises(ValueError, match="sigma"):
+            net.denoise(torch.zeros(1, 1, 8, 8), sigma)
+    with pytest.raises(TypeError, match=r"computes in torch.float32 .*net.to\(torch.float64\)"):
+        net.denoise(torch.zeros(1, 1, 8, 8, dtype=torch.float64), 0.1)
+    assert net.double().denoise(torch.zeros(1, 1, 8, 8, dtype=torch.float64), 0.1).dtype == torch.float64
+    assert LiftingNetwork(levels=1, hidden=4, wavelet=LEGALL_53).wavelet is LEGALL_53
+    with pytest.raises(TypeError, match="details is a Tensor"):
+        net.inverse(torch.zeros(1, 1, 4, 4), torch.zeros(1, 3, 4, 4))

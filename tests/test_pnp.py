@@ -92,3 +92,24 @@ def test_conjugate_gradient_item_by_item():
     x, history = pnp.conjugate_gradient(lambda u: u @ M, b, n_iter=5, tol=1e-13, item_ndim=1)
     assert history.converged
     torch.testing.assert_close(x @ M, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: pnp.tv_denoiser(-1.0), ValueError, "factor is -1.0"),
+    (lambda: pnp.tv_denoiser(1.0)(torch.zeros(4, 4), -0.1), ValueError, "sigma is -0.1"),
+    (lambda: pnp.tv_denoiser(1.0)(torch.zeros(4), 0.1), ValueError, r"images \(\.\.\., H, W\)"),
+    (lambda: pnp.wavelet_denoiser(WaveletTransform((8, 8)), 0.0), ValueError, "factor is 0.0"),
+    (lambda: pnp.wavelet_denoiser("haar"), TypeError, "W is a str"),
+    (lambda: pnp.hqs(cl.Identity((4, 4)), torch.full((4, 4), float("nan")), lambda v, s: v, [(1.0, 0.1)]),
+     ValueError, "y has 16 non-finite entries"),
+    (lambda: pnp.admm(cl.Identity((4, 4)), torch.zeros(4, 4), lambda v, s: v, [(1.0, 0.1), (0.0, 0.1)]),
+     ValueError, r"mu of schedule\[1\] is 0.0"),
+    (lambda: pnp.hqs(cl.Identity((4, 4)), torch.zeros(4, 4), lambda v, s: v, [1.0]), TypeError, "pairs"),
+    (lambda: pnp.hqs(cl.Identity((4, 4)), torch.zeros(4, 4), lambda v, s: v, [(1.0, 0.1)], x0=torch.zeros(5)),
+     ValueError, "x0 has shape"),
+    (lambda: pnp.data_step(cl.Identity((4, 4)), torch.zeros(4, 4), torch.zeros(4, 4), 0.1, cg_iter=-1),
+     ValueError, "cg_iter is -1"),
+])
+def test_refusals(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

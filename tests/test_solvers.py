@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import course_lib as cl
+from course_lib import solvers
 from course_lib.data import gaussian_matrix, sparse_signals
 from course_lib.operators import IntegrationOperator, MatrixOperator, SubsampledFourier, random_cartesian_mask
 from course_lib.solvers import (
@@ -255,3 +256,21 @@ def test_lasso_admm_meets_the_kkt_conditions_its_gap_certifies_it_and_scipy_agre
     assert cl.lasso_duality_gap(M, y, lam, x_fista) > gaps[-1]                  # a worse point has a larger gap
     with pytest.raises(ValueError, match=r"M \(m, n\), y \(m,\) and z \(n,\)"):
         cl.lasso_duality_gap(M, y, lam, w[:10])
+
+
+@pytest.mark.parametrize("solve", [
+    lambda A, y: solvers.ista(A, y, 0.1, n_iter=3), lambda A, y: solvers.fista(A, y, 0.1, n_iter=3),
+    lambda A, y: solvers.landweber(A, y, 3), lambda A, y: solvers.gradient_descent(A, y, 0.1, 3),
+    lambda A, y: solvers.tikhonov(A, y, 0.1), lambda A, y: solvers.tikhonov(A.to_matrix(), y, 0.1),
+])
+def test_a_non_finite_measurement_is_refused(solve):
+    """A NaN in y used to come back as a NaN reconstruction, silently."""
+    A = IntegrationOperator(20)
+    y = torch.ones(2, 20)
+    y[1, 3] = float("nan")
+    with pytest.raises(ValueError, match=r"y has 1 non-finite entry \(NaN or inf\) of 40; .* expects finite numbers"):
+        solve(A, y)
+    with pytest.raises(ValueError, match="non-finite"):
+        solvers.ista(A, torch.ones(20), 0.1, x0=torch.full((20,), float("inf")))
+    with pytest.raises(ValueError, match="non-finite"):
+        solvers.robust_pca(torch.full((4, 3), float("nan")), 0.1, 0.1)
