@@ -27,7 +27,7 @@ import time
 import torch
 from torch import nn
 
-from .functionals import differences
+from .functionals import gradient
 from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
@@ -226,9 +226,9 @@ def linear_generator_bound(J: torch.Tensor, x: torch.Tensor, tail_from: int) -> 
 
 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
-    """Anisotropic total variation as a loss: the mean absolute difference of neighbouring pixels, down plus across
-    (:class:`~course_lib.functionals.TotalVariation` sums them instead)."""
-    return sum(d.abs().mean() for d in reversed(differences(x, 2)))
+    r"""Isotropic total variation as a loss: the gradient's magnitude :math:`\|(Dx)_i\|_2` averaged over pixels (the
+    course's one TV, :class:`~course_lib.functionals.TotalVariation`, which sums it instead)."""
+    return torch.linalg.vector_norm(gradient(x, 2), dim=0).mean()
 
 
 class WindowedVarianceDetector:

@@ -31,9 +31,13 @@ __all__ = ["gradient_descent", "landweber", "tikhonov", "ista_step", "ista", "fi
            "discrepancy_principle", "l_curve", "casorati", "robust_pca", "lasso_duality_gap", "lasso_admm"]
 
 
-def _log(history: History, objective: float, x: torch.Tensor, x_true) -> None:
-    """Record the objective at x and, with a truth, the relative error."""
+def _log(history: History, objective: float, x: torch.Tensor, x_true, g=None) -> None:
+    """Record the objective at x, with a truth the relative error, and how an inexact prox ended (its inner solver's
+    steps and certified relative error, e.g. :class:`~course_lib.functionals.TotalVariation`)."""
     history.log(objective=objective)
+    inner = getattr(g, "last_inner", None)
+    if inner is not None:
+        history.log(inner_steps=inner["steps"], inner_error=inner["error_bound"])
     if x_true is not None:
         history.log(error=((x - x_true).norm() / x_true.norm()).item())
 
@@ -191,6 +195,8 @@ def _proximal_setup(A, y, regulariser, n_iter, step, x0, x_true, owner):
     """Checks and start of ISTA/FISTA: (g, step, x_0, empty history, batch size)."""
     _check_problem(A, y, x0, x_true, n_iter, owner)
     g = as_functional(regulariser, owner)
+    if getattr(g, "last_inner", None) is not None:
+        g.last_inner = None                 # an inexact prox reports this run's inner solves, not an earlier one's
     return g, _step(A, y, step), _start(A, y, x0), History(), batch_size(y, A.out_shape)
 
 
@@ -219,12 +225,12 @@ def ista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, ste
     g, step, x, history, batch = _proximal_setup(A, y, regulariser, n_iter, step, x0, x_true, "ista")
     Ax = A(x)
     for k in range(n_iter):
-        _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+        _log(history, _objective(Ax - y, x, g, batch), x, x_true, g)
         x = ista_step(x, A, y, g, step, Ax=Ax)
         Ax = A(x)
         if callback is not None and callback(k, x) is True:
             break
-    _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+    _log(history, _objective(Ax - y, x, g, batch), x, x_true, g)
     return x, history
 
 
@@ -244,7 +250,7 @@ def fista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, st
     Ax = A(x)
     z, Az, t = x, Ax, 1.0
     for k in range(n_iter):
-        _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+        _log(history, _objective(Ax - y, x, g, batch), x, x_true, g)
         x_new = ista_step(z, A, y, g, step, Ax=Az)
         Ax_new = A(x_new)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
@@ -253,7 +259,7 @@ def fista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, st
         x, Ax, t = x_new, Ax_new, t_new
         if callback is not None and callback(k, x) is True:
             break
-    _log(history, _objective(Ax - y, x, g, batch), x, x_true)
+    _log(history, _objective(Ax - y, x, g, batch), x, x_true, g)
     return x, history
 
 

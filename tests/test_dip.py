@@ -120,7 +120,10 @@ def test_tv_loss():
     assert dip.tv_loss(flat).item() == 0
     step = torch.zeros(8, 8)
     step[:, 4:] = 1
-    assert dip.tv_loss(step).item() == pytest.approx(1 / 7)
+    assert dip.tv_loss(step).item() == pytest.approx(8 / 64)          # one jump of 1 in each of 8 rows, per pixel
+    corner = torch.ones(2, 2)
+    corner[0, 0] = 0
+    assert dip.tv_loss(corner).item() == pytest.approx(2 ** 0.5 / 4)    # isotropic: |(1, 1)| at the corner
 
 
 def test_fit_gives_the_detector_raw_outputs_and_keeps_the_averaged_choice():

@@ -14,7 +14,7 @@ from course_lib.history import History
 
 vectors = arrays(np.float64, st.integers(2, 25), elements=st.floats(-5, 5))
 weights = st.floats(0.01, 3)
-FUNCTIONALS = [L1, NonnegativeL1, SquaredL2, lambda w: TotalVariation(w, n_inner=400)]
+FUNCTIONALS = [L1, NonnegativeL1, SquaredL2, lambda w: TotalVariation(w, n_inner=400, tol=0.0)]
 
 
 @pytest.mark.parametrize("make", FUNCTIONALS, ids=["L1", "NonnegativeL1", "SquaredL2", "TV"])
@@ -36,7 +36,7 @@ def test_prox_minimises_its_objective(make, v, weight, t):
 
 def test_total_variation_prox_two_points_closed_form():
     """For v = (a, b): both move to the mean if |a - b| <= 2 t lam, else each moves towards the other by t lam."""
-    tv = TotalVariation(0.5, n_inner=300)
+    tv = TotalVariation(0.5, n_inner=300, tol=1e-10)
     assert torch.allclose(tv.prox(torch.tensor([1.0, 1.6], dtype=torch.float64), 1.0), torch.tensor([1.3, 1.3],
                                                                                                        dtype=torch.float64))
     assert torch.allclose(tv.prox(torch.tensor([0.0, 3.0], dtype=torch.float64), 1.0),
@@ -118,3 +118,43 @@ def test_unfolded_networks_carry_their_operator():
 def test_wrong_types_and_values(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_total_variation_is_isotropic_as_scikit_image_computes_it():
+    """One TV for the course: the value is the gradient's magnitude summed, and the prox is scikit-image's
+    Chambolle solution of the same problem (an independent reference)."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    corner = torch.ones(2, 2, dtype=torch.float64)
+    corner[0, 0] = 0
+    assert TotalVariation(1.0, ndim=2)(corner).item() == pytest.approx(2 ** 0.5)
+    assert TotalVariation(1.0, ndim=1)(torch.tensor([0.0, 2.0, 1.0])).item() == pytest.approx(3.0)
+    image = torch.rand(24, 20, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    tv = TotalVariation(0.1, ndim=2, n_inner=5000, tol=1e-6)
+    ours = tv.prox(image, 1.0)
+    theirs = torch.from_numpy(denoise_tv_chambolle(image.numpy(), weight=0.1, eps=1e-10, max_num_iter=20000))
+    assert (ours - theirs).abs().max() < 1e-4
+    assert tv.last_inner["converged"] and tv.last_inner["error_bound"] <= 1e-6
+
+
+def test_total_variation_reports_an_inexact_prox():
+    image = torch.rand(2, 16, 16, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    tv = TotalVariation(0.2, ndim=2, n_inner=5, tol=1e-8)
+    tv.prox(image, 1.0)
+    assert tv.last_inner["steps"] == 5 and not tv.last_inner["converged"] and tv.last_inner["error_bound"] > 1e-8
+    exact = TotalVariation(0.2, ndim=2, n_inner=20000, tol=1e-9).prox(image, 1.0)
+    for n_inner in (5, 50):                       # the bound holds: the distance to the prox is at most it
+        inexact = TotalVariation(0.2, ndim=2, n_inner=n_inner, tol=0.0)
+        x = inexact.prox(image, 1.0)
+        distance = (torch.linalg.vector_norm(x - exact, dim=(-2, -1)) / torch.linalg.vector_norm(x, dim=(-2, -1)))
+        assert distance.max().item() <= inexact.last_inner["error_bound"] * 1.0001
+    A = cl.Identity((16, 16))
+    _, history = cl.fista(A, image, tv, n_iter=4)
+    assert len(history.inner_error) == 4 and history.inner_steps == [5.0] * 4
+    loose = TotalVariation(0.2, ndim=2, n_inner=500, tol=1e-2)
+    loose.prox(image, 1.0)
+    assert loose.last_inner["converged"] and loose.last_inner["steps"] < 500
+    with pytest.raises(ValueError, match="expects steps >= 0"):
+        tv.prox(image, torch.tensor(-1.0))
+    with pytest.raises(ValueError, match="t is -1"):
+        tv.prox(image, -1)
