@@ -274,3 +274,18 @@ def test_a_non_finite_measurement_is_refused(solve):
         solvers.ista(A, torch.ones(20), 0.1, x0=torch.full((20,), float("inf")))
     with pytest.raises(ValueError, match="non-finite"):
         solvers.robust_pca(torch.full((4, 3), float("nan")), 0.1, 0.1)
+
+
+def test_tikhonov_in_float32_is_accurate_to_float32():
+    """The normal equations square the condition number; they are solved in double precision, so a float32 problem
+    gets a float32 answer as accurate as float32 allows (the squared condition number times float32's epsilon was
+    1e-3 here)."""
+    A = IntegrationOperator(200)
+    x = torch.sin(torch.linspace(0, 3, 200, dtype=torch.float64))
+    y64 = A.double()(x)
+    reference = solvers.tikhonov(A.double(), y64, 1e-6)
+    single = solvers.tikhonov(IntegrationOperator(200), y64.float(), 1e-6)
+    assert single.dtype == torch.float32
+    assert ((single.double() - reference).norm() / reference.norm()).item() < 1e-5
+    matrix = solvers.tikhonov(A.to_matrix().float(), y64.float(), 1e-6)
+    assert matrix.dtype == torch.float32 and ((matrix.double() - reference).norm() / reference.norm()).item() < 1e-5
