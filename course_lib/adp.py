@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -39,7 +40,8 @@ from .solvers import fista, tikhonov
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
 __all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "ProxGradientNetwork",
-           "prox_gradient_layers", "gradient_F", "adp_step", "train_adp", "LONG_RUNS", "long_runs", "recorded_long_runs"]
+           "prox_gradient_layers", "gradient_F", "adp_step", "ADPStep", "TinyEpsAdam", "train_adp", "LONG_RUNS", "long_runs",
+           "recorded_long_runs"]
 
 DTYPE = torch.float64
 
@@ -65,8 +67,9 @@ def _check_problem(A, y, owner):
     return A.to(DTYPE), y.to(DTYPE)
 
 
-def _noisy(clean: torch.Tensor, noise: float, seed) -> tuple:
+def _noisy(clean: torch.Tensor, noise: float, seed, owner: str) -> tuple:
     """``clean`` plus Gaussian noise of norm ``noise * ||clean||``; returns (y, delta)."""
+    noise = check_number(noise, "noise", owner)
     e = torch.randn(clean.shape, generator=as_generator(seed), dtype=DTYPE)
     e *= noise * clean.norm() / e.norm()
     return clean + e, e.norm().item()
@@ -89,7 +92,7 @@ def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0, devic
     V = V * torch.sign(V.gather(1, V.abs().argmax(dim=1, keepdim=True)))      # a fixed sign per vector
     x_true = sum(c * V[i - 1] for i, c in weights.items())
     x_true = x_true / x_true.norm()
-    y, delta = _noisy(A @ x_true, noise, seed)
+    y, delta = _noisy(A @ x_true, noise, seed, "integration_example")
     return A.to(device), x_true.to(device), y.to(device), delta
 
 
@@ -97,13 +100,18 @@ def sparse_integration_example(n: int = 200, n_spikes: int = 6, amplitude: float
                                seed=0, device=None) -> tuple:
     """A sparse ``x_true`` (``n_spikes`` spikes of height ±``amplitude``·U[0.5, 1]) seen through the
     integration operator with relative noise ``noise``: ``(A, x_true, y, delta)``."""
+    check_int(n_spikes, "n_spikes", "sparse_integration_example")
+    if n_spikes > n - 20:
+        raise ValueError(f"n_spikes is {n_spikes}; sparse_integration_example places them in the n - 20 = {n - 20} "
+                         "inner points, one per point")
+    amplitude = check_number(amplitude, "amplitude", "sparse_integration_example", strict=True)
     A = IntegrationOperator(n).to_matrix(dtype=DTYPE)
     gen = as_generator(seed)
     where = torch.randperm(n - 20, generator=gen)[:n_spikes] + 10
     x_true = torch.zeros(n, dtype=DTYPE)
     signs = torch.where(torch.rand(n_spikes, generator=gen) < 0.5, -1.0, 1.0).to(DTYPE)
     x_true[where] = amplitude * signs * (0.5 + 0.5 * torch.rand(n_spikes, generator=gen, dtype=DTYPE))
-    y, delta = _noisy(A @ x_true, noise, gen)
+    y, delta = _noisy(A @ x_true, noise, gen, "sparse_integration_example")
     return A.to(device), x_true.to(device), y.to(device), delta
 
 
@@ -176,42 +184,51 @@ def prox_gradient_layers(B, y, alpha, step, n_layers: int, regulariser: Function
     return x
 
 
-def _gradient(B, A, y, x_of, log_alpha=None):
-    """Shared by :func:`adp_step` and :func:`train_adp`: ∇F(B), F(B), x(B), ‖Ax(B) - y‖ (and ∂F/∂log α)."""
-    B = B.detach().requires_grad_(True)
-    x = x_of(B)
-    residual = A @ x - y
-    loss = 0.5 * (residual ** 2).sum()
-    grads = torch.autograd.grad(loss, [B] + ([log_alpha] if log_alpha is not None else []))
-    return grads[0].detach(), loss.item(), x.detach(), residual.norm().item(), (grads[1] if log_alpha is not None else None)
+class ADPStep(NamedTuple):
+    """What :func:`adp_step` returns with ``full=True``."""
+
+    B: torch.Tensor                 # B after the step
+    loss: float                     # F(B) before it
+    x: torch.Tensor                 # x(B), detached
+    residual: float                 # ||A x(B) - y||
+    alpha_grad: torch.Tensor | None  # dF/dalpha, when alpha is a tensor that requires grad
 
 
-def _adam(B0: torch.Tensor, lr: float):
-    """``update(B, grad) -> B_new`` by torch's Adam (Kingma & Ba 2015) on one tensor: a step per entry scaled by the
-    running size of its gradients (``eps`` small: the gradients here are tiny)."""
-    leaf = B0.detach().clone().requires_grad_(True)
-    adam = torch.optim.Adam([leaf], lr=lr, eps=1e-12)
-
-    def update(B, grad):
-        with torch.no_grad():
-            leaf.copy_(B)
-        leaf.grad = grad
-        adam.step()
-        return leaf.detach().clone()
-
-    return update
-
-
-def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float, lr: float):
+def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha, lr: float = 0.3, *, reconstruction=None,
+             optimizer: torch.optim.Optimizer | None = None, full: bool = False):
     r"""One gradient step on :math:`F(B) = \tfrac12\|A\,x(B) - y\|^2` with :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`.
 
     Returns ``(B_new, loss)``: :math:`B - \eta\nabla F(B)` (``lr`` = :math:`\eta`, the gradient by autograd
     through :func:`~course_lib.solvers.tikhonov`) and :math:`F(B)` before the step; ``B`` is left as it was.
-    The unit of the lecture 07 exercise; :func:`train_adp` repeats it.
+    The unit of the lecture 07 exercise; :func:`train_adp` is built on it, with its keyword arguments:
+
+    * ``reconstruction``: :math:`x(B)` as a function of ``B`` (default: the closed form above; :func:`train_adp`
+      passes the unrolled proximal-gradient layers);
+    * ``optimizer``: a ``torch.optim`` optimizer over one tensor of ``B``'s shape, which the caller keeps from step
+      to step (Adam's running moments); the step is then the optimizer's, from ``B`` and :math:`\nabla F(B)`;
+    * ``full``: return an :class:`ADPStep` (``B``, ``loss``, ``x``, ``residual``, ``alpha_grad``: :math:`\partial
+      F/\partial\alpha` when ``alpha`` is a tensor that requires grad).
     """
-    B = B.to(DTYPE)
-    grad, loss, _, _, _ = _gradient(B, A.to(DTYPE), y.to(DTYPE), lambda B_: tikhonov(B_, y.to(DTYPE), alpha))
-    return B.detach() - lr * grad, loss
+    B, A, y = B.to(DTYPE), A.to(DTYPE), y.to(DTYPE)
+    x_of = reconstruction if reconstruction is not None else (lambda B_: tikhonov(B_, y, alpha))
+    leaf = B.detach().requires_grad_(True)
+    x = x_of(leaf)
+    residual = A @ x - y
+    loss = 0.5 * (residual ** 2).sum()
+    with_alpha = isinstance(alpha, torch.Tensor) and alpha.requires_grad
+    grads = torch.autograd.grad(loss, [leaf] + ([alpha] if with_alpha else []))
+    if optimizer is None:
+        B_new = B.detach() - lr * grads[0]
+    else:
+        parameter = optimizer.param_groups[0]["params"][0]
+        with torch.no_grad():
+            parameter.copy_(B)
+        parameter.grad = grads[0].to(parameter.dtype)
+        optimizer.step()
+        B_new = parameter.detach().clone()
+    if not full:
+        return B_new, loss.item()
+    return ADPStep(B_new, loss.item(), x.detach(), residual.norm().item(), grads[1].detach() if with_alpha else None)
 
 
 def gradient_F(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -257,7 +274,7 @@ def _network_gap(B, y, alpha, x, regulariser, reference_iters) -> float:
 def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Functional | None = None,
               n_iter: int = 1000, lr: float = 0.3, n_layers: int | None = None, x0=None, x_true=None, delta=None,
               tau: float = 1.0, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
-              progress: bool = False, optimizer: str = "gd"):
+              progress: bool = False, optimizer=torch.optim.SGD):
     r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from :math:`B = A`.
 
     Parameters
@@ -270,9 +287,11 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
         :math:`R`: ``SquaredL2()`` (default) or ``L1()``, any functional with a prox.
     n_iter, lr : int, float
         Training steps and the step size :math:`\eta` of :math:`B_{k+1} = B_k - \eta\nabla F(B_k)`.
-    optimizer : str
-        ``"gd"`` (gradient descent, as in Dittmer et al.) or ``"adam"`` (a step per entry of B scaled by the
-        running size of its gradients: for problems whose gradient entries differ by orders of magnitude).
+    optimizer : torch.optim class or factory
+        ``torch.optim.SGD`` (the default: gradient descent with step ``lr``, as in Dittmer et al.) or
+        ``torch.optim.Adam`` (a step per entry of B scaled by the running size of its gradients: for problems whose
+        gradient entries differ by orders of magnitude), called as ``optimizer([B], lr=lr)``; or a factory
+        ``params -> Optimizer`` that sets its own step (e.g. Adam with ``eps=1e-12``: the gradients here are tiny).
     n_layers : int, optional
         None: :math:`x(B)` exactly (Tikhonov's closed form, only for ``SquaredL2``). A number: that many
         layers of :class:`ProxGradientNetwork`, warm-started from the previous step's output (from ``x0``,
@@ -304,9 +323,9 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     _check_positive(alpha, "alpha", "train_adp")
     _check_positive(lr, "lr", "train_adp")
     check_positive_int(n_iter, "n_iter", "train_adp")
-    if optimizer not in ("gd", "adam"):
-        raise ValueError(f"optimizer is {optimizer!r}; train_adp expects 'gd' or 'adam'")
-    update = _adam(A, lr) if optimizer == "adam" else (lambda B_, grad: B_ - lr * grad)
+    from .training import make_optimizer
+
+    opt = make_optimizer(optimizer, [A.clone().requires_grad_(True)], lr, "train_adp")
     if x_true is not None:
         check_tensor(x_true, "x_true", "train_adp", (A.shape[1],), allow_complex=False)
         x_true = x_true.to(A)
@@ -320,21 +339,21 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
         a = log_alpha.exp()
         if n_layers is not None and k % 25 == 0:   # the layers' step follows ‖B_k‖ (every 25 steps): a convergent PG method
             step = 0.95 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
-        grad, loss, x, residual, grad_alpha = _gradient(
-            B, A, y, lambda B_: reconstruct(B_, a, x_prev, step), log_alpha if adaptive_alpha else None)
-        _record(history, k, loss, residual, a.item(), x, x_true)
+        taken = adp_step(B, A, y, a, lr, reconstruction=lambda B_: reconstruct(B_, a, x_prev, step), optimizer=opt,
+                         full=True)
+        x, loss = taken.x, taken.loss
+        _record(history, k, loss, taken.residual, a.item(), x, x_true)
         if track_every and k % track_every == 0:
             history.log(gap_iteration=k, gap=_network_gap(B, y, a.item(), x, regulariser, 3000))
-        if delta is not None and residual <= tau * delta:       # the discrepancy principle: x_k is the answer
+        if delta is not None and taken.residual <= tau * delta:    # the discrepancy principle: x_k is the answer
             history.stopped = True
             break
         if k + 1 < n_iter:                                      # the last x_k is returned with the B_k it came from
-            B_new = update(B, grad)
-            history.log(step_norm=(B_new - B).norm().item())
-            B, x_prev = B_new, x
+            history.log(step_norm=(taken.B - B).norm().item())
+            B, x_prev = taken.B, x
             if adaptive_alpha:
-                with torch.no_grad():
-                    log_alpha -= alpha_lr * grad_alpha / max(loss, 1e-300)   # descent on log F in log α
+                with torch.no_grad():                           # descent on log F in log α: dF/dlog α = α dF/dα
+                    log_alpha -= alpha_lr * (taken.alpha_grad * a) / max(loss, 1e-300)
     history.seconds = time.perf_counter() - start
     return (x, B.detach().clone()), history
 
@@ -356,6 +375,17 @@ LONG_RUNS = {
     "sparse": {"n": 200, "n_spikes": 6, "seed": 0, "alphas": [0.005, 0.001], "lasso_iter": 20000, "n_iter": 400,
                "n_layers": 10, "optimizers": {"gd": 3e-4, "adam": 1e-4}},
 }
+
+
+class TinyEpsAdam(torch.optim.Adam):
+    """Adam with ``eps=1e-12``: the gradients of F are tiny on these problems, and the default 1e-8 would swamp them."""
+
+    def __init__(self, params, lr: float = 1e-3):
+        super().__init__(params, lr=lr, eps=1e-12)
+
+
+#: The optimizers of the sparse study by their names in :data:`LONG_RUNS`.
+OPTIMIZERS = {"gd": torch.optim.SGD, "adam": TinyEpsAdam}
 
 
 def _curves(history: History, keys) -> dict:
@@ -394,7 +424,7 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
                 "lasso_residual": torch.tensor((A3 @ lasso - y3).norm().item(), dtype=DTYPE)}
         for name, lr in sp["optimizers"].items():
             _, h = train_adp(A3, y3, alpha, L1(), n_iter=sp["n_iter"], lr=lr, n_layers=sp["n_layers"], x_true=x3,
-                             x0=lasso, track_every=None, optimizer=name, progress=progress)
+                             x0=lasso, track_every=None, optimizer=OPTIMIZERS[name], progress=progress)
             runs[name] = _curves(h, ("error", "residual", "step_norm"))
             runs[name]["path_length"] = torch.tensor(sum(h.step_norm) / A3.norm().item(), dtype=DTYPE)
         sparse[str(alpha)] = runs
@@ -404,7 +434,7 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
 def _record_code() -> list:
     from .metrics import relative_error
 
-    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, _gradient, _adam, train_adp,
+    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, adp_step, ADPStep, train_adp, TinyEpsAdam,
             _reconstruction, _network_gap, _record, _curves, long_runs, fista, tikhonov, L1, relative_error]
 
 

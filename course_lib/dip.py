@@ -302,11 +302,14 @@ class DiscrepancyDetector:
 
 
 def dip_step(net: nn.Module, optimizer, A: LinearOperator, y: torch.Tensor, z: torch.Tensor | None = None,
-             input_noise: float = 0.0, generator: torch.Generator | None = None, tv_weight: float = 0.0) -> tuple:
-    r"""One DIP step: Adam (or any ``optimizer``) on :math:`\tfrac1m\|A\,G(z + \epsilon) - y\|^2 + w\,\mathrm{TV}`.
+             input_noise: float = 0.0, generator: torch.Generator | None = None, regulariser=None) -> tuple:
+    r"""One DIP step: Adam (or any ``optimizer``) on :math:`\tfrac1m\|A\,G(z + \epsilon) - y\|^2 + \tfrac1n g(G(z + \epsilon))`.
 
     :math:`\epsilon` is fresh noise of std ``input_noise`` drawn from ``generator`` (none when 0);
-    a generator without input (``z=None``, e.g. :class:`ConvGenerator`) is called as ``net()``.
+    a generator without input (``z=None``, e.g. :class:`ConvGenerator`) is called as ``net()``. ``regulariser``
+    :math:`g` (a :class:`~course_lib.functionals.Functional`, e.g. ``TotalVariation(0.03, ndim=2)`` for DIP + TV; none
+    by default) is taken per pixel (its value over the output's :math:`n` entries), as the data term is per
+    measurement: ``TotalVariation(w, ndim=2)`` adds :math:`w` times :func:`tv_loss`.
     Returns ``(loss, output)``: the loss as a float and the output *before* the update, detached,
     of shape ``A.in_shape``. The unit of the lecture 06 exercise; :func:`fit` repeats it.
     """
@@ -316,8 +319,8 @@ def dip_step(net: nn.Module, optimizer, A: LinearOperator, y: torch.Tensor, z: t
         noise = input_noise * torch.randn(z.shape, generator=generator).to(z.device) if input_noise else 0
         out = net(z + noise).reshape(A.in_shape)
     loss = ((A(out) - y).abs() ** 2).mean()
-    if tv_weight:
-        loss = loss + tv_weight * tv_loss(out)
+    if regulariser is not None:
+        loss = loss + regulariser(out) / out.numel()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -425,9 +428,10 @@ def _prepare(net, A, y, z, seed, device):
 
 
 def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, lr: float = 0.01, z=None,
-        input_noise: float = 1 / 30, tv_weight: float = 0.0, optimizer: str = "adam", ema: float = 0.0,
+        input_noise: float = 1 / 30, regulariser=None, optimizer=torch.optim.Adam, ema: float = 0.0,
         observers=(), seed=0, progress: bool = True, device=None):
-    r"""Fit ``net`` to one measurement: ``n_iter`` :func:`dip_step` s on :math:`\tfrac1m\|A\,G(z + \epsilon_k) - y\|^2 + w\,\mathrm{TV}`.
+    r"""Fit ``net`` to one measurement: ``n_iter`` :func:`dip_step` s on
+    :math:`\tfrac1m\|A\,G(z + \epsilon_k) - y\|^2 + \tfrac1n g(G(z + \epsilon_k))`.
 
     Parameters
     ----------
@@ -439,10 +443,14 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
         and the measurement; both are moved to ``device`` (the operator in place).
     z : tensor, optional
         The fixed input; by default :func:`generator_input` with 32 channels at full size.
-    input_noise, tv_weight : float
-        Std of the fresh noise added to ``z`` at every step (0: none); weight of :func:`tv_loss` (DIP+TV).
-    optimizer : "adam" or "sgd"
-        Adam, or plain gradient descent with step ``lr`` (the setting of the theory).
+    input_noise : float
+        Std of the fresh noise added to ``z`` at every step (0: none).
+    regulariser : Functional, optional
+        A prior on the output, per pixel (see :func:`dip_step`): ``TotalVariation(w, ndim=2)`` is DIP + TV.
+    optimizer : torch.optim class or factory
+        ``torch.optim.Adam`` (the default) or ``torch.optim.SGD`` (plain gradient descent with step ``lr``, the
+        setting of the theory), called as ``optimizer(net.parameters(), lr=lr)``; or a factory
+        ``params -> Optimizer`` that sets its own step.
     ema : float
         Exponential averaging of the outputs (0: none); the averaged output is what observers see
         as ``average`` and what is returned.
@@ -460,18 +468,19 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
         The last (averaged) output on the CPU, and a :class:`~course_lib.history.History` with
         ``loss`` per iteration (and what the observers logged), ``iterations`` and ``seconds``.
     """
+    from .functionals import Functional, TotalVariation
+    from .training import make_optimizer
+
     check_positive_int(n_iter, "n_iter", "fit")
-    if tv_weight and len(A.in_shape) != 2:
-        raise ValueError("tv_weight is for images (H, W); set it to 0 for signals")
-    if not isinstance(optimizer, str):
-        raise TypeError(f"optimizer is a {type(optimizer).__name__}; fit expects the name 'adam' or 'sgd' (it builds "
-                        "the optimizer for the network's weights)")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer is {optimizer!r}; fit expects 'adam' or 'sgd'")
+    if regulariser is not None and not isinstance(regulariser, Functional):
+        raise TypeError(f"regulariser is a {type(regulariser).__name__}; fit expects a course_lib Functional, e.g. "
+                        "TotalVariation(0.03, ndim=2) for DIP + TV")
+    if isinstance(regulariser, TotalVariation) and regulariser.ndim > len(A.in_shape):
+        raise ValueError(f"{regulariser!r} is for images (H, W); A's input is {A.in_shape}: use ndim=1 for signals")
     check_number(ema, "ema", "fit")
     y, z, generator, device = _prepare(net, A, y, z, seed, device)
     observers = list(observers)
-    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
+    opt = make_optimizer(optimizer, net.parameters(), lr, "fit")
     untrained = None
     if any(getattr(o, "wants_start", False) for o in observers):
         with torch.no_grad():
@@ -482,7 +491,7 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
 
     history, average, start = History(iterations=0, seconds=0.0), None, time.perf_counter()
     for k in tqdm(range(1, n_iter + 1), desc="DIP", disable=not progress, leave=False):
-        loss, out = dip_step(net, opt, A, y, z, input_noise, generator, tv_weight)
+        loss, out = dip_step(net, opt, A, y, z, input_noise, generator, regulariser)
         average = out if (average is None or not ema) else ema * average + (1 - ema) * out
         history.log(loss=loss)
         history.iterations = k
@@ -582,6 +591,7 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
     variance over the whole run, ES-WMV's choice and stop, snapshots), the same with TV, and the loss of fitting
     Ulyanov et al.'s four targets (image, image + noise, shuffled pixels, uniform noise) for ``fitting_iter``."""
     from . import data
+    from .functionals import TotalVariation
     from .operators import Identity, Inpainting
 
     r = recipe
@@ -603,7 +613,8 @@ def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
                "es_iteration": watched.iteration, "es_stopped_at": watched.stopped_at, "es_output": watched.output,
                "snapshot_iterations": sorted(snaps.images), "snapshots": torch.stack([snaps.images[k] for k in
                                                                                     sorted(snaps.images)])}
-    _, tv = fit(skipnet(), A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"], tv_weight=r["tv_weight"], seed=r["seed"],
+    _, tv = fit(skipnet(), A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"],
+                regulariser=TotalVariation(r["tv_weight"], ndim=2), seed=r["seed"],
                 progress=progress, observers=[Metrics(x)])
     fitting = {}
     for name, target in _fitting_targets(x, r["sigma"], r["seed"]).items():
@@ -680,7 +691,8 @@ def educated_runs(recipe: dict = EDUCATED_RUNS, progress: bool = False) -> dict:
             copy = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
             copy.load_state_dict(weights)
             _, run = fit(copy.eval(), A, y, n_iter=f["n_iter"], lr=f["lr"], ema=f["ema"], input_noise=0,
-                         tv_weight=tv_weight, z=educated_input(A, y), seed=r["seed"], progress=progress,
+                         regulariser=TotalVariation(tv_weight, ndim=2) if tv_weight else None,
+                         z=educated_input(A, y), seed=r["seed"], progress=progress,
                          observers=[Metrics(x)])
             tuned[name] = {"psnr": f32(run.psnr), "loss": f32(run.loss)}
         tv = [psnr(fista(A, y, TotalVariation(w, ndim=2), n_iter=r["tv_iter"])[0], x) for w in r["tv_weights"]]

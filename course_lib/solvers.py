@@ -134,7 +134,7 @@ def tikhonov(A, y: torch.Tensor, alpha) -> torch.Tensor:
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A is a {type(A).__name__}; tikhonov expects a course_lib LinearOperator or a matrix tensor")
     check_tensor(y, "y", f"tikhonov with {A!r}", A.out_shape, finite=True)
-    n = _check_size(math.prod(A.in_shape), repr(A))
+    _check_size(math.prod(A.in_shape), repr(A))
     dtype = y.dtype if (y.is_complex() and A.complex_domain) else (y.real.dtype if y.is_complex() else y.dtype)
     if A.complex_domain and not dtype.is_complex:
         dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
@@ -413,8 +413,9 @@ def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000,
     Unlike ISTA/FISTA, whose speed depends on the conditioning of :math:`M`, the linear solve absorbs it: an
     ill-conditioned problem converges in thousands of steps, not hundreds of thousands. The penalty :math:`\rho`
     defaults to :math:`10\lambda` (on lecture 01's TV problems, condition number 5e4, it reached a gap of 1e-12 in
-    5000-18000 steps for λ from 5e-5 to 2e-3; 2λ and 20λ were slower). Returns ``(w, gaps)``: the sparse iterate and
-    :func:`lasso_duality_gap` every 10 steps; stops early once the gap is at most ``tol``."""
+    5000-18000 steps for λ from 5e-5 to 2e-3; 2λ and 20λ were slower). Returns ``(w, history)``: the sparse iterate,
+    and :func:`lasso_duality_gap` every 10 steps (``history.gap``, at ``history.iteration``); stops early once the
+    gap is at most ``tol`` (``history.converged``)."""
     M = check_tensor(M, "M", "lasso_admm", allow_complex=False, finite=True)
     check_tensor(y, "y", "lasso_admm", allow_complex=False, finite=True)
     if M.ndim != 2 or y.shape != (M.shape[0],):
@@ -425,13 +426,14 @@ def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000,
     G, Mty = M.T @ M, M.T @ y
     factor = torch.linalg.cholesky(G + rho * torch.eye(G.shape[0], dtype=G.dtype, device=G.device))
     w = u = torch.zeros_like(Mty)
-    gaps = []
+    history = History(converged=False)
     for k in range(n_iter):
         z = torch.cholesky_solve((Mty + rho * (w - u))[:, None], factor)[:, 0]
         w = soft_threshold(z + u, lam / rho)
         u = u + z - w                                    # the scaled dual variable
         if k % 10 == 9:
-            gaps.append(lasso_duality_gap(M, y, lam, w))
-            if gaps[-1] <= tol:
+            history.log(gap=lasso_duality_gap(M, y, lam, w), iteration=k + 1)
+            if history.gap[-1] <= tol:
+                history.converged = True
                 break
-    return w, gaps
+    return w, history

@@ -19,7 +19,24 @@ from torch import nn
 from .history import History
 from .utils import as_generator, check_number, check_positive_int
 
-__all__ = ["train", "adam_with_cosine"]
+__all__ = ["train", "adam_with_cosine", "make_optimizer"]
+
+
+def make_optimizer(optimizer, params, lr: float, owner: str) -> torch.optim.Optimizer:
+    """The optimizer a routine was asked for, built over ``params``: a ``torch.optim`` class is called as
+    ``optimizer(params, lr=lr)``; any other callable is a factory, called as ``optimizer(params)`` (it sets its own
+    step size, e.g. ``lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-12)``)."""
+    params = list(params)
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer(params, lr=check_number(lr, "lr", owner, strict=True))
+    if callable(optimizer) and not isinstance(optimizer, (str, torch.optim.Optimizer)):
+        built = optimizer(params)
+        if not isinstance(built, torch.optim.Optimizer):
+            raise TypeError(f"the optimizer factory returned a {type(built).__name__}; {owner} expects it to return a "
+                            "torch.optim.Optimizer over the parameters it was given")
+        return built
+    raise TypeError(f"optimizer is {optimizer!r}; {owner} expects a torch.optim class (torch.optim.Adam, "
+                    "torch.optim.SGD, ...) or a factory params -> torch.optim.Optimizer")
 
 
 def adam_with_cosine(params, lr: float, n_iter: int, cosine: bool = True, lr_floor: float = 0.01):

@@ -164,7 +164,30 @@ def test_the_closed_form_gradient_is_autograds():
 
 def test_adam_moves_b_and_lowers_the_loss():
     A, _, y, _ = adp.integration_example(n=20, index=3, seed=6)
-    (_, B), h = adp.train_adp(A, y, 0.01, n_iter=30, lr=1e-3, optimizer="adam", track_every=None)
+    (_, B), h = adp.train_adp(A, y, 0.01, n_iter=30, lr=1e-3, optimizer=adp.TinyEpsAdam, track_every=None)
     assert h.loss[-1] < h.loss[0] and (B - A).norm() > 0
-    with pytest.raises(ValueError, match="'gd' or 'adam'"):
+    with pytest.raises(TypeError, match="expects a torch.optim class"):
         adp.train_adp(A, y, 0.01, n_iter=2, optimizer="sgd")
+
+
+def test_train_adp_is_built_on_adp_step():
+    """Plain gradient descent in train_adp is adp_step repeated: the same B after three steps."""
+    A, _, y, _ = adp.integration_example(n=20, index=3, seed=6)
+    (_, B_trained), h = adp.train_adp(A, y, 0.01, n_iter=4, lr=0.3, track_every=None)
+    B = A.clone()
+    for _ in range(3):
+        B, loss = adp.adp_step(B, A, y, 0.01, 0.3)
+    torch.testing.assert_close(B_trained, B, rtol=1e-12, atol=1e-14)
+    assert len(h.loss) == 4 and h.loss[-1] == pytest.approx(adp.adp_step(B, A, y, 0.01, 0.3)[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: adp.integration_example(noise=-1), ValueError, "noise is -1"),
+    (lambda: adp.integration_example(noise=float("nan")), ValueError, "noise is nan"),
+    (lambda: adp.sparse_integration_example(n_spikes=500), ValueError, "n_spikes is 500"),
+    (lambda: adp.sparse_integration_example(amplitude=0.0), ValueError, "amplitude is 0.0"),
+    (lambda: adp.integration_example(seed="0"), TypeError, "seed is a str"),
+])
+def test_the_examples_refuse_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

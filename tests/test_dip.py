@@ -111,7 +111,8 @@ def test_fit_works_for_inpainting_with_tv_and_averaging():
     mask = (torch.rand(32, 32, generator=torch.Generator().manual_seed(0)) < 0.5).float()
     A = cl.Inpainting(mask)
     _, r = dip.fit(dip.SkipNet(in_channels=32, channels=16, depth=3), A, A(x), n_iter=120, lr=0.01,
-                   observers=[dip.Metrics(x)], tv_weight=0.01, ema=0.9, progress=False)
+                   observers=[dip.Metrics(x)], regulariser=cl.TotalVariation(0.01, ndim=2), ema=0.9,
+                   progress=False)
     assert r.psnr[-1] > psnr(A(x), x) + 3.0        # the holes are filled in
 
 
@@ -198,14 +199,18 @@ def test_conv_generator_does_compressed_sensing_by_gradient_descent():
     min_norm = torch.linalg.pinv(A.matrix) @ y
     torch.manual_seed(0)
     g = dip.ConvGenerator(n, channels=64, width=3.0, init_scale=y.norm().item() / n ** 0.5)
-    x_hat, r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer="sgd", progress=False)
+    x_hat, r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer=torch.optim.SGD, progress=False)
     err = lambda v: ((v - x).norm() / x.norm()).item()
     assert r.loss[-1] < 1e-2 * r.loss[0]
     assert err(x_hat) < 0.2 < 0.5 < err(min_norm)
-    with pytest.raises(ValueError, match="'adam' or 'sgd'"):
-        dip.fit(g, A, y, n_iter=1, optimizer="lbfgs")
+    with pytest.raises(TypeError, match="expects a torch.optim class"):
+        dip.fit(g, A, y, n_iter=1, optimizer="sgd")
+    with pytest.raises(TypeError, match="returned a float"):
+        dip.fit(g, A, y, n_iter=1, optimizer=lambda params: 0.1)
     with pytest.raises(ValueError, match="for images"):
-        dip.fit(g, A, y, n_iter=1, tv_weight=0.1)
+        dip.fit(g, A, y, n_iter=1, regulariser=cl.TotalVariation(0.1, ndim=2))
+    with pytest.raises(TypeError, match="expects a course_lib Functional"):
+        dip.fit(g, A, y, n_iter=1, regulariser=0.1)
     with pytest.raises(ValueError, match="signals \\(n,\\) for a generator without input"):
         dip.fit(dip.SkipNet(channels=8, depth=2), A, y, n_iter=1)
 

@@ -233,7 +233,9 @@ def test_lasso_admm_meets_the_kkt_conditions_its_gap_certifies_it_and_scipy_agre
     M = torch.randn(30, 50, generator=g, dtype=torch.float64) @ torch.diag(torch.logspace(0, -3, 50, dtype=torch.float64))
     y = torch.randn(30, generator=g, dtype=torch.float64)
     lam = 0.05
-    w, gaps = cl.lasso_admm(M, y, lam, n_iter=50000, tol=1e-10)
+    w, history = cl.lasso_admm(M, y, lam, n_iter=50000, tol=1e-10)
+    gaps = history.gap
+    assert history.converged and history.iteration[-1] % 10 == 0 and len(history.iteration) == len(gaps)
     grad = M.T @ (M @ w - y)
     on = w != 0
     assert on.any() and (~on).any()
