@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -37,6 +38,67 @@ __all__ = ["log_evidence", "dense_design", "convolution_design", "linear_data", 
            "IstaCell", "unroll", "gradient_through_time"]
 
 
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_dtype(dtype, owner: str) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype is {dtype!r}; {owner} expects a real floating-point torch dtype (e.g. torch.float32)")
+
+
+def _check_module(model, name: str, owner: str) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} is a {type(model).__name__}; {owner} expects a torch.nn.Module")
+
+
+def _check_callable(f, name: str, owner: str) -> None:
+    if not callable(f):
+        raise TypeError(f"{name} is a {type(f).__name__}; {owner} expects a function")
+
+
+def _check_integer(value, name: str, owner: str) -> int:
+    """Any integer, negative too (a shift, a number of quarter turns)."""
+    return check_int(value, name, owner, minimum=-(2 ** 63))
+
+
+def _check_images(x, channels: int, owner: str) -> None:
+    """``x`` a real batch of images ``(N, channels, H, W)``: shape and dtype only (no pass over the data: it runs at
+    every forward)."""
+    check_tensor(x, "x", owner, allow_complex=False)
+    if x.ndim != 4 or x.shape[1] != channels:
+        hint = " (add the channel axis: x[:, None])" if x.ndim == 3 and channels == 1 else ""
+        raise ValueError(f"x has shape {tuple(x.shape)}; {owner} expects a batch of images (N, {channels}, H, W){hint}")
+
+
+def _check_data(x, labels, owner: str) -> None:
+    """Samples ``x`` (N, ...) of finite numbers and their class labels, integers >= 0 of shape (N,)."""
+    check_tensor(x, "x", owner, allow_complex=False, finite=True)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"x has shape {tuple(x.shape)}; {owner} expects a non-empty batch of samples (N, ...)")
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels is a {type(labels).__name__}; {owner} expects a torch.Tensor of class indices")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"labels has dtype {labels.dtype}; {owner} expects class indices, an integer tensor "
+                        "(labels.long())")
+    if labels.shape != (len(x),):
+        raise ValueError(f"labels has shape {tuple(labels.shape)}; {owner} expects one class per sample, ({len(x)},)")
+    if bool((labels < 0).any()):
+        raise ValueError(f"labels holds {int(labels.min())}; {owner} expects class indices >= 0")
+
+
+def _check_values(values, name: str, owner: str) -> None:
+    """A 1-D sequence (list, tuple, NumPy array or tensor) of finite real numbers."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or getattr(values, "ndim", 1) != 1:
+        raise TypeError(f"{name} is {values!r}; {owner} expects a 1-D sequence of numbers")
+    for value in values:
+        if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_complex():
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} holds a {type(value).__name__} ({value!r}); {owner} expects numbers")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} holds {value!r}; {owner} expects finite numbers")
+
+
 # --------------------------------------------------------------------------- model choice by the evidence
 
 
@@ -48,8 +110,8 @@ def log_evidence(Phi: torch.Tensor, y: torch.Tensor, alpha: float, beta: float) 
     Computed in float64 by a Cholesky factor of :math:`C` (or, when :math:`\Phi` has fewer columns
     than rows, of the :math:`p \times p` posterior precision, by the matrix determinant lemma).
     """
-    check_tensor(Phi, "Phi", "log_evidence", allow_complex=False)
-    check_tensor(y, "y", "log_evidence", allow_complex=False)
+    check_tensor(Phi, "Phi", "log_evidence", allow_complex=False, finite=True)
+    check_tensor(y, "y", "log_evidence", allow_complex=False, finite=True)
     if Phi.ndim != 2 or y.shape != (Phi.shape[0],):
         raise ValueError(f"Phi has shape {tuple(Phi.shape)} and y {tuple(y.shape)}; log_evidence expects a design "
                          "matrix (N, p) and data (N,)")
@@ -72,7 +134,7 @@ def log_evidence(Phi: torch.Tensor, y: torch.Tensor, alpha: float, beta: float) 
 
 
 def _check_samples(X, owner):
-    check_tensor(X, "X", owner, allow_complex=False)
+    check_tensor(X, "X", owner, allow_complex=False, finite=True)
     if X.ndim != 2:
         raise ValueError(f"X has shape {tuple(X.shape)}; {owner} expects samples as rows (N, n)")
 
@@ -97,8 +159,10 @@ def convolution_design(X: torch.Tensor, kernel_size: int) -> torch.Tensor:
 
 def circular_convolution(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     r"""Circular convolution :math:`(k * x)_t = \sum_j k_j\,x_{t - j + c}` (centred, odd kernel) along the last axis."""
-    check_tensor(x, "x", "circular_convolution", allow_complex=False)
-    check_tensor(kernel, "kernel", "circular_convolution", allow_complex=False)
+    check_tensor(x, "x", "circular_convolution", allow_complex=False, finite=True)
+    check_tensor(kernel, "kernel", "circular_convolution", allow_complex=False, finite=True)
+    if x.ndim < 1:
+        raise ValueError("x is a scalar; circular_convolution expects signals (..., n)")
     if kernel.ndim != 1 or kernel.numel() % 2 == 0:
         raise ValueError(f"kernel has shape {tuple(kernel.shape)}; circular_convolution expects an odd-length 1-D kernel")
     K = kernel.numel()
@@ -109,7 +173,7 @@ def convolution_matrix(kernel: torch.Tensor, n: int) -> torch.Tensor:
     """The ``(n, n)`` circulant (Toeplitz with wrap-around) matrix of :func:`circular_convolution` with ``kernel``:
     n weights would fill a row of a dense layer; the convolution shares ``len(kernel)`` of them along the diagonals."""
     n = check_int(n, "n", "convolution_matrix")
-    check_tensor(kernel, "kernel", "convolution_matrix", allow_complex=False)
+    check_tensor(kernel, "kernel", "convolution_matrix", allow_complex=False, finite=True)
     if kernel.ndim != 1 or kernel.numel() % 2 == 0 or kernel.numel() > n:
         raise ValueError(f"kernel has shape {tuple(kernel.shape)}; convolution_matrix expects an odd-length 1-D kernel "
                          f"of at most n = {n} taps")
@@ -117,13 +181,21 @@ def convolution_matrix(kernel: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def linear_data(model: str = "convolution", n: int = 16, n_samples: int = 20, kernel_size: int = 3,
-                noise: float = 0.1, seed=0, dtype=torch.float64) -> tuple:
+                noise: float = 0.1, seed=0, dtype=torch.float64, device=None) -> tuple:
     r"""Data ``(X, Y)`` from a random linear map: a circular convolution with ``kernel_size`` taps
     (``model="convolution"``) or a dense ``(n, n)`` matrix (``"dense"``), weights :math:`\mathcal N(0, 1)`,
     inputs :math:`\mathcal N(0, I)`, plus Gaussian noise of std ``noise``. Draws from the priors of
-    :func:`model_evidence` (:math:`\alpha = 1`, :math:`\beta = 1/\text{noise}^2`)."""
+    :func:`model_evidence` (:math:`\alpha = 1`, :math:`\beta = 1/\text{noise}^2`). ``seed``: an int or a
+    ``torch.Generator``; drawn on the CPU, then moved to ``device``."""
     if model not in ("convolution", "dense"):
         raise ValueError(f"model is {model!r}; linear_data expects 'convolution' or 'dense'")
+    n = check_int(n, "n", "linear_data")
+    n_samples = check_int(n_samples, "n_samples", "linear_data")
+    kernel_size = check_int(kernel_size, "kernel_size", "linear_data")
+    if model == "convolution" and kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size is {kernel_size}; linear_data expects an odd size (a centred kernel)")
+    noise = check_number(noise, "noise", "linear_data")
+    _check_dtype(dtype, "linear_data")
     g = as_generator(seed)
     X = torch.randn(n_samples, n, generator=g, dtype=torch.float64)
     if model == "convolution":
@@ -131,7 +203,7 @@ def linear_data(model: str = "convolution", n: int = 16, n_samples: int = 20, ke
     else:
         Y = X @ torch.randn(n, n, generator=g, dtype=torch.float64).T
     Y = Y + noise * torch.randn(Y.shape, generator=g, dtype=torch.float64)
-    return X.to(dtype), Y.to(dtype)
+    return X.to(dtype=dtype, device=device), Y.to(dtype=dtype, device=device)
 
 
 def model_evidence(X: torch.Tensor, Y: torch.Tensor, kernel_sizes=(1, 3, 5, 7), noise: float = 0.1,
@@ -143,9 +215,11 @@ def model_evidence(X: torch.Tensor, Y: torch.Tensor, kernel_sizes=(1, 3, 5, 7), 
     parameter space the model spreads its prior over: Occam's razor, in nats.
     """
     _check_samples(X, "model_evidence")
+    check_tensor(Y, "Y", "model_evidence", allow_complex=False, finite=True)
     if Y.shape != X.shape:
         raise ValueError(f"Y has shape {tuple(Y.shape)}; model_evidence expects the shape of X, {tuple(X.shape)}")
     beta = 1 / check_number(noise, "noise", "model_evidence", strict=True) ** 2
+    check_number(alpha, "alpha", "model_evidence", strict=True)
     y = Y.reshape(-1)
     out = {f"convolution, {K} taps": (K, log_evidence(convolution_design(X, K), y, alpha, beta)) for K in kernel_sizes}
     n = X.shape[1]
@@ -159,6 +233,11 @@ def model_evidence(X: torch.Tensor, Y: torch.Tensor, kernel_sizes=(1, 3, 5, 7), 
 def shift_equivariance_error(f, x: torch.Tensor, shift: int = 1) -> float:
     r""":math:`\|f(T x) - T f(x)\| / \|f(x)\|` for the circular shift :math:`T` by ``shift`` along the last axis
     (0 for a translation-equivariant map)."""
+    _check_callable(f, "f", "shift_equivariance_error")
+    check_tensor(x, "x", "shift_equivariance_error", finite=True)
+    if x.ndim < 1:
+        raise ValueError("x is a scalar; shift_equivariance_error expects signals (..., n)")
+    _check_integer(shift, "shift", "shift_equivariance_error")
     fx = f(x)
     return float((f(torch.roll(x, shift, dims=-1)) - torch.roll(fx, shift, dims=-1)).norm() / fx.norm())
 
@@ -166,9 +245,10 @@ def shift_equivariance_error(f, x: torch.Tensor, shift: int = 1) -> float:
 def p4_rotate(features: torch.Tensor, r: int = 1) -> torch.Tensor:
     """How a rotation by ``r`` quarter turns acts on p4 feature maps ``(B, C, 4, H, W)``: every map is rotated
     and the orientation axis is shifted cyclically by ``r``."""
-    check_tensor(features, "features", "p4_rotate", allow_complex=False)
+    check_tensor(features, "features", "p4_rotate", allow_complex=False, finite=True)
     if features.ndim != 5 or features.shape[2] != 4:
         raise ValueError(f"features has shape {tuple(features.shape)}; p4_rotate expects p4 feature maps (B, C, 4, H, W)")
+    _check_integer(r, "r", "p4_rotate")
     return torch.roll(torch.rot90(features, r, dims=(-2, -1)), r, dims=2)
 
 
@@ -187,6 +267,8 @@ class P4LiftingConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
         super().__init__()
         k = _check_kernel(kernel_size, "P4LiftingConv")
+        in_channels = check_int(in_channels, "in_channels", "P4LiftingConv")
+        out_channels = check_int(out_channels, "out_channels", "P4LiftingConv")
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, k, k) * math.sqrt(2 / (in_channels * k * k)))
 
     def forward(self, x):
@@ -206,6 +288,8 @@ class P4GroupConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3):
         super().__init__()
         k = _check_kernel(kernel_size, "P4GroupConv")
+        in_channels = check_int(in_channels, "in_channels", "P4GroupConv")
+        out_channels = check_int(out_channels, "out_channels", "P4GroupConv")
         fan_in = in_channels * 4 * k * k
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 4, k, k) * math.sqrt(2 / fan_in))
 
@@ -228,6 +312,9 @@ class P4CNN(nn.Module):
 
     def __init__(self, n_classes: int, channels: int = 8, depth: int = 3, in_channels: int = 1):
         super().__init__()
+        for value, name in ((n_classes, "n_classes"), (channels, "channels"), (depth, "depth"),
+                            (in_channels, "in_channels")):
+            check_int(value, name, "P4CNN")
         self.layers = nn.ModuleList([P4LiftingConv(in_channels, channels)]
                                     + [P4GroupConv(channels, channels) for _ in range(depth - 1)])
         self.head = nn.Linear(channels, n_classes)
@@ -244,22 +331,30 @@ class PlainCNN(nn.Module):
 
     def __init__(self, n_classes: int, channels: int = 16, depth: int = 3, in_channels: int = 1):
         super().__init__()
+        for value, name in ((n_classes, "n_classes"), (channels, "channels"), (depth, "depth"),
+                            (in_channels, "in_channels")):
+            check_int(value, name, "PlainCNN")
         self.layers = nn.ModuleList([nn.Conv2d(in_channels if i == 0 else channels, channels, 3, padding=1)
                                      for i in range(depth)])
         self.head = nn.Linear(channels, n_classes)
 
     def forward(self, x):
+        _check_images(x, self.layers[0].in_channels, "PlainCNN")
         for layer in self.layers:
             x = F.relu(layer(x))
         return self.head(x.amax(dim=(2, 3)))
 
 
 def rotated_patterns(n_samples: int, size: int = 12, n_classes: int = 4, noise: float = 0.2, seed=0,
-                     rotate: bool = True, dtype=torch.float32) -> tuple:
+                     rotate: bool = True, dtype=torch.float32, device=None) -> tuple:
     """A small task where rotation is a nuisance: ``n_classes`` random binary 5x5 glyphs, each sample one glyph at a
     random position, rotated by a random quarter turn (``rotate``), plus Gaussian noise. Returns ``(x, labels)``,
-    ``x`` of shape ``(n_samples, 1, size, size)``. The glyphs depend on nothing but ``n_classes`` (seed 1234)."""
+    ``x`` of shape ``(n_samples, 1, size, size)``. The glyphs depend on nothing but ``n_classes`` (seed 1234).
+    ``seed``: an int or a ``torch.Generator``; drawn on the CPU, then moved to ``device``."""
     n_samples = check_int(n_samples, "n_samples", "rotated_patterns")
+    n_classes = check_int(n_classes, "n_classes", "rotated_patterns")
+    noise = check_number(noise, "noise", "rotated_patterns")
+    _check_dtype(dtype, "rotated_patterns")
     size = check_int(size, "size", "rotated_patterns")
     if size < 5:
         raise ValueError(f"size is {size}; rotated_patterns draws 5x5 glyphs, so it expects size >= 5")
@@ -272,7 +367,7 @@ def rotated_patterns(n_samples: int, size: int = 12, n_classes: int = 4, noise: 
     for i in range(n_samples):
         r, c = corners[i].tolist()
         x[i, 0, r:r + 5, c:c + 5] += torch.rot90(glyphs[labels[i]], int(turns[i]))
-    return x.to(dtype), labels
+    return x.to(dtype=dtype, device=device), labels.to(device)
 
 
 # --------------------------------------------------------------------------- residual vs plain
@@ -284,12 +379,14 @@ class Block(nn.Module):
 
     def __init__(self, width: int, skip: bool = True, batchnorm: bool = True):
         super().__init__()
+        width = check_int(width, "width", "Block")
         self.conv1, self.conv2 = nn.Conv2d(width, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1)
         norm = (lambda: nn.BatchNorm2d(width)) if batchnorm else nn.Identity
         self.bn1, self.bn2 = norm(), norm()
         self.skip = skip
 
     def forward(self, x):
+        _check_images(x, self.conv1.in_channels, "Block")
         out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
         return F.relu(x + out if self.skip else out)
 
@@ -302,6 +399,8 @@ class DeepNet(nn.Module):
                  batchnorm: bool = True, in_channels: int = 1):
         super().__init__()
         n_blocks = check_int(n_blocks, "n_blocks", "DeepNet", minimum=0)
+        width, n_classes, in_channels = (check_int(v, name, "DeepNet") for v, name in
+                                         ((width, "width"), (n_classes, "n_classes"), (in_channels, "in_channels")))
         self.stem = nn.Conv2d(in_channels, width, 3, padding=1)
         self.stem_bn = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
         self.blocks = nn.Sequential(*[Block(width, skip, batchnorm) for _ in range(n_blocks)])
@@ -313,6 +412,7 @@ class DeepNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x):
+        _check_images(x, self.stem.in_channels, f"DeepNet(in_channels={self.stem.in_channels})")
         x = self.blocks(F.relu(self.stem_bn(self.stem(x))))
         return self.head(x.mean(dim=(-2, -1)))
 
@@ -325,8 +425,13 @@ def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_
                      rotate: bool = False) -> History:
     """Train on the cross-entropy with minibatches drawn with ``seed``: SGD with momentum 0.9 (``optimizer="sgd"``)
     or Adam (``"adam"``); ``rotate`` turns each minibatch by a random quarter turn (augmentation). Returns the
-    history of the minibatch ``loss`` and leaves ``model`` trained, in eval mode."""
+    history of the minibatch ``loss`` and leaves ``model`` trained, in eval mode. ``seed``: an int or a
+    ``torch.Generator``."""
+    _check_module(model, "model", "train_classifier")
+    _check_data(x, labels, "train_classifier")
     n_steps = check_int(n_steps, "n_steps", "train_classifier")
+    lr = check_number(lr, "lr", "train_classifier", strict=True)
+    batch = check_int(batch, "batch", "train_classifier")
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer is {optimizer!r}; train_classifier expects 'sgd' or 'adam'")
     g = as_generator(seed)
@@ -355,6 +460,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
     """The fraction of ``x`` that ``model`` (in eval mode) classifies right."""
+    _check_module(model, "model", "accuracy")
+    _check_data(x, labels, "accuracy")
     model.eval()
     return float((model(x).argmax(1) == labels).float().mean())
 
@@ -363,7 +470,9 @@ def filter_normalised_direction(model: nn.Module, seed=0) -> list:
     r"""A random direction in weight space, one tensor per parameter, each *filter* rescaled to the norm of the
     model's filter (Li et al. 2018): :math:`d_{i} \leftarrow d_i\,\|\theta_i\| / \|d_i\|` per output unit of a
     convolution or linear layer. Biases and normalisation parameters get 0 (Li et al. leave them out), so
-    that scale-invariant networks can be compared along directions of comparable size."""
+    that scale-invariant networks can be compared along directions of comparable size. ``seed``: an int or a
+    ``torch.Generator``."""
+    _check_module(model, "model", "filter_normalised_direction")
     g = as_generator(seed)
     direction = []
     for p in model.parameters():
@@ -383,8 +492,24 @@ def landscape(model: nn.Module, loss_fn, directions: list, alphas, betas=None) -
     on the grid ``alphas x betas`` (2-D); ``directions`` is ``[d1]`` or ``[d1, d2]`` (from
     :func:`filter_normalised_direction`), ``loss_fn(model)`` a float. The model is evaluated in eval mode (batch
     normalisation with its running statistics) and its weights are restored afterwards."""
-    model.eval()
+    _check_module(model, "model", "landscape")
+    _check_callable(loss_fn, "loss_fn", "landscape")
     params = list(model.parameters())
+    if isinstance(directions, torch.Tensor) or not isinstance(directions, (list, tuple)) or not directions:
+        raise TypeError(f"directions is a {type(directions).__name__}; landscape expects a list [d1] or [d1, d2] of "
+                        "directions (filter_normalised_direction)")
+    if betas is not None and len(directions) < 2:
+        raise ValueError(f"directions holds {len(directions)} direction; landscape with betas (a plane) expects "
+                         "[d1, d2]")
+    for i, direction in enumerate(directions[:2 if betas is not None else 1]):
+        if not isinstance(direction, (list, tuple)) or len(direction) != len(params) or any(
+                not isinstance(d, torch.Tensor) or d.shape != p.shape for d, p in zip(direction, params)):
+            raise ValueError(f"directions[{i}] does not match the model: landscape expects one tensor per parameter, "
+                             f"of its shape ({len(params)} parameters), as filter_normalised_direction(model) gives")
+    _check_values(alphas, "alphas", "landscape")
+    if betas is not None:
+        _check_values(betas, "betas", "landscape")
+    model.eval()
     saved = [p.detach().clone() for p in params]
     d1 = directions[0]
     d2 = directions[1] if betas is not None else None
@@ -412,6 +537,8 @@ def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 50, see
     evaluated in eval mode."""
     from torch.func import functional_call, grad, jvp
 
+    _check_module(model, "model", "hessian_extreme_eigenvalues")
+    _check_callable(loss_fn, "loss_fn", "hessian_extreme_eigenvalues")
     model.eval()
     n_iter = check_int(n_iter, "n_iter", "hessian_extreme_eigenvalues")
     names = [n for n, _ in model.named_parameters()]
@@ -424,9 +551,11 @@ def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 50, see
     def hvp(v):
         return jvp(grad(loss, argnums=tuple(range(len(theta)))), theta, v)[1]
 
+    g = as_generator(seed)                              # both power iterations start from the same vector
+    start = tuple(torch.randn(t.shape, generator=g, dtype=t.dtype).to(t.device) for t in theta)
+
     def power(shift):
-        g = as_generator(seed)
-        v = tuple(torch.randn(t.shape, generator=g, dtype=t.dtype).to(t.device) for t in theta)
+        v = start
         value = 0.0
         for _ in range(n_iter):
             norm = math.sqrt(sum(float((u * u).sum()) for u in v))
@@ -451,6 +580,9 @@ class RNNCell(nn.Module):
 
     def __init__(self, n_in: int, n_hidden: int, spectral_radius: float = 0.9, seed=0):
         super().__init__()
+        n_in = check_int(n_in, "n_in", "RNNCell")
+        n_hidden = check_int(n_hidden, "n_hidden", "RNNCell")
+        spectral_radius = check_number(spectral_radius, "spectral_radius", "RNNCell")
         g = as_generator(seed)
         W = torch.randn(n_hidden, n_hidden, generator=g) / math.sqrt(n_hidden)
         W = W * spectral_radius / torch.linalg.eigvals(W).abs().max()
@@ -470,7 +602,7 @@ class IstaCell(nn.Module):
 
     def __init__(self, A: torch.Tensor, lam: float):
         super().__init__()
-        check_tensor(A, "A", "IstaCell", allow_complex=False)
+        check_tensor(A, "A", "IstaCell", allow_complex=False, finite=True)
         if A.ndim != 2:
             raise ValueError(f"A has shape {tuple(A.shape)}; IstaCell expects a dictionary matrix (m, n)")
         from .operators import MatrixOperator
@@ -485,13 +617,22 @@ class IstaCell(nn.Module):
         return lista_layer(h, y, self.W_e, self.S, self.theta)
 
 
+def _check_sequence(cell, inputs, h0, owner: str) -> None:
+    _check_callable(cell, "cell", owner)
+    check_tensor(inputs, "inputs", owner, allow_complex=False, finite=True)
+    if inputs.ndim != 3:
+        raise ValueError(f"inputs has shape {tuple(inputs.shape)}; {owner} expects a sequence (T, B, n_in)")
+    check_tensor(h0, "h0", owner, allow_complex=False, finite=True)
+    if h0.ndim not in (1, 2) or (h0.ndim == 2 and h0.shape[0] not in (1, inputs.shape[1])):
+        raise ValueError(f"h0 has shape {tuple(h0.shape)}; {owner} expects one state per sequence of the batch, "
+                         f"({inputs.shape[1]}, n_hidden) (or one for all)")
+
+
 def unroll(cell: nn.Module, inputs: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
     """Run ``cell(h, x)`` over time: ``inputs`` ``(T, B, n_in)``, ``h0`` ``(B, n_hidden)``; returns the states
     ``(T, B, n_hidden)``. The same cell (the same weights) at every step; autograd through the loop is
     backpropagation through time."""
-    check_tensor(inputs, "inputs", "unroll", allow_complex=False)
-    if inputs.ndim != 3:
-        raise ValueError(f"inputs has shape {tuple(inputs.shape)}; unroll expects a sequence (T, B, n_in)")
+    _check_sequence(cell, inputs, h0, "unroll")
     states, h = [], h0
     for x in inputs:
         h = cell(h, x)
@@ -503,6 +644,7 @@ def gradient_through_time(cell: nn.Module, inputs: torch.Tensor, h0: torch.Tenso
     r""":math:`\|\partial h_T / \partial h_t\|` (Frobenius, summed over the batch) for :math:`t = 0, \dots, T-1`: how
     much the last state still feels the state :math:`T - t` steps back. Products of Jacobians
     :math:`\mathrm{diag}(\tanh')W` shrink or grow geometrically (Bengio, Simard & Frasconi 1994)."""
+    _check_sequence(cell, inputs, h0, "gradient_through_time")
     states = [h0.detach().requires_grad_(True)]
     for x in inputs:
         states.append(cell(states[-1], x))

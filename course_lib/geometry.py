@@ -35,7 +35,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .utils import check_int, check_tensor
+from .utils import as_generator, check_int, check_tensor
 
 __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
            "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
@@ -43,14 +43,40 @@ __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "
            "regions_along_line", "regions_on_grid"]
 
 
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_real(x, name: str, owner: str) -> torch.Tensor:
+    """A real floating-point tensor of finite numbers (TypeError or ValueError otherwise)."""
+    check_tensor(x, name, owner, allow_complex=False, finite=True)
+    return x
+
+
+def _check_same_dtype(x: torch.Tensor, name: str, reference: torch.Tensor, reference_name: str, owner: str) -> None:
+    if x.dtype != reference.dtype:
+        raise TypeError(f"{name} has dtype {x.dtype}; {owner} expects the dtype of {reference_name}, {reference.dtype}")
+
+
+def _check_dtype(dtype, owner: str) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype is {dtype!r}; {owner} expects a real floating-point torch dtype (e.g. torch.float64)")
+
+
+def _check_dim(dim, x: torch.Tensor, name: str, owner: str) -> None:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim is a {type(dim).__name__} ({dim!r}); {owner} expects an integer")
+    if not -x.ndim <= dim < x.ndim:
+        raise ValueError(f"dim is {dim}; {owner} expects a dimension of {name}, which has shape {tuple(x.shape)}")
+
+
 # --------------------------------------------------------------------------- Hankel matrices and framelets
 
 
-def _window(x, d, owner: str) -> int:
+def _window(x, d, owner: str, name: str = "x") -> int:
     """``d`` checked against the signal ``x`` (..., n): an integer window 1 <= d <= n."""
-    check_tensor(x, "x", owner, allow_complex=False)
+    check_tensor(x, name, owner, allow_complex=False, finite=True)
     if x.ndim < 1:
-        raise ValueError(f"x is a scalar; {owner} expects a signal (..., n)")
+        raise ValueError(f"{name} is a scalar; {owner} expects a signal (..., n)")
     d = check_int(d, "d", owner, minimum=1)
     if d > x.shape[-1]:
         raise ValueError(f"d is {d}; {owner} expects a window no longer than the signal (n = {x.shape[-1]})")
@@ -71,7 +97,7 @@ def hankel(x: torch.Tensor, d: int) -> torch.Tensor:
 def hankel_adjoint(H: torch.Tensor) -> torch.Tensor:
     """The adjoint of :func:`hankel`: entry k of the result sums the entries of ``H`` (shape ``(..., n, d)``) with
     ``(i + j) mod n == k``."""
-    check_tensor(H, "H", "hankel_adjoint", allow_complex=False)
+    check_tensor(H, "H", "hankel_adjoint", allow_complex=False, finite=True)
     if H.ndim < 2:
         raise ValueError(f"H has shape {tuple(H.shape)}; hankel_adjoint expects a matrix (..., n, d)")
     n, d = H.shape[-2:]
@@ -95,7 +121,7 @@ def _patch_indices(n1: int, n2: int, d1: int, d2: int, device) -> torch.Tensor:
 
 
 def _patch(X, d1, d2, owner: str) -> tuple:
-    check_tensor(X, "X", owner, allow_complex=False)
+    check_tensor(X, "X", owner, allow_complex=False, finite=True)
     if X.ndim < 2:
         raise ValueError(f"X has shape {tuple(X.shape)}; {owner} expects an image (..., n1, n2)")
     n1, n2 = X.shape[-2:]
@@ -116,9 +142,12 @@ def unhankel_2d(H: torch.Tensor, shape) -> torch.Tensor:
     """The image back from a block Hankel matrix ``(..., n1 n2, d1 d2)``, ``shape = (n1, n2, d1, d2)`` being the
     image's size and the patch's: the average of the d1 d2 copies of each pixel, so that
     ``unhankel_2d(hankel_2d(X, d1, d2), (n1, n2, d1, d2)) == X`` (it is the adjoint divided by d1 d2)."""
+    check_tensor(H, "H", "unhankel_2d", allow_complex=False, finite=True)
+    if isinstance(shape, (str, bytes, torch.Tensor)) or not hasattr(shape, "__len__"):
+        raise TypeError(f"shape is {shape!r}; unhankel_2d expects a tuple of four integers (n1, n2, d1, d2)")
     if len(shape) != 4:
         raise ValueError(f"shape is {tuple(shape)}; unhankel_2d expects (n1, n2, d1, d2)")
-    n1, n2, d1, d2 = (int(v) for v in shape)
+    n1, n2, d1, d2 = (check_int(v, "shape", "unhankel_2d") for v in shape)
     if tuple(H.shape[-2:]) != (n1 * n2, d1 * d2):
         raise ValueError(f"H has shape {tuple(H.shape)}; unhankel_2d expects (..., {n1 * n2}, {d1 * d2}) for {tuple(shape)}")
     out = torch.zeros((*H.shape[:-2], n1 * n2), dtype=H.dtype, device=H.device)
@@ -130,8 +159,10 @@ def unhankel_2d(H: torch.Tensor, shape) -> torch.Tensor:
 def hankel_svd(x: torch.Tensor, d: int) -> tuple:
     """``(Phi, sigma, Psi)``: the SVD :math:`H_d(x) = \\Phi\\,\\mathrm{diag}(\\sigma)\\,\\Psi^\\top` of one signal ``(n,)``;
     ``Phi`` (n, d) is the data-driven non-local basis, ``Psi`` (d, d) the local one, ``sigma`` descending."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 1:
-        raise ValueError(f"x has shape {tuple(getattr(x, 'shape', ()))}; hankel_svd expects one signal (n,)")
+    check_tensor(x, "x", "hankel_svd", allow_complex=False)
+    if x.ndim != 1:
+        raise ValueError(f"x has shape {tuple(x.shape)}; hankel_svd expects one signal (n,)")
+    d = _window(x, d, "hankel_svd")
     U, sigma, Vh = torch.linalg.svd(hankel(x, d), full_matrices=False)
     return U, sigma, Vh.transpose(-2, -1)
 
@@ -139,11 +170,20 @@ def hankel_svd(x: torch.Tensor, d: int) -> tuple:
 def framelet_coefficients(x: torch.Tensor, Phi: torch.Tensor, Psi: torch.Tensor) -> torch.Tensor:
     """:math:`C = \\Phi^\\top H_d(x) \\Psi` for a signal ``(n,)``, a non-local basis ``Phi`` (n, m) and a local basis
     ``Psi`` (d, q) whose d sets the window."""
+    owner = "framelet_coefficients"
+    _check_real(x, "x", owner)
+    if x.ndim < 1:
+        raise ValueError(f"x is a scalar; {owner} expects a signal (n,)")
     n = x.shape[-1]
+    _check_real(Phi, "Phi", owner)
+    _check_real(Psi, "Psi", owner)
     if Phi.ndim != 2 or Phi.shape[0] != n:
         raise ValueError(f"Phi has shape {tuple(Phi.shape)}; framelet_coefficients expects ({n}, m) for x of length {n}")
-    if Psi.ndim != 2:
-        raise ValueError(f"Psi has shape {tuple(Psi.shape)}; framelet_coefficients expects a matrix (d, q)")
+    if Psi.ndim != 2 or not 1 <= Psi.shape[0] <= n:
+        raise ValueError(f"Psi has shape {tuple(Psi.shape)}; framelet_coefficients expects a matrix (d, q) with a "
+                         f"window 1 <= d <= n = {n}")
+    _check_same_dtype(Phi, "Phi", x, "x", owner)
+    _check_same_dtype(Psi, "Psi", x, "x", owner)
     return Phi.transpose(-2, -1) @ hankel(x, Psi.shape[0]) @ Psi
 
 
@@ -151,14 +191,32 @@ def framelet_reconstruct(C: torch.Tensor, Phi_dual: torch.Tensor, Psi_dual: torc
     """:math:`H_d^\\dagger(\\tilde\\Phi C \\tilde\\Psi^\\top)`: the signal back from its framelet coefficients. It is
     the signal exactly when :math:`\\tilde\\Phi\\Phi^\\top = I_n` and :math:`\\Psi\\tilde\\Psi^\\top = I_d` (perfect
     reconstruction), e.g. orthonormal bases with ``Phi`` square and ``Psi`` square."""
+    owner = "framelet_reconstruct"
+    for name, t in (("C", C), ("Phi_dual", Phi_dual), ("Psi_dual", Psi_dual)):
+        _check_real(t, name, owner)
+    if C.ndim < 2:
+        raise ValueError(f"C has shape {tuple(C.shape)}; {owner} expects framelet coefficients (m, q)")
+    m, q = C.shape[-2:]
+    if Phi_dual.ndim != 2 or Phi_dual.shape[1] != m:
+        raise ValueError(f"Phi_dual has shape {tuple(Phi_dual.shape)}; {owner} expects (n, {m}) for C of shape "
+                         f"{tuple(C.shape)}")
+    if Psi_dual.ndim != 2 or Psi_dual.shape[1] != q or Psi_dual.shape[0] > Phi_dual.shape[0]:
+        raise ValueError(f"Psi_dual has shape {tuple(Psi_dual.shape)}; {owner} expects (d, {q}) for C of shape "
+                         f"{tuple(C.shape)}, with a window d <= n = {Phi_dual.shape[0]}")
+    _check_same_dtype(Phi_dual, "Phi_dual", C, "C", owner)
+    _check_same_dtype(Psi_dual, "Psi_dual", C, "C", owner)
     return unhankel(Phi_dual @ C @ Psi_dual.transpose(-2, -1))
 
 
 def low_rank_denoise(y: torch.Tensor, d: int, rank: int) -> torch.Tensor:
     """Keep the ``rank`` largest singular values of :math:`H_d(y)` and average back (:func:`unhankel`): a signal of
     a few oscillations has a Hankel matrix of low rank; noise spreads over all of them."""
-    U, sigma, Psi = hankel_svd(y, d)
+    check_tensor(y, "y", "low_rank_denoise", allow_complex=False)
+    if y.ndim != 1:
+        raise ValueError(f"y has shape {tuple(y.shape)}; low_rank_denoise expects one signal (n,)")
+    d = _window(y, d, "low_rank_denoise", "y")
     rank = check_int(rank, "rank", "low_rank_denoise", minimum=1)
+    U, sigma, Psi = hankel_svd(y, d)
     if rank > sigma.numel():
         raise ValueError(f"rank is {rank}; low_rank_denoise expects at most d = {sigma.numel()}")
     return unhankel(U[:, :rank] @ torch.diag(sigma[:rank]) @ Psi[:, :rank].T)
@@ -175,6 +233,7 @@ def haar_frame(n: int, levels: int = 1, highpass: bool = True, skip: bool = Fals
     from .lifting import WaveletTransform, detail_mask
 
     n = check_int(n, "n", "haar_frame", minimum=2)
+    _check_dtype(dtype, "haar_frame")
     levels = check_int(levels, "levels", "haar_frame", minimum=1)
     if n % 2 ** levels:
         raise ValueError(f"n is {n}; haar_frame expects a length divisible by 2**levels = {2 ** levels} "
@@ -190,8 +249,9 @@ def frame_bounds(B: torch.Tensor) -> tuple:
     r"""``(lower, upper)``: the extreme eigenvalues of the frame operator :math:`BB^\top`, so that
     :math:`\text{lower}\,\|x\|^2 \le \|B^\top x\|^2 \le \text{upper}\,\|x\|^2`. A frame (nothing is lost) has
     lower > 0; a tight frame has lower = upper."""
-    if not isinstance(B, torch.Tensor) or B.ndim != 2:
-        raise ValueError(f"B has shape {tuple(getattr(B, 'shape', ()))}; frame_bounds expects a matrix (n, m)")
+    check_tensor(B, "B", "frame_bounds", allow_complex=False, finite=True)
+    if B.ndim != 2:
+        raise ValueError(f"B has shape {tuple(B.shape)}; frame_bounds expects a matrix (n, m)")
     eigenvalues = torch.linalg.eigvalsh(B @ B.T)
     return eigenvalues[0].item(), eigenvalues[-1].item()
 
@@ -200,8 +260,14 @@ def encoder_decoder(B: torch.Tensor, B_dual: torch.Tensor | None = None) -> torc
     r"""The linear encoder-decoder's matrix :math:`\tilde B B^\top` (n, n): encode with ``B.T``, decode with
     ``B_dual`` (n, m). By default the canonical dual :math:`\tilde B = (BB^\top)^+ B`, the best decoder there is:
     the result is the identity exactly when ``B`` is a frame (perfect reconstruction), else a projection."""
+    _check_real(B, "B", "encoder_decoder")
+    if B.ndim != 2:
+        raise ValueError(f"B has shape {tuple(B.shape)}; encoder_decoder expects a matrix (n, m)")
     if B_dual is None:
         B_dual = torch.linalg.pinv(B @ B.T, hermitian=True) @ B
+    else:
+        _check_real(B_dual, "B_dual", "encoder_decoder")
+        _check_same_dtype(B_dual, "B_dual", B, "B", "encoder_decoder")
     if B_dual.shape != B.shape:
         raise ValueError(f"B_dual has shape {tuple(B_dual.shape)}; encoder_decoder expects B's shape {tuple(B.shape)}")
     return B_dual @ B.T
@@ -214,7 +280,10 @@ def haar_encoder_decoder(x: torch.Tensor, levels: int = 1, highpass: bool = True
     the skip, exactly the details' energy is lost; with either, nothing is."""
     from .lifting import WaveletTransform, detail_mask
 
-    check_tensor(x, "x", "haar_encoder_decoder", allow_complex=False)
+    _check_real(x, "x", "haar_encoder_decoder")
+    if x.ndim < 1:
+        raise ValueError("x is a scalar; haar_encoder_decoder expects a signal (n,) or an image (..., H, W)")
+    levels = check_int(levels, "levels", "haar_encoder_decoder")
     W = WaveletTransform(tuple(x.shape[-2:]) if x.ndim >= 2 else tuple(x.shape), "haar", levels=levels)
     low = ~detail_mask(W).to(x.device)
     project = lambda v: W.A_adjoint(W(v) * low)                # pooling then unpooling: a projection P
@@ -229,11 +298,15 @@ def haar_encoder_decoder(x: torch.Tensor, levels: int = 1, highpass: bool = True
 def crelu(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     r"""Concatenated ReLU, :math:`[\mathrm{ReLU}(x), \mathrm{ReLU}(-x)]` along ``dim``: two redundant channels, and
     no information lost, since :math:`\mathrm{ReLU}(x) - \mathrm{ReLU}(-x) = x` (:func:`crelu_inverse`)."""
+    _check_real(x, "x", "crelu")
+    _check_dim(dim, x, "x", "crelu")
     return torch.cat([torch.relu(x), torch.relu(-x)], dim=dim)
 
 
 def crelu_inverse(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """The input of :func:`crelu` back from its two halves: ReLU(x) - ReLU(-x) = x."""
+    _check_real(h, "h", "crelu_inverse")
+    _check_dim(dim, h, "h", "crelu_inverse")
     if h.shape[dim] % 2:
         raise ValueError(f"h has {h.shape[dim]} entries along dim {dim}; crelu_inverse expects the even number crelu gives")
     positive, negative = h.chunk(2, dim=dim)
@@ -256,14 +329,16 @@ class Residual(nn.Module):
         return h + self.body(h)
 
 
-def relu_network(inputs: int, width: int, depth: int, outputs: int = 1, skip: bool = False, seed: int = 0,
+def relu_network(inputs: int, width: int, depth: int, outputs: int = 1, skip: bool = False, seed=0,
                  dtype=torch.float64) -> nn.Sequential:
     """A fully connected ReLU network ``inputs -> width (x depth) -> outputs`` with He initialisation (Kaiming normal
-    weights, biases of standard deviation 0.1), seeded: ``depth`` hidden layers ``ReLU(W h + b)``; with ``skip``
-    every hidden layer after the first is a :class:`Residual`, ``h + ReLU(W h + b)``."""
+    weights, biases of standard deviation 0.1), seeded (an int or a ``torch.Generator``; torch's global random
+    stream is left as it was): ``depth`` hidden layers ``ReLU(W h + b)``; with ``skip`` every hidden layer after the
+    first is a :class:`Residual`, ``h + ReLU(W h + b)``."""
     inputs, width, depth, outputs = (check_int(v, name, "relu_network") for v, name in
                                      ((inputs, "inputs"), (width, "width"), (depth, "depth"), (outputs, "outputs")))
-    g = torch.Generator().manual_seed(seed)
+    _check_dtype(dtype, "relu_network")
+    g = as_generator(seed)
 
     def linear(a, b):
         layer = nn.Linear(a, b)
@@ -271,16 +346,19 @@ def relu_network(inputs: int, width: int, depth: int, outputs: int = 1, skip: bo
         nn.init.normal_(layer.bias, std=0.1, generator=g)
         return layer
 
-    layers = [linear(inputs, width), nn.ReLU()]
-    for _ in range(depth - 1):
-        hidden = [linear(width, width), nn.ReLU()]
-        layers += [Residual(nn.Sequential(*hidden))] if skip else hidden
-    return nn.Sequential(*layers, linear(width, outputs)).to(dtype)
+    with torch.random.fork_rng(devices=[]):             # nn.Linear's own initialisation draws from the global stream
+        layers = [linear(inputs, width), nn.ReLU()]
+        for _ in range(depth - 1):
+            hidden = [linear(width, width), nn.ReLU()]
+            layers += [Residual(nn.Sequential(*hidden))] if skip else hidden
+        return nn.Sequential(*layers, linear(width, outputs)).to(dtype)
 
 
 def relu_layers(net: nn.Module) -> list:
     """The layers of a ReLU network given as ``nn.Sequential`` of ``nn.Linear``, ``nn.ReLU`` and :class:`Residual`
-    (any order, any depth), or a ValueError that names the first other layer."""
+    (any order, any depth), or a ValueError that names the first other layer (a TypeError when ``net`` is no module)."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net is a {type(net).__name__}; expected an nn.Sequential of nn.Linear and nn.ReLU")
     layers = list(net) if isinstance(net, nn.Sequential) else [net]
     for i, layer in enumerate(layers):
         if not isinstance(layer, (nn.Linear, nn.ReLU, Residual)):
@@ -297,16 +375,47 @@ def _in_features(net: nn.Module) -> int:
     return first.in_features
 
 
+def _first_linear(layers: list):
+    """The first ``nn.Linear`` of a ReLU network's layers (inside a :class:`Residual` too), or None."""
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            return layer
+        if isinstance(layer, Residual):
+            inner = _first_linear(relu_layers(layer.body))
+            if inner is not None:
+                return inner
+    return None
+
+
+def _check_input(net: nn.Module, x, name: str, owner: str, shape: str = "(..., n_in)") -> None:
+    """``x`` checked as input of the ReLU network ``net``: a real tensor of finite numbers, ``shape`` ending in the
+    network's input size, of the weights' dtype."""
+    first = _first_linear(relu_layers(net))
+    check_tensor(x, name, owner, allow_complex=False, finite=True)
+    if first is not None:
+        if x.ndim < 1 or x.shape[-1] != first.in_features:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; {owner} expects {shape} with n_in = "
+                             f"{first.in_features}, the network's input size")
+        if x.dtype != first.weight.dtype:
+            raise TypeError(f"{name} has dtype {x.dtype}; {owner} expects the network's dtype {first.weight.dtype} "
+                            f"({name}.to({first.weight.dtype}) or net.to({x.dtype}))")
+
+
 def activation_pattern(net: nn.Module, x: torch.Tensor) -> list:
     """For each ReLU of ``net``, which units are active (pre-activation > 0) at the input ``x`` (..., n_in): a list
     of boolean tensors -- the diagonals of the {0, 1} matrices by which the ReLUs multiply at ``x``."""
+    _check_input(net, x, "x", "activation_pattern")
+    return _activation_pattern(net, x)
+
+
+def _activation_pattern(net: nn.Module, x: torch.Tensor) -> list:
     pattern, h = [], x
     with torch.no_grad():
         for layer in relu_layers(net):
             if isinstance(layer, nn.ReLU):
                 pattern.append(h > 0)
             elif isinstance(layer, Residual):
-                pattern += activation_pattern(layer.body, h)
+                pattern += _activation_pattern(layer.body, h)
             h = layer(h)
     return pattern
 
@@ -332,11 +441,17 @@ def local_linear_map(net: nn.Module, x: torch.Tensor) -> tuple:
     """``(W, b)`` with ``net(z) = W @ z + b`` for every ``z`` in the linear region of the single input ``x`` (n_in,):
     the product of the layers' weights with the ReLUs replaced by their {0, 1} diagonals at ``x`` (and a skip
     connection adding the identity)."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 1:
-        raise ValueError(f"x has shape {tuple(getattr(x, 'shape', ()))}; local_linear_map expects one input (n_in,)")
+    check_tensor(x, "x", "local_linear_map", allow_complex=False)
+    if x.ndim != 1:
+        raise ValueError(f"x has shape {tuple(x.shape)}; local_linear_map expects one input (n_in,)")
     layers = relu_layers(net)
     if not layers:
         raise ValueError("local_linear_map expects a network with at least one layer")
+    _check_input(net, x, "x", "local_linear_map", "(n_in,)")
+    return _local_map(layers, x)
+
+
+def _local_map(layers: list, x: torch.Tensor) -> tuple:
     with torch.no_grad():
         return _affine(layers, x, None, None)
 
@@ -344,9 +459,14 @@ def local_linear_map(net: nn.Module, x: torch.Tensor) -> tuple:
 def local_lipschitz(net: nn.Module, points: torch.Tensor) -> torch.Tensor:
     """:math:`\\|W(x)\\|_2` (largest singular value of the local linear map) at each point ``(N, n_in)``: the network's
     Lipschitz constant on that point's region; their maximum over all regions is the network's."""
-    if not isinstance(points, torch.Tensor) or points.ndim != 2:
-        raise ValueError(f"points has shape {tuple(getattr(points, 'shape', ()))}; local_lipschitz expects (N, n_in)")
-    return torch.stack([torch.linalg.matrix_norm(local_linear_map(net, p)[0], ord=2) for p in points])
+    check_tensor(points, "points", "local_lipschitz", allow_complex=False)
+    if points.ndim != 2:
+        raise ValueError(f"points has shape {tuple(points.shape)}; local_lipschitz expects (N, n_in)")
+    layers = relu_layers(net)
+    if not layers:
+        raise ValueError("local_lipschitz expects a network with at least one layer")
+    _check_input(net, points, "points", "local_lipschitz", "(N, n_in)")
+    return torch.stack([torch.linalg.matrix_norm(_local_map(layers, p)[0], ord=2) for p in points])   # checked once
 
 
 def _codes(net: nn.Module, x: torch.Tensor) -> list:
@@ -362,6 +482,11 @@ def regions_along_line(net: nn.Module, a: torch.Tensor, b: torch.Tensor, samples
     """How many linear regions the segment from ``a`` to ``b`` crosses, counted as the changes of the activation
     pattern between ``samples`` evenly spaced points, plus one (a region narrower than the spacing can be missed)."""
     samples = check_int(samples, "samples", "regions_along_line", minimum=2)
+    for name, end in (("a", a), ("b", b)):
+        check_tensor(end, name, "regions_along_line", allow_complex=False)
+        if end.ndim != 1:
+            raise ValueError(f"{name} has shape {tuple(end.shape)}; regions_along_line expects one input (n_in,)")
+        _check_input(net, end, name, "regions_along_line", "(n_in,)")
     t = torch.linspace(0, 1, samples, dtype=a.dtype)[:, None]
     codes = _codes(net, (1 - t) * a + t * b)
     return 1 + sum(c != d for c, d in zip(codes, codes[1:]))
@@ -372,6 +497,21 @@ def regions_on_grid(net: nn.Module, xs: torch.Tensor, ys: torch.Tensor, origin=N
     ``origin + x u + y v`` (the plane of the first two coordinates by default). Returns ``(labels, count)``:
     ``labels`` (len(ys), len(xs)) numbers the distinct activation patterns in order of appearance."""
     n_in = _in_features(net)
+    for name, axis in (("xs", xs), ("ys", ys)):
+        _check_real(axis, name, "regions_on_grid")
+        if axis.ndim != 1:
+            raise ValueError(f"{name} has shape {tuple(axis.shape)}; regions_on_grid expects the grid's values (n,)")
+    _check_same_dtype(ys, "ys", xs, "xs", "regions_on_grid")
+    first = _first_linear(relu_layers(net))
+    if first is not None and xs.dtype != first.weight.dtype:
+        raise TypeError(f"xs has dtype {xs.dtype}; regions_on_grid expects the network's dtype {first.weight.dtype}")
+    for name, vector in (("origin", origin), ("u", u), ("v", v)):
+        if vector is not None:
+            _check_real(vector, name, "regions_on_grid")
+            if vector.shape != (n_in,):
+                raise ValueError(f"{name} has shape {tuple(vector.shape)}; regions_on_grid expects a point of input "
+                                 f"space ({n_in},)")
+            _check_same_dtype(vector, name, xs, "xs", "regions_on_grid")
     dtype = xs.dtype
     origin = torch.zeros(n_in, dtype=dtype) if origin is None else origin
     u = torch.eye(n_in, dtype=dtype)[0] if u is None else u

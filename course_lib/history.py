@@ -17,7 +17,28 @@ Examples
 """
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+import torch
+
 __all__ = ["History"]
+
+
+def _as_float(name: str, value) -> float:
+    """``value`` as a float: a real number, or a one-element real tensor or array (NaN and inf are fine: a diverging
+    run is worth recording); a TypeError naming the metric for anything else."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex() and value.dtype != torch.bool:
+        return float(value.item())
+    if isinstance(value, np.ndarray) and value.size == 1 and np.issubdtype(value.dtype, np.number) \
+            and not np.issubdtype(value.dtype, np.complexfloating):
+        return float(value.item())
+    described = (f"a {type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+                 if hasattr(value, "shape") and hasattr(value, "dtype") else f"a {type(value).__name__} ({value!r})")
+    raise TypeError(f"the metric {name!r} is {described}; History.log expects a real number (a float, or a "
+                    "one-element real tensor)")
 
 
 class History(dict):
@@ -28,11 +49,14 @@ class History(dict):
         self.__dict__.update(facts)
 
     def log(self, **values) -> None:
-        """Append one value to each named metric (a new name starts a new list)."""
-        for name, value in values.items():
+        """Append one value to each named metric (a new name starts a new list): a real number or a one-element
+        real tensor (NaN and inf are recorded as they are), else a TypeError that names the metric."""
+        for name in values:
             if hasattr(dict, name) or name.startswith("_"):
                 raise ValueError(f"{name!r} is a name of the History itself; log the metric under another name")
-            self.setdefault(name, []).append(float(value))
+        checked = {name: _as_float(name, value) for name, value in values.items()}   # all checked before any is kept
+        for name, value in checked.items():
+            self.setdefault(name, []).append(value)
 
     def __getattr__(self, name: str):
         try:

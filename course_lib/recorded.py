@@ -13,6 +13,8 @@ import hashlib
 import inspect
 import io
 import json
+import pickle
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import torch
 __all__ = ["RECORDS", "source_hash", "save", "load", "record"]
 
 RECORDS = Path(__file__).with_name("pretrained")
+#: The manifest's fields that :func:`load` reads.
+FIELDS = ("recipe", "source_hash", "sha256", "command")
 
 
 def source_hash(recipe: dict, code) -> str:
@@ -31,6 +35,15 @@ def source_hash(recipe: dict, code) -> str:
 
 def save(name: str, payload: dict, recipe: dict, code, command: str, seconds: float) -> Path:
     """Write ``NAME.pt`` (``payload``) and ``NAME.json`` (recipe, hashes, ``command``, ``seconds``); returns the .pt path."""
+    _check_name(name, "save")
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload is a {type(payload).__name__}; save expects a dict of tensors and numbers")
+    if not isinstance(recipe, dict):
+        raise TypeError(f"recipe is a {type(recipe).__name__}; save expects a dict (written as JSON)")
+    if not isinstance(command, str) or not command:
+        raise TypeError(f"command is {command!r}; save expects the shell command that regenerates the record")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+        raise ValueError(f"seconds is {seconds!r}; save expects the run's duration, a number >= 0")
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getvalue()
@@ -42,24 +55,64 @@ def save(name: str, payload: dict, recipe: dict, code, command: str, seconds: fl
     return RECORDS / f"{name}.pt"
 
 
+def _check_name(name, owner: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"name is a {type(name).__name__} ({name!r}); {owner} expects a record's name, a string such "
+                        "as 'dip_long_runs'")
+    if not name or "/" in name or "\\" in name:
+        raise ValueError(f"name is {name!r}; {owner} expects a record's name (a file name in {RECORDS}, without "
+                         "folders or suffix)")
+
+
+def _script_for(name: str, text: str = "") -> str:
+    """The command that regenerates ``name`` when its manifest cannot tell: what the damaged text still shows, or the
+    ``scripts/record_*.py`` of this checkout that mentions the name."""
+    found = re.search(r'"command"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    if found:
+        return found.group(1)
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    for script in sorted(scripts.glob("record_*.py")):
+        if f'"{name}"' in script.read_text(errors="replace"):
+            return f"python scripts/{script.name}"
+    return "the script in scripts/ that records it (scripts/record_*.py)"
+
+
 def manifest(name: str) -> dict:
-    """The ``NAME.json`` of a record."""
+    """The ``NAME.json`` of a record; a FileNotFoundError when it is missing and a RuntimeError when it is damaged,
+    each naming the file and the command that regenerates it."""
+    _check_name(name, "manifest")
     path = RECORDS / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no record {name!r} in {RECORDS}; make it with the script that records it")
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"no record {name!r} in {RECORDS}: {path.name} is missing; make it with: "
+                                f"{_script_for(name)}")
+    raw = path.read_bytes()
+    try:
+        facts = json.loads(raw.decode("utf-8"))
+    except ValueError as error:                          # JSONDecodeError, UnicodeDecodeError
+        raise RuntimeError(f"{path} is damaged (not valid JSON: {error}); regenerate the record with: "
+                           f"{_script_for(name, raw.decode('utf-8', errors='replace'))}") from error
+    missing = [field for field in FIELDS if field not in facts] if isinstance(facts, dict) else list(FIELDS)
+    if missing:
+        command = facts["command"] if "command" not in missing else _script_for(name)
+        raise RuntimeError(f"{path} is damaged (it lacks {', '.join(missing)}); regenerate the record with: {command}")
+    return facts
 
 
 def _check(name: str, recipe: dict, code) -> tuple:
     """``(why the record is stale or None, the bytes of NAME.pt)``."""
     facts = manifest(name)
-    data = (RECORDS / f"{name}.pt").read_bytes()
+    path = RECORDS / f"{name}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing (its manifest {name}.json is there); regenerate the record with: "
+                                f"{facts['command']}")
+    data = path.read_bytes()
     if facts["recipe"] != recipe:
         return f"{name} was recorded with another recipe; regenerate it with: {facts['command']}", data
     if facts["source_hash"] != source_hash(recipe, code):
         return f"the code that makes {name} has changed since it was recorded; regenerate it with: {facts['command']}", data
     if hashlib.sha256(data).hexdigest() != facts["sha256"]:
-        return f"{name}.pt is not the file that was recorded; regenerate it with: {facts['command']}", data
+        return (f"{name}.pt is not the file that was recorded (its sha256 differs: damaged, truncated or replaced; "
+                f"{path}); regenerate it with: {facts['command']}"), data
     return None, data
 
 
@@ -74,7 +127,12 @@ def load(name: str, recipe: dict, code) -> dict:
     reason, data = _check(name, recipe, code)
     if reason:
         raise RuntimeError(reason)
-    return torch.load(io.BytesIO(data), weights_only=True)
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        first_line = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise RuntimeError(f"{RECORDS / name}.pt is damaged (torch.load: {first_line}); regenerate the record with: "
+                           f"{manifest(name)['command']}") from error
 
 
 def timed(run, *args, **kwargs) -> tuple:

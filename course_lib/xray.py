@@ -57,13 +57,19 @@ class Panel:
     back_visible: torch.Tensor  # (3, H, W): the back's RGB image, mirrored (for display only)
 
 
+def _check_dtype(dtype, owner: str) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype is {dtype!r}; {owner} expects a real floating-point torch dtype (e.g. torch.float64)")
+
+
 def pigment_xray(rgb: torch.Tensor, n_pigments: int = 8, seed=0) -> tuple:
     """Paint ``rgb`` ``(3, H, W)`` with ``n_pigments`` pigments; return ``(painting, xray)``.
 
     The pigments are the k-means centres of the colours (Lloyd's algorithm, 20 rounds); each has a random
-    X-ray density in [0, 1]. The X-ray is 0.3 density + 0.4 lightness, shifted to mean 0.5.
+    X-ray density in [0, 1]. The X-ray is 0.3 density + 0.4 lightness, shifted to mean 0.5. ``seed``: an int or a
+    ``torch.Generator``.
     """
-    check_tensor(rgb, "rgb", "pigment_xray", allow_complex=False)
+    check_tensor(rgb, "rgb", "pigment_xray", allow_complex=False, finite=True)
     if rgb.ndim != 3 or rgb.shape[0] != 3:
         raise ValueError(f"rgb has shape {tuple(rgb.shape)}; pigment_xray expects an RGB image (3, H, W)")
     n_pigments = check_int(n_pigments, "n_pigments", "pigment_xray")
@@ -84,21 +90,29 @@ def pigment_xray(rgb: torch.Tensor, n_pigments: int = 8, seed=0) -> tuple:
 
 
 def double_sided_panel(front: str = "chelsea", back: str = "coffee", size: int = 128, n_pigments: int = 8,
-                       noise: float = 0.01, seed=0, dtype=torch.float64) -> Panel:
+                       noise: float = 0.01, seed=0, dtype=torch.float64, device=None) -> Panel:
     """A panel with scikit-image's colour image ``front`` on one side and ``back`` on the other.
 
     The back is seen mirrored through the panel. The X-ray is the sum of both sides' pigment X-rays
-    (:func:`pigment_xray`) plus Gaussian noise of standard deviation ``noise``.
+    (:func:`pigment_xray`) plus Gaussian noise of standard deviation ``noise``. An int ``seed`` >= 0 paints the
+    front with ``seed + 1``, the back with ``seed + 2`` and draws the noise with ``seed``; a ``torch.Generator``
+    draws all three from its one stream (in that order). Drawn on the CPU, then moved to ``device``.
     """
     from .data import test_image
 
     noise = check_number(noise, "noise", "double_sided_panel")
-    seed = check_int(seed, "seed", "double_sided_panel", minimum=0)
-    visible, x1 = pigment_xray(test_image(front, size, dtype=torch.float64, color=True), n_pigments, seed=seed + 1)
+    size = check_int(size, "size", "double_sided_panel")
+    _check_dtype(dtype, "double_sided_panel")
+    if isinstance(seed, torch.Generator):                   # one stream: the front, the back, then the noise
+        seeds = (seed, seed, seed)
+    else:
+        seed = check_int(seed, "seed", "double_sided_panel", minimum=0)
+        seeds = (seed + 1, seed + 2, seed)
+    visible, x1 = pigment_xray(test_image(front, size, dtype=torch.float64, color=True), n_pigments, seed=seeds[0])
     back_visible, x2 = pigment_xray(test_image(back, size, dtype=torch.float64, color=True).flip(-1), n_pigments,
-                                    seed=seed + 2)
-    xray = x1 + x2 + noise * torch.randn(x1.shape, generator=as_generator(seed), dtype=torch.float64)
-    return Panel(*(t.to(dtype) for t in (xray, visible, x1, x2, back_visible)))
+                                    seed=seeds[1])
+    xray = x1 + x2 + noise * torch.randn(x1.shape, generator=as_generator(seeds[2]), dtype=torch.float64)
+    return Panel(*(t.to(dtype=dtype, device=device) for t in (xray, visible, x1, x2, back_visible)))
 
 
 def _haar(shape, levels: int, owner: str) -> WaveletTransform:
@@ -110,9 +124,16 @@ def _haar(shape, levels: int, owner: str) -> WaveletTransform:
 
 
 def _check_image(x, name, owner):
-    check_tensor(x, name, owner, allow_complex=False)
+    check_tensor(x, name, owner, allow_complex=False, finite=True)
     if x.ndim != 2:
         raise ValueError(f"{name} has shape {tuple(x.shape)}; {owner} expects one image (H, W)")
+
+
+def _check_visible(visible, shape, owner):
+    check_tensor(visible, "visible", owner, allow_complex=False, finite=True)
+    if visible.shape != (3, *shape):
+        raise ValueError(f"visible has shape {tuple(visible.shape)}; {owner} expects an RGB image "
+                         f"{(3, *shape)} of the X-ray's size")
 
 
 def side_prediction(xray: torch.Tensor, visible: torch.Tensor, levels: int = 4) -> torch.Tensor:
@@ -124,10 +145,7 @@ def side_prediction(xray: torch.Tensor, visible: torch.Tensor, levels: int = 4) 
     prediction half the X-ray's mean.
     """
     _check_image(xray, "xray", "side_prediction")
-    check_tensor(visible, "visible", "side_prediction", allow_complex=False)
-    if visible.shape != (3, *xray.shape):
-        raise ValueError(f"visible has shape {tuple(visible.shape)}; side_prediction expects an RGB image "
-                         f"{(3, *xray.shape)} of the X-ray's size")
+    _check_visible(visible, xray.shape, "side_prediction")
     W = _haar(xray.shape, levels, "side_prediction")
     mask = detail_mask(W).to(xray.device)
     channels = torch.stack([W(v) for v in visible.to(xray.dtype)])[:, mask].T
@@ -140,6 +158,7 @@ def exclusion_loss(y1: torch.Tensor, y2: torch.Tensor, levels: int = 4) -> float
     r""":math:`\|(Wy_1)\odot(Wy_2)\|_1` over the Haar detail coefficients, divided by the number of pixels:
     0 when no edge of one image falls where the other has one."""
     _check_image(y1, "y1", "exclusion_loss")
+    check_tensor(y2, "y2", "exclusion_loss", allow_complex=False, finite=True)
     if y2.shape != y1.shape:
         raise ValueError(f"y2 has shape {tuple(y2.shape)}; exclusion_loss expects the shape of y1, {tuple(y1.shape)}")
     W = _haar(y1.shape, levels, "exclusion_loss")
@@ -173,6 +192,13 @@ def _solve_coefficients(q, c, gamma: float, lam_front, lam_back, mu: float) -> t
 def edge_strength(visible: torch.Tensor, W: WaveletTransform) -> torch.Tensor:
     """The visible image's edge strength at each coefficient: the sum over channels of ``|W r_s|``, over its mean
     on the details (so 1 is an average edge)."""
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; edge_strength expects a lifting.WaveletTransform of the "
+                        "image's size")
+    check_tensor(visible, "visible", "edge_strength", allow_complex=False, finite=True)
+    if visible.ndim != 1 + len(W.in_shape) or tuple(visible.shape[1:]) != tuple(W.in_shape):
+        raise ValueError(f"visible has shape {tuple(visible.shape)}; edge_strength expects channels of W's shape "
+                         f"(C, {', '.join(str(s) for s in W.in_shape)})")
     mask = detail_mask(W).to(visible.device)
     e = torch.stack([W(v) for v in visible]).abs().sum(0)
     return e / e[mask].mean().clamp_min(torch.finfo(e.dtype).tiny)
@@ -189,6 +215,8 @@ def separate(xray: torch.Tensor, visible: torch.Tensor | None = None, lam: float
     Both sides of the image must be divisible by ``2**levels``.
     """
     _check_image(xray, "xray", "separate")
+    if visible is not None:
+        _check_visible(visible, xray.shape, "separate")
     lam = check_number(lam, "lam", "separate")
     gamma = check_number(gamma, "gamma", "separate", strict=True)   # the pull towards the side information
     mu = check_number(mu, "mu", "separate")
@@ -219,6 +247,18 @@ VARIANTS = {"side information + exclusion": (True, (0.01, 0.03, 0.1, 0.3, 1.0)),
             "no side information": (False, (0.0, 0.01, 0.03, 0.1, 0.3, 1.0))}
 
 
+def _grid(values, name: str, check) -> tuple:
+    """One axis of :func:`best_separations`' grid as a tuple, each value checked by ``check(value, name, owner)``."""
+    if isinstance(values, (str, bytes, torch.Tensor)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} is {values!r}; best_separations expects a sequence (a tuple or a list)")
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{name} is empty; best_separations expects at least one value")
+    for value in values:
+        check(value, name, "best_separations")
+    return values
+
+
 def best_separations(panel: Panel, lams=(0.01, 0.03, 0.1), gammas=(0.3, 1.0, 3.0), kappas=(0.0, 1.0, 3.0),
                      levels=(3, 4)) -> dict:
     """Each of :data:`VARIANTS` at its best ``(lam, gamma, kappa, mu, levels)`` on one grid, by the mean PSNR of both
@@ -229,6 +269,12 @@ def best_separations(panel: Panel, lams=(0.01, 0.03, 0.1), gammas=(0.3, 1.0, 3.0
     """
     from .metrics import psnr
 
+    if not isinstance(panel, Panel):
+        raise TypeError(f"panel is a {type(panel).__name__}; best_separations expects a Panel (double_sided_panel)")
+    _check_image(panel.xray, "panel.xray", "best_separations")
+    lams, gammas, kappas, levels = (_grid(values, name, check) for values, name, check in (
+        (lams, "lams", check_number), (gammas, "gammas", lambda *a: check_number(*a, strict=True)),
+        (kappas, "kappas", check_number), (levels, "levels", check_int)))
     results, prepared = {}, {}                   # one _prepare per (side information used, levels): the grid reuses it
     for name, (use_visible, mus) in VARIANTS.items():
         best = None
