@@ -39,7 +39,7 @@ from .metrics import nmse_db
 from .operators import LinearOperator, MultiChannelConvolution2D
 from .prox import singular_value_threshold, soft_threshold
 from .solvers import casorati
-from .utils import check_positive_int, check_tensor
+from .utils import check_positive_int, check_tensor, seed_from
 
 __all__ = ["lista_layer", "LISTA", "LISTA_CP", "ALISTA", "analytic_weight", "support_selection_threshold",
            "support_fractions", "ConvLISTA", "NonnegativeUnfoldedISTA", "UnfoldedRPCA",
@@ -170,12 +170,14 @@ class _Unfolded(_UnfoldedNetwork):
 class LISTA(_Unfolded):
     r"""Learned ISTA (Gregor & LeCun 2010): :math:`x_{k+1} = S_{\theta_k}(W_e^k y + S^k x_k)`, :math:`x_0 = 0`.
 
-    Initialised at ISTA with step 1/L and weight ``lam``: :math:`W_e = A^\top/L`,
+    Initialised at ISTA with step 1/L and ``regulariser`` :math:`\lambda\|x\|_1` (``L1(lam)``, or the number
+    ``lam``, as for :func:`~course_lib.solvers.ista`): :math:`W_e = A^\top/L`,
     :math:`S = I - A^\top A/L`, :math:`\theta_k = \lambda/L`. ``tied=True`` shares
     :math:`W_e, S` across layers (thresholds stay per layer); untied has its own per layer.
     """
 
-    def __init__(self, A: torch.Tensor, n_layers: int = 16, lam: float = 0.1, tied: bool = False):
+    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1, tied: bool = False):
+        lam = _l1_weight(regulariser, "LISTA")
         super().__init__(A, n_layers, "LISTA")
         L = _lipschitz(self.A)
         W_e = self.A.T / L
@@ -200,7 +202,9 @@ class LISTA_CP(_Unfolded):
     the untrained network then differs from ISTA.
     """
 
-    def __init__(self, A: torch.Tensor, n_layers: int = 16, lam: float = 0.1, support_selection: bool = False):
+    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1,
+                 support_selection: bool = False):
+        lam = _l1_weight(regulariser, "LISTA_CP")
         super().__init__(A, n_layers, "LISTA_CP")
         L = _lipschitz(self.A)
         self.W = nn.ParameterList([nn.Parameter(self.A / L) for _ in range(n_layers)])
@@ -233,8 +237,9 @@ class ALISTA(_Unfolded):
     with ``support_selection=False`` layer k is iterate k of it, and for ``W = A`` that is ISTA.
     """
 
-    def __init__(self, A: torch.Tensor, n_layers: int = 16, lam: float = 0.1, W: torch.Tensor | None = None,
+    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1, W: torch.Tensor | None = None,
                  support_selection: bool = True, step: float | None = None):
+        lam = _l1_weight(regulariser, "ALISTA")
         super().__init__(A, n_layers, "ALISTA")
         W = analytic_weight(self.A) if W is None else _check_dictionary(W, "ALISTA(W=...)")
         if W.shape != self.A.shape:
@@ -248,6 +253,24 @@ class ALISTA(_Unfolded):
     def layer(self, k, x, y):
         v = x - self.gamma[k] * ((x @ self.A.T - y) @ self.W)
         return support_selection_threshold(v, self.theta[k], self.fractions[k])
+
+
+def _l1_weight(regulariser, owner: str) -> float:
+    """λ of the ℓ1 regulariser an unfolded network starts from: ``L1(lam)`` or the number ``lam``."""
+    from .functionals import as_functional
+
+    g = as_functional(regulariser, owner)
+    if type(g) is not L1:
+        raise TypeError(f"regulariser is {g!r}; {owner} expects L1(lam) or a number lam: its layers soft-threshold")
+    return g.weight
+
+
+def _operator_dtype(A: LinearOperator) -> torch.dtype:
+    """The real dtype an operator computes in (its first floating buffer's; float32 for one without buffers)."""
+    tensor = next((t for t in A.buffers() if t.is_floating_point() or t.is_complex()), None)
+    if tensor is None:
+        return torch.float32
+    return tensor.real.dtype if tensor.is_complex() else tensor.dtype
 
 
 def _check_operator(A, owner, ndim=None):
@@ -308,9 +331,10 @@ class ConvLISTA(_UnfoldedNetwork):
         lam = regulariser.weight
         step = step if step is not None else 1.0 / A.norm() ** 2
         S, Wy = self._ista_filters(step, kernel_size)
-        self.S = nn.Parameter(S.float().expand(n_layers, *S.shape).clone())
-        self.W = nn.Parameter(Wy.float().expand(n_layers, *Wy.shape).clone())
-        self.theta = nn.Parameter(torch.full((n_layers,), step * lam, device=A.device))
+        dtype = _operator_dtype(A)                   # the network computes in its operator's dtype
+        self.S = nn.Parameter(S.to(dtype).expand(n_layers, *S.shape).clone())
+        self.W = nn.Parameter(Wy.to(dtype).expand(n_layers, *Wy.shape).clone())
+        self.theta = nn.Parameter(torch.full((n_layers,), step * lam, dtype=dtype, device=A.device))
         self._check_filters(step)
 
     def _ista_filters(self, step, kernel_size):
@@ -379,22 +403,30 @@ class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
 
     ``H`` is a known :class:`~course_lib.operators.MultiChannelConvolution2D` (e.g. a light field:
     views of a stack of depth planes). Learned per layer: a step :math:`\tau_k`, a threshold per
-    depth plane :math:`\lambda_k`, and the adjoint filter bank :math:`G_k` (initialised at ``H``'s
+    depth plane :math:`\lambda_k` (from ``regulariser``, ``NonnegativeL1(lam)`` or the number ``lam``), and the
+    adjoint filter bank :math:`G_k` (initialised at ``H``'s
     own kernels). Untrained, layer k is iteration k of
     :math:`x \mapsto \mathrm{ReLU}(x - \tau H^\top(Hx - y) - \tau\lambda)` (Verinaz et al. 2023):
     with few layers and few training pairs it matches many iterations.
     """
 
-    def __init__(self, H: MultiChannelConvolution2D, n_layers: int = 5, lam: float = 0.01, step: float | None = None):
+    def __init__(self, H: MultiChannelConvolution2D, n_layers: int = 5, regulariser: NonnegativeL1 | float = 0.01,
+                 step: float | None = None):
         if not isinstance(H, MultiChannelConvolution2D):
             raise TypeError(f"H is a {type(H).__name__}; NonnegativeUnfoldedISTA expects a MultiChannelConvolution2D")
+        if isinstance(regulariser, (int, float)) and not isinstance(regulariser, bool):
+            regulariser = NonnegativeL1(regulariser)
+        if type(regulariser) is not NonnegativeL1:
+            raise TypeError(f"regulariser is {regulariser!r}; NonnegativeUnfoldedISTA expects NonnegativeL1(lam) or a "
+                            "number lam: its layers are ReLU(. - lam)")
+        lam = regulariser.weight
         super().__init__(n_layers, H.out_shape, H.in_shape, "NonnegativeUnfoldedISTA")
         self.op = H
         step = step if step is not None else 1.0 / H.norm() ** 2
-        depths = H.in_shape[0]
-        self.step = nn.Parameter(torch.full((n_layers,), step, device=H.device))
-        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), step * lam, device=H.device))
-        self.G = nn.Parameter(H.kernels.detach().float().clone().expand(n_layers, *H.kernels.shape).clone())
+        depths, dtype = H.in_shape[0], _operator_dtype(H)       # the network computes in its operator's dtype
+        self.step = nn.Parameter(torch.full((n_layers,), step, dtype=dtype, device=H.device))
+        self.lam = nn.Parameter(torch.full((n_layers, depths, 1, 1), step * lam, dtype=dtype, device=H.device))
+        self.G = nn.Parameter(H.kernels.detach().to(dtype).clone().expand(n_layers, *H.kernels.shape).clone())
 
     def layer(self, k, x, y):
         residual = y - self.op(x)
@@ -513,11 +545,13 @@ class BlackBoxMLP(nn.Module):
     per-layer curves apply unchanged. Its initial weights come from ``seed``.
     """
 
-    def __init__(self, m: int, n: int, hidden=(200, 200), seed: int = 0):
+    def __init__(self, m: int, n: int, hidden=(200, 200), seed: int | torch.Generator = 0):
         super().__init__()
         widths = [check_positive_int(m, "m", "BlackBoxMLP"), *hidden, check_positive_int(n, "n", "BlackBoxMLP")]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        for width in hidden:
+            check_positive_int(width, "a hidden width", "BlackBoxMLP")
+        with torch.random.fork_rng(devices=[]):     # nn.Linear draws from the global RNG: seeded here, then restored
+            torch.manual_seed(seed_from(seed))
             layers = []
             for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
                 layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(widths) - 2 else [])
@@ -641,12 +675,12 @@ def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
     c = recipe["light_field"]
     H = light_field_operator(recipe)
     x_train = data.sparse_images(c["n_train"], (c["depths"], c["size"], c["size"]), p=c["p"], seed=c["train_seed"])
-    lf = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])
+    lf = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], regulariser=NonnegativeL1(c["lam"]))
     lf_run = trained(lf, lambda g: (H(x_train), x_train), c)
     # semi-supervised (Verinaz et al.): the same 16 volumes, and fresh measurements without ground truth that each
     # layer must re-synthesise
     semi, n_gt = c["semi"], len(x_train)
-    lf_semi = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])
+    lf_semi = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], regulariser=NonnegativeL1(c["lam"]))
 
     def semi_batch(g):
         unlabelled = H(data.sparse_images(semi["unlabelled"], x_train.shape[1:], p=c["p"], seed=g))
@@ -657,7 +691,7 @@ def lecture_runs(recipe: dict = LECTURE_RUNS, progress: bool = False) -> dict:
                 + semi["weight"] * resynthesis_log_loss([o[n_gt:] for o in outputs], unlabelled, H))
 
     lf_semi_run = trained(lf_semi, semi_batch, {**c, "steps": semi["steps"]}, loss_fn=semi_loss)
-    lf_self = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], lam=c["lam"])      # measurements only, no ground truth
+    lf_self = NonnegativeUnfoldedISTA(H, n_layers=c["layers"], regulariser=NonnegativeL1(c["lam"]))      # measurements only, no ground truth
     lf_self_run = trained(lf_self, lambda g: (lambda u: (u, u))(semi_batch(g)[1]), {**c, "steps": semi["steps"]},
                           loss_fn=lambda outputs, unlabelled: resynthesis_log_loss(outputs, unlabelled, H))
 

@@ -12,7 +12,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["BATCH_FIRST", "ONE_PROBLEM", "check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "select_device",
+__all__ = ["BATCH_FIRST", "ONE_PROBLEM", "check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "seed_from", "select_device",
            "setup_notebook", "batch_size", "latency"]
 
 
@@ -149,6 +149,17 @@ def as_generator(seed, device=None) -> torch.Generator:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed is a {type(seed).__name__}; expected an int or a torch.Generator")
     return torch.Generator(device=device or "cpu").manual_seed(int(seed))
+
+
+def seed_from(seed) -> int:
+    """An int seed for code that can only be seeded through the global RNG (a layer's initialisation): an int as it is,
+    a ``torch.Generator`` gives its next draw (so it carries on as every other draw from it does). Use it inside
+    ``torch.random.fork_rng()``, so that the caller's global RNG is left as it was."""
+    if isinstance(seed, torch.Generator):
+        return int(torch.randint(0, 2 ** 62, (1,), generator=seed))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed is a {type(seed).__name__}; expected an int or a torch.Generator")
+    return int(seed)
 
 
 def latency(fn, repeats: int = 3, warmup: int = 1) -> float:

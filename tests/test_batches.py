@@ -65,7 +65,7 @@ def tv_denoiser_example():
 
 def lista_example(cls):
     A = torch.randn(10, 20, generator=gen(2)) / 10 ** 0.5
-    net = cls(A, n_layers=4, lam=0.05)
+    net = cls(A, n_layers=4, regulariser=0.05)
     return torch.randn(N, 10, generator=gen(3)), lambda y: net(y)
 
 

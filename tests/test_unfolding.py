@@ -15,6 +15,7 @@ from course_lib.unfolding import (
     ALISTA,
     LISTA,
     LISTA_CP,
+    BlackBoxMLP,
     analytic_weight,
     support_fractions,
     support_selection_threshold,
@@ -210,7 +211,7 @@ def test_nonnegative_unfolded_ista_untrained_is_nonnegative_ista():
     H = MultiChannelConvolution2D(light_field_psfs(5, 3, 7, dtype=torch.float64), (16, 16))
     y = H(sparse_images(2, (3, 16, 16), 0.02, seed=1, dtype=torch.float64))
     step = 1 / H.norm() ** 2
-    net = NonnegativeUnfoldedISTA(H, 4, lam=0.01, step=step).double()
+    net = NonnegativeUnfoldedISTA(H, 4, 0.01, step=step).double()
     with torch.no_grad():
         outputs = net(y, all_layers=True)
     assert_layers_equal(outputs, ista_iterates(H, y, 0.01, 4, step, nonnegative=True), 1e-6)
@@ -250,7 +251,7 @@ def test_imaging_networks_train():
     F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=3, seed=0))
     cases = [
         (ConvLISTA(A, 3, regulariser=cl.NonnegativeL1(1e-3)), lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
-        (NonnegativeUnfoldedISTA(H, 3, lam=1e-3), lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
+        (NonnegativeUnfoldedISTA(H, 3, 1e-3), lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
         (NeuralProximalGradient(F, 2, channels=4), lambda g: (lambda x: (F(x), x))(random_ellipses(8, 16, seed=g))),
     ]
     for net, batch in cases:
@@ -304,3 +305,40 @@ def test_resynthesis_loss_needs_no_ground_truth():
     value = resynthesis_log_loss([torch.zeros_like(x), other, other], op(x), op)
     assert torch.isclose(value, ((op(other) - op(x)) ** 2).mean().log())
     assert resynthesis_log_loss([x, x + 1e-6], op(x), op) < value
+
+
+def test_the_networks_follow_their_operators_dtype_and_take_the_regulariser_as_an_object():
+    """One dtype policy: a network is created in the dtype of the operator or matrix it unfolds and refuses another."""
+    A = torch.randn(10, 20, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for net in (cl.unfolding.LISTA(A, 3, cl.L1(0.1)), cl.unfolding.LISTA_CP(A, 3, 0.1), cl.unfolding.ALISTA(A, 3, 0.1)):
+        assert all(p.dtype == torch.float64 for p in net.parameters())
+    torch.testing.assert_close(cl.unfolding.LISTA(A, 3, cl.L1(0.1))(A[:, :1].T.contiguous()),
+                               cl.unfolding.LISTA(A, 3, 0.1)(A[:, :1].T.contiguous()))
+    with pytest.raises(TypeError, match="expects L1\\(lam\\) or a number lam"):
+        cl.unfolding.LISTA(A, 3, cl.NonnegativeL1(0.1))
+    sr = super_resolution().double()
+    conv = ConvLISTA(sr, 2)
+    assert all(p.dtype == torch.float64 for p in conv.parameters())
+    assert conv(torch.zeros(1, *sr.out_shape, dtype=torch.float64)).dtype == torch.float64
+    H = MultiChannelConvolution2D(light_field_psfs(3, 2, 5), (12, 12)).double()
+    lf = NonnegativeUnfoldedISTA(H, 2, cl.NonnegativeL1(1e-3))
+    assert all(p.dtype == torch.float64 for p in lf.parameters())
+    with pytest.raises(TypeError, match="computes in torch.float64"):
+        lf(torch.zeros(1, *H.out_shape))
+    with pytest.raises(TypeError, match="expects NonnegativeL1"):
+        NonnegativeUnfoldedISTA(H, 2, cl.L1(1e-3))
+
+
+def test_black_box_seed_is_an_int_or_a_generator_and_the_global_rng_is_untouched():
+    state = torch.random.get_rng_state()
+    a = BlackBoxMLP(4, 6, (8,), seed=3)
+    b = BlackBoxMLP(4, 6, (8,), seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    g = BlackBoxMLP(4, 6, (8,), seed=torch.Generator().manual_seed(3))
+    h = BlackBoxMLP(4, 6, (8,), seed=torch.Generator().manual_seed(3))
+    assert all(torch.equal(p, q) for p, q in zip(g.parameters(), h.parameters()))
+    with pytest.raises(TypeError, match="seed is a str"):
+        BlackBoxMLP(4, 6, seed="3")
+    with pytest.raises(ValueError, match="a hidden width is 0"):
+        BlackBoxMLP(4, 6, (0,))
