@@ -33,15 +33,14 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .functionals import L1, Functional, SquaredL2
+from .functionals import Functional, SquaredL2
 from .history import History
 from .operators import IntegrationOperator, MatrixOperator
 from .solvers import fista, tikhonov
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
 __all__ = ["integration_example", "sparse_integration_example", "trivial_network_descent", "ProxGradientNetwork",
-           "prox_gradient_layers", "gradient_F", "adp_step", "ADPStep", "TinyEpsAdam", "train_adp", "LONG_RUNS", "long_runs",
-           "recorded_long_runs"]
+           "prox_gradient_layers", "gradient_F", "adp_step", "ADPStep", "TinyEpsAdam", "train_adp"]
 
 DTYPE = torch.float64
 
@@ -366,80 +365,8 @@ def _record(history: History, k: int, loss: float, residual: float, alpha: float
         history.log(error=((x - x_true).norm() / x_true.norm()).item())
 
 
-# --------------------------------------------------------------------------- long runs, recorded
-
-#: The long runs of lecture 07, too slow for the lecture itself: recorded by ``python scripts/record_adp.py``.
-LONG_RUNS = {
-    "convergence": {"n": 200, "index": 5, "noise": 0.1, "seed": 0, "alphas": [0.02, 0.0015, 0.0011],
-                    "n_iter": 6000, "lr": 0.3, "n_layers": 10, "track_every": 10},
-    "sparse": {"n": 200, "n_spikes": 6, "seed": 0, "alphas": [0.005, 0.001], "lasso_iter": 20000, "n_iter": 400,
-               "n_layers": 10, "optimizers": {"gd": 3e-4, "adam": 1e-4}},
-}
-
-
 class TinyEpsAdam(torch.optim.Adam):
     """Adam with ``eps=1e-12``: the gradients of F are tiny on these problems, and the default 1e-8 would swamp them."""
 
     def __init__(self, params, lr: float = 1e-3):
         super().__init__(params, lr=lr, eps=1e-12)
-
-
-#: The optimizers of the sparse study by their names in :data:`LONG_RUNS`.
-OPTIMIZERS = {"gd": torch.optim.SGD, "adam": TinyEpsAdam}
-
-
-def _curves(history: History, keys) -> dict:
-    """The recorded curves, in float32: for plots and for reading off a step (half the file of float64)."""
-    return {key: torch.tensor(getattr(history, key), dtype=torch.float32) for key in keys}
-
-
-def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
-    """Run what lecture 07 shows from a record (minutes): per α of ``recipe["convergence"]``, ADP on Dittmer et al.'s
-    example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers
-    (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖); per α of
-    ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual, and the
-    length of B's path over ‖A‖_F), with the LASSO's error and residual and the least-squares error on the true
-    support."""
-    from .metrics import relative_error
-
-    c, sp = recipe["convergence"], recipe["sparse"]
-    A, x_true, y, delta = integration_example(n=c["n"], index=c["index"], noise=c["noise"], seed=c["seed"])
-    convergence = {"delta": torch.tensor(delta, dtype=DTYPE)}
-    for alpha in c["alphas"]:
-        _, exact = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], x_true=x_true, track_every=None,
-                             progress=progress)
-        _, layers = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
-                              track_every=c["track_every"], progress=progress)
-        convergence[str(alpha)] = {"exact": _curves(exact, ("error", "residual", "step_norm")),
-                                   "layers": _curves(layers, ("error", "residual", "step_norm", "gap", "gap_iteration"))}
-    A3, x3, y3, delta3 = sparse_integration_example(n=sp["n"], n_spikes=sp["n_spikes"], seed=sp["seed"])
-    support = (x3 != 0).nonzero().flatten()
-    oracle = torch.zeros_like(x3)
-    oracle[support] = torch.linalg.lstsq(A3[:, support], y3[:, None]).solution.flatten()
-    sparse = {"delta": torch.tensor(delta3, dtype=DTYPE),
-              "oracle_error": torch.tensor(relative_error(oracle, x3), dtype=DTYPE)}
-    for alpha in sp["alphas"]:
-        lasso, _ = fista(MatrixOperator(A3), y3, alpha, n_iter=sp["lasso_iter"])
-        runs = {"lasso_error": torch.tensor(relative_error(lasso, x3), dtype=DTYPE),
-                "lasso_residual": torch.tensor((A3 @ lasso - y3).norm().item(), dtype=DTYPE)}
-        for name, lr in sp["optimizers"].items():
-            _, h = train_adp(A3, y3, alpha, L1(), n_iter=sp["n_iter"], lr=lr, n_layers=sp["n_layers"], x_true=x3,
-                             x0=lasso, track_every=None, optimizer=OPTIMIZERS[name], progress=progress)
-            runs[name] = _curves(h, ("error", "residual", "step_norm"))
-            runs[name]["path_length"] = torch.tensor(sum(h.step_norm) / A3.norm().item(), dtype=DTYPE)
-        sparse[str(alpha)] = runs
-    return {"convergence": convergence, "sparse": sparse}
-
-
-def _record_code() -> list:
-    from .metrics import relative_error
-
-    return [integration_example, sparse_integration_example, _noisy, prox_gradient_layers, adp_step, ADPStep, train_adp, TinyEpsAdam,
-            _reconstruction, _network_gap, _record, _curves, long_runs, fista, tikhonov, L1, relative_error]
-
-
-def recorded_long_runs() -> dict:
-    """The payload of :func:`long_runs` as recorded by ``python scripts/record_adp.py`` (checked against the code)."""
-    from . import recorded
-
-    return recorded.load("adp_long_runs", LONG_RUNS, _record_code())

@@ -32,10 +32,9 @@ from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
-__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator", "linear_generator_bound", "generator_input", "tv_loss", "WindowedVarianceDetector",
-           "DiscrepancyDetector", "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input",
-           "pretrain", "LONG_RUNS", "long_runs", "recorded_long_runs", "EDUCATED_RUNS",
-           "educated_problem", "educated_runs", "recorded_educated_runs", "pretrained_educated"]
+__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator", "linear_generator_bound",
+           "generator_input", "tv_loss", "WindowedVarianceDetector", "DiscrepancyDetector", "settling_path", "dip_step",
+           "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input", "pretrain"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -127,7 +126,8 @@ class ConvGenerator(nn.Module):
     The weights :math:`C \in \mathbb{R}^{n\times k}` are ``channels`` = k signals of the output's
     ``shape`` (1-D or 2-D); :math:`U` is a fixed circular convolution with a Gaussian kernel of
     standard deviation ``width`` pixels, applied to each column; :math:`v = (1,\dots,1,-1,\dots,-1)/\sqrt{k}`
-    is fixed. Only :math:`C` is trained (from :math:`\mathcal N(0, \omega^2)`, ``init_scale`` = ω).
+    is fixed. Only :math:`C` is trained (from :math:`\mathcal N(0, \omega^2)`, ``init_scale`` = ω, drawn with ``seed``,
+    an int or a ``torch.Generator``; the global RNG is left alone).
     It has no input: ``forward()`` returns ``(1, 1, *shape)``; :func:`fit` knows (``takes_input = False``).
     With k n weights for n pixels it is over-parameterised; gradient descent fits the smooth
     components (the leading singular vectors of its Jacobian, trigonometric functions) first.
@@ -135,7 +135,7 @@ class ConvGenerator(nn.Module):
 
     takes_input = False
 
-    def __init__(self, shape, channels: int = 64, width: float = 2.0, init_scale: float = 0.1):
+    def __init__(self, shape, channels: int = 64, width: float = 2.0, init_scale: float = 0.1, seed=0):
         super().__init__()
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         if len(shape) not in (1, 2):
@@ -147,7 +147,7 @@ class ConvGenerator(nn.Module):
         if not width > 0 or not init_scale > 0:
             raise ValueError(f"width is {width!r}, init_scale {init_scale!r}; ConvGenerator expects positive numbers")
         self.shape, self.channels = shape, channels
-        self.C = nn.Parameter(init_scale * torch.randn(channels, *shape))
+        self.C = nn.Parameter(init_scale * torch.randn(channels, *shape, generator=as_generator(seed)))
         kernel = 1.0
         for axis, n in enumerate(shape):          # a periodic Gaussian along each axis, centred at 0
             d = torch.arange(n, dtype=torch.float64)
@@ -562,182 +562,3 @@ def pretrain(net: nn.Module, A: LinearOperator, sigma: float, n_iter: int = 200,
 
     return train(net, pairs, n_iter=n_iter, lr=lr, predict=lambda model, y: model(educated_input(A, y))[:, 0],
                  seed=generator, lr_floor=0.0, progress=progress, description="pretraining")
-
-
-# --------------------------------------------------------------------------- long runs, recorded
-
-#: The long runs of lecture 06 (minutes on a CPU), recorded by ``python scripts/record_dip.py``.
-LONG_RUNS = {
-    "image": "camera", "size": 64, "sigma": 25 / 255, "seed": 0, "channels": 16, "depth": 4, "lr": 0.01, "ema": 0.99,
-    "n_iter": 6000, "tv_weight": 0.03, "window": 200, "patience": 300,
-    "snapshots": [0, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 550, 600, 650, 700, 750, 800, 850, 900, 950,
-                  1000, 2000, 4000, 6000],
-    "fitting_iter": 2400,
-    "inpaint_image": "astronaut", "inpaint_keep": 0.5, "inpaint_seed": 1, "inpaint_iter": 600,
-    "inpaint_snapshots": [0, 50, 200, 600], "decoder_channels": 16, "decoder_layers": 3,
-}
-
-
-def _fitting_targets(x: torch.Tensor, sigma: float, seed: int) -> dict:
-    """Ulyanov et al.'s four targets: an image, the image plus noise, its pixels shuffled, and uniform noise."""
-    g = torch.Generator().manual_seed(seed)
-    return {"image": x, "image + noise": (x + sigma * torch.randn(x.shape, generator=g)).clamp(0, 1),
-            "shuffled pixels": x.flatten()[torch.randperm(x.numel(), generator=g)].reshape(x.shape),
-            "uniform noise": torch.rand(x.shape, generator=g)}
-
-
-def long_runs(recipe: dict = LONG_RUNS, progress: bool = False) -> dict:
-    """Run what lecture 06 shows from a record: DIP denoising for ``n_iter`` iterations (PSNR, loss, the windowed
-    variance over the whole run, ES-WMV's choice and stop, snapshots), the same with TV, and the loss of fitting
-    Ulyanov et al.'s four targets (image, image + noise, shuffled pixels, uniform noise) for ``fitting_iter``."""
-    from . import data
-    from .functionals import TotalVariation
-    from .operators import Identity, Inpainting
-
-    r = recipe
-    x = data.test_image(r["image"], r["size"])
-    y = data.add_noise(x, sigma=r["sigma"], seed=r["seed"])
-    A = Identity(x.shape)
-
-    def skipnet(in_channels=32):
-        torch.manual_seed(r["seed"])
-        return SkipNet(in_channels=in_channels, channels=r["channels"], depth=r["depth"])
-
-    watched = EarlyStopping(WindowedVarianceDetector(r["window"], r["patience"]), stop=False)
-    everywhere = WindowedVarianceDetector(r["window"], 10 ** 9)              # the variance over the whole run
-    snaps = Snapshots(r["snapshots"])
-    _, run = fit(skipnet(), A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"], seed=r["seed"], progress=progress,
-                 observers=[Metrics(x), snaps, watched, EarlyStopping(everywhere, stop=False)])
-    f32 = lambda values: torch.tensor(values, dtype=torch.float32)
-    denoise = {"psnr": f32(run.psnr), "loss": f32(run.loss), "variance": f32(everywhere.variances),
-               "es_iteration": watched.iteration, "es_stopped_at": watched.stopped_at, "es_output": watched.output,
-               "snapshot_iterations": sorted(snaps.images), "snapshots": torch.stack([snaps.images[k] for k in
-                                                                                    sorted(snaps.images)])}
-    _, tv = fit(skipnet(), A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"],
-                regulariser=TotalVariation(r["tv_weight"], ndim=2), seed=r["seed"],
-                progress=progress, observers=[Metrics(x)])
-    fitting = {}
-    for name, target in _fitting_targets(x, r["sigma"], r["seed"]).items():
-        _, h = fit(skipnet(), A, target, n_iter=r["fitting_iter"], lr=r["lr"], input_noise=0, seed=r["seed"],
-                   progress=progress)
-        fitting[name] = f32(h.loss)
-    x2 = data.test_image(r["inpaint_image"], r["size"])
-    mask = (torch.rand(x2.shape, generator=torch.Generator().manual_seed(r["inpaint_seed"])) < r["inpaint_keep"]).float()
-    inpaint_snaps = Snapshots(r["inpaint_snapshots"])
-    _, inp = fit(skipnet(), Inpainting(mask), Inpainting(mask)(x2), n_iter=r["inpaint_iter"], lr=r["lr"], ema=r["ema"],
-                 seed=r["seed"], progress=progress, observers=[Metrics(x2), inpaint_snaps])
-    inpainting = {"psnr": f32(inp.psnr), "snapshot_iterations": sorted(inpaint_snaps.images),
-                  "snapshots": torch.stack([inpaint_snaps.images[k] for k in sorted(inpaint_snaps.images)])}
-    torch.manual_seed(r["seed"])
-    decoder = DeepDecoder(channels=r["decoder_channels"], n_layers=r["decoder_layers"])
-    z = generator_input(decoder.channels, decoder.input_shape(x.shape), seed=r["seed"])
-    x_dd, dd = fit(decoder, A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"], input_noise=0, z=z, seed=r["seed"],
-                   progress=progress, observers=[Metrics(x)])
-    return {"denoise": denoise, "tv": {"psnr": f32(tv.psnr)}, "fitting": fitting, "inpainting": inpainting,
-            "deep_decoder": {"psnr": f32(dd.psnr), "output": x_dd, "weights": sum(p.numel() for p in decoder.parameters())}}
-
-
-#: The educated DIP of lecture 06 (Barbano et al. 2022) on deblurring, recorded by ``python scripts/record_edip.py``:
-#: the pretraining (its weights ship with the record) and the runs the lecture plots.
-EDUCATED_RUNS = {
-    "images": ["camera", "astronaut", "coins"], "size": 128, "blur": 1.5, "sigma": 25 / 255, "seed": 0,
-    "channels": 16, "depth": 4,
-    "pretrain": {"n_iter": 1500, "size": 64, "batch": 8, "lr": 0.01, "phantoms": "dead_leaves"},
-    "dip": {"n_iter": 1500, "lr": 0.01, "ema": 0.99},
-    "finetune": {"n_iter": 600, "lr": 1e-3, "ema": 0.99, "tv_weight": 0.01},
-    "tv_weights": [0.01, 0.02, 0.03, 0.04, 0.06, 0.08], "tv_iter": 300,
-}
-
-
-def educated_problem(image: str, recipe: dict = EDUCATED_RUNS) -> tuple:
-    """``(x, A, y)``: the deblurring problem of :data:`EDUCATED_RUNS` for one test image (Gaussian blur, circular,
-    then noise)."""
-    from . import data
-    from .operators import Convolution2D, gaussian_kernel
-
-    x = data.test_image(image, recipe["size"])
-    A = Convolution2D(gaussian_kernel(recipe["blur"]), x.shape, padding="circular")
-    return x, A, data.add_noise(A(x), sigma=recipe["sigma"], seed=recipe["seed"])
-
-
-def educated_runs(recipe: dict = EDUCATED_RUNS, progress: bool = False) -> dict:
-    """Pretrain a :class:`SkipNet` (one input channel) on dead leaves for the deblurring operator, then, for each test
-    image: the pretrained network's output (its PSNR and its residual), plain DIP, fine-tuning from the pretrained
-    weights without and with TV (PSNR and loss per iteration), and TV deblurring at each of ``tv_weights`` (FISTA)."""
-    from .functionals import TotalVariation
-    from .metrics import psnr
-    from .operators import Convolution2D, gaussian_kernel
-    from .solvers import fista
-
-    r, f = recipe, recipe["finetune"]
-    torch.manual_seed(r["seed"])
-    net = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
-    small = Convolution2D(gaussian_kernel(r["blur"]), (r["pretrain"]["size"],) * 2, padding="circular")
-    _, pretraining = pretrain(net, small, r["sigma"], n_iter=r["pretrain"]["n_iter"], batch=r["pretrain"]["batch"],
-                              lr=r["pretrain"]["lr"], phantoms=r["pretrain"]["phantoms"], seed=r["seed"], progress=progress)
-    weights = {name: value.detach().clone() for name, value in net.state_dict().items()}
-    f32 = lambda values: torch.tensor(values, dtype=torch.float32)
-    runs = {}
-    for image in r["images"]:
-        x, A, y = educated_problem(image, r)
-        with torch.no_grad():
-            start = net.eval()(educated_input(A, y))[0, 0]
-        torch.manual_seed(r["seed"])
-        _, plain = fit(SkipNet(in_channels=32, channels=r["channels"], depth=r["depth"]), A, y,
-                       n_iter=r["dip"]["n_iter"], lr=r["dip"]["lr"], ema=r["dip"]["ema"], seed=r["seed"],
-                       progress=progress, observers=[Metrics(x)])
-        tuned = {}
-        for name, tv_weight in (("finetune", 0.0), ("finetune_tv", f["tv_weight"])):
-            copy = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
-            copy.load_state_dict(weights)
-            _, run = fit(copy.eval(), A, y, n_iter=f["n_iter"], lr=f["lr"], ema=f["ema"], input_noise=0,
-                         regulariser=TotalVariation(tv_weight, ndim=2) if tv_weight else None,
-                         z=educated_input(A, y), seed=r["seed"], progress=progress,
-                         observers=[Metrics(x)])
-            tuned[name] = {"psnr": f32(run.psnr), "loss": f32(run.loss)}
-        tv = [psnr(fista(A, y, TotalVariation(w, ndim=2), n_iter=r["tv_iter"])[0], x) for w in r["tv_weights"]]
-        runs[image] = {"blurred": psnr(y, x), "start_psnr": psnr(start, x),
-                       "start_residual": ((A(start) - y) ** 2).mean().item(), "start": start.clone(),
-                       "dip": {"psnr": f32(plain.psnr), "loss": f32(plain.loss)}, **tuned, "tv": f32(tv)}
-    return {"weights": weights, "pretrain_loss": f32(pretraining.loss), "images": runs}
-
-
-def _educated_record_code() -> list:
-    from . import data, operators, training
-    from .functionals import TotalVariation
-    from .solvers import fista
-
-    return [SkipNet, _block, educated_input, pretrain, fit, dip_step, _prepare, Metrics, tv_loss, educated_problem,
-            educated_runs, data.dead_leaves, data.test_image, data.add_noise, training.train, operators.Convolution2D,
-            operators.gaussian_kernel, TotalVariation, fista]
-
-
-def recorded_educated_runs() -> dict:
-    """The payload of :func:`educated_runs` as recorded by ``python scripts/record_edip.py`` (checked against the code)."""
-    from . import recorded
-
-    return recorded.load("edip_runs", EDUCATED_RUNS, _educated_record_code())
-
-
-def pretrained_educated(runs: dict | None = None, recipe: dict = EDUCATED_RUNS) -> nn.Module:
-    """The recorded pretrained network of :func:`educated_runs` (``SkipNet``, one input channel), in eval mode.
-    ``runs``: the payload of :func:`recorded_educated_runs` when the caller has it already (the record is then not
-    read and checked a second time)."""
-    net = SkipNet(in_channels=1, channels=recipe["channels"], depth=recipe["depth"])
-    net.load_state_dict((runs if runs is not None else recorded_educated_runs())["weights"])
-    return net.eval()
-
-
-def _record_code() -> list:
-    from . import data, operators
-
-    return [SkipNet, DeepDecoder, _block, generator_input, tv_loss, WindowedVarianceDetector, dip_step, Metrics,
-            Snapshots, EarlyStopping, _prepare, fit, _fitting_targets, long_runs, data.test_image, data.add_noise,
-            operators.Identity, operators.Inpainting]
-
-
-def recorded_long_runs() -> dict:
-    """The payload of :func:`long_runs` as recorded by ``python scripts/record_dip.py`` (checked against the code)."""
-    from . import recorded
-
-    return recorded.load("dip_long_runs", LONG_RUNS, _record_code())

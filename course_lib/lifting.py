@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -37,7 +36,7 @@ from .utils import check_int, check_number, check_tensor
 
 __all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
            "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise",
-           "LiftingNetwork", "LIFTING_RECIPE", "train_lifting_denoiser", "recipe_hash", "pretrained_lifting_network"]
+           "LiftingNetwork"]
 
 
 class Stencil:
@@ -502,61 +501,3 @@ class LiftingNetwork(nn.Module):
 
     def extra_repr(self) -> str:
         return f"levels={self.levels}, wavelet={self.wavelet.name!r}, {self.n_parameters:,} parameters"
-
-
-# --------------------------------------------------------------------------- the shipped, trained network
-
-PRETRAINED = Path(__file__).with_name("pretrained")
-#: How the shipped network was trained (``python scripts/train_lifting.py`` regenerates it, about two minutes).
-LIFTING_RECIPE = {"sigma": 25 / 255, "levels": 3, "hidden": 16, "shrinkage_hidden": 32, "n_iter": 700, "lr": 3e-3,
-                  "batch": 16, "patch": 64, "seed": 0}
-
-
-def train_lifting_denoiser(sigma: float, levels: int, hidden: int, shrinkage_hidden: int, n_iter: int, lr: float,
-                           batch: int, patch: int, seed: int, progress: bool = True):
-    """Train a :class:`LiftingNetwork` to denoise at ``sigma`` on random patches of :data:`~course_lib.data.TRAINING_IMAGES`
-    (the held-out test images are never seen). Returns ``(net, history)`` (:func:`course_lib.training.train`)."""
-    from .data import TRAINING_IMAGES, random_patches, test_image
-    from .training import train
-
-    with torch.random.fork_rng():            # the initial weights from the seed, the caller's global RNG untouched
-        torch.manual_seed(seed)
-        net = LiftingNetwork(levels, hidden, shrinkage_hidden=shrinkage_hidden)
-    images = [test_image(name, None) for name in TRAINING_IMAGES]
-
-    def noisy_patches(gen):
-        x = random_patches(images, batch, patch, seed=gen)
-        return x + sigma * torch.randn(x.shape, generator=gen), x
-
-    return train(net, noisy_patches, n_iter=n_iter, lr=lr, predict=lambda model, y: model.denoise(y, sigma),
-                 seed=seed, progress=progress, description="lifting network")
-
-
-def recipe_hash(recipe: dict = LIFTING_RECIPE) -> str:
-    """A sha256 of the recipe and of the code that trains with it: if either changes, the shipped weights are stale."""
-    import hashlib
-    import inspect
-    import json
-
-    from . import data, training
-
-    parts = [json.dumps(recipe, sort_keys=True), repr(LEGALL_53)]
-    parts += [inspect.getsource(obj) for obj in (Stencil, _Residual, _LearnedStep, _Shrinkage, LiftingNetwork,
-                                                 train_lifting_denoiser, training.train, training.adam_with_cosine,
-                                                 training._BestWeights, data.random_patches, data.test_image)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def pretrained_lifting_network(name: str = "lifting_sigma25") -> LiftingNetwork:
-    """The shipped :class:`LiftingNetwork` (eval mode, float32), trained by :func:`train_lifting_denoiser` with
-    :data:`LIFTING_RECIPE`; an error says how to regenerate it if the code or the recipe has changed since."""
-    import json
-
-    manifest = json.loads((PRETRAINED / f"{name}.json").read_text())
-    if manifest["recipe_hash"] != recipe_hash(manifest["recipe"]):
-        raise RuntimeError(f"{name}.pt was trained by other code or another recipe than this course_lib's; "
-                           "regenerate it with: python scripts/train_lifting.py")
-    recipe = manifest["recipe"]
-    net = LiftingNetwork(recipe["levels"], recipe["hidden"], shrinkage_hidden=recipe["shrinkage_hidden"])
-    net.load_state_dict(torch.load(PRETRAINED / f"{name}.pt", weights_only=True))
-    return net.eval()

@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from course_lib import architectures as arch
-from course_lib import data, recorded, xray
+from course_lib import data, xray
 from course_lib import geometry as geo
 from course_lib.history import History
+from course_lib.lectures import recorded
 from course_lib.lifting import WaveletTransform
 
 F64 = torch.float64
@@ -228,8 +229,10 @@ ARCHITECTURES = [
      ["labels has dtype torch.float32", "integer"]),
     (lambda: arch.train_classifier(SMALL, IMAGES, LABELS[:3]), ValueError, ["labels has shape (3,)", "(8,)"]),
     (lambda: arch.train_classifier(SMALL, IMAGES, LABELS - 5), ValueError, ["labels holds -", ">= 0"]),
-    (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, n_steps=-1), ValueError, ["n_steps is -1"]),
-    (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, n_steps=0), ValueError, ["n_steps is 0"]),
+    (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, n_iter=-1), ValueError, ["n_iter is -1"]),
+    (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, n_iter=0), ValueError, ["n_iter is 0"]),
+    (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, optimizer="adam"), TypeError,
+     ["optimizer is 'adam'", "torch.optim class"]),
     (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, lr=0.0), ValueError, ["lr is 0", "> 0"]),
     (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, lr=NAN), ValueError, ["lr is nan"]),
     (lambda: arch.train_classifier(SMALL, IMAGES, LABELS, batch=0), ValueError, ["batch is 0"]),
@@ -310,7 +313,7 @@ def seeded_calls():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             model = arch.DeepNet(n_blocks=1, width=4, n_classes=4)
-        history = arch.train_classifier(model, IMAGES, LABELS, n_steps=3, batch=4, seed=seed, rotate=True)
+        _, history = arch.train_classifier(model, IMAGES, LABELS, n_iter=3, batch=4, seed=seed, rotate=True)
         return history.loss, list(model.parameters())
 
     return {
@@ -388,7 +391,7 @@ COMMAND = "python scripts/toy.py"
 def toy(tmp_path, monkeypatch):
     """A fresh record 'toy' in a temporary folder: (recipe, code, folder)."""
     monkeypatch.setattr(recorded, "RECORDS", tmp_path)
-    recipe, code = {"n": 3}, [recorded.save]
+    recipe, code = {"n": 3}, "course_lib.lectures.recorded"
     recorded.save("toy", {"x": torch.arange(1000.0)}, recipe, code, COMMAND, 0.1)
     return recipe, code, tmp_path
 
@@ -451,10 +454,10 @@ def test_a_missing_record_of_the_course_names_its_script(tmp_path, monkeypatch):
 @pytest.mark.parametrize("call, error, words", [
     (lambda: recorded.manifest(3), TypeError, ["name is a int"]),
     (lambda: recorded.manifest("../toy"), ValueError, ["name is '../toy'"]),
-    (lambda: recorded.save("toy", [1], {}, [], COMMAND, 0.1), TypeError, ["payload is a list"]),
-    (lambda: recorded.save("toy", {}, "n=3", [], COMMAND, 0.1), TypeError, ["recipe is a str"]),
-    (lambda: recorded.save("toy", {}, {}, [], "", 0.1), TypeError, ["command is ''"]),
-    (lambda: recorded.save("toy", {}, {}, [], COMMAND, -1.0), ValueError, ["seconds is -1.0"]),
+    (lambda: recorded.save("toy", [1], {}, "course_lib.prox", COMMAND, 0.1), TypeError, ["payload is a list"]),
+    (lambda: recorded.save("toy", {}, "n=3", "course_lib.prox", COMMAND, 0.1), TypeError, ["recipe is a str"]),
+    (lambda: recorded.save("toy", {}, {}, "course_lib.prox", "", 0.1), TypeError, ["command is ''"]),
+    (lambda: recorded.save("toy", {}, {}, "course_lib.prox", COMMAND, -1.0), ValueError, ["seconds is -1.0"]),
 ])
 def test_recorded_refuses_wrong_arguments(tmp_path, monkeypatch, call, error, words):
     monkeypatch.setattr(recorded, "RECORDS", tmp_path)
