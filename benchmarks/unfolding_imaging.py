@@ -50,7 +50,9 @@ warm-up call of each, ``--repeats`` rounds (7) in which each is called once, in 
 round to round; printed are the median over the rounds with the interquartile range (IQR), and
 "x the network": per round, a method's time over the network's time of the same round, median and IQR.
 The latency target is met or not by that median; its detail says whether the whole IQR clears 20x.
-Training seconds are those of one training run (not repeated).
+Training seconds are those of one training run (not repeated). glibc's allocator is kept from returning
+freed memory to the kernel (``_common.steady_allocator``), whose page faults otherwise slowed some processes
+and not others.
 ISTA and (F)ISTA-RPCA are the library's ``ista`` and ``robust_pca``, which record the objective at
 every iteration: their latencies include that bookkeeping (it is a small part of an iteration).
 
@@ -82,6 +84,7 @@ from _common import (
     scaled,
     spread,
     spread_against,
+    steady_allocator,
     with_spread,
 )
 from _report import BenchmarkParser, report, target  # (importing _report puts the repository on sys.path)
@@ -392,7 +395,7 @@ def print_superres(r, args) -> None:
     print_solver_table("solver (non-negative)", shown, [
         (label, lam, curve, k_text(first_k(curve, target), args.sr_iters)) for label, lam, curve in superres_rows(r)])
     print_network_rows(("learned, untrained", "learned, trained"), SR_LAM, r["untrained"], r["net"],
-                       f"{args.sr_steps} steps, {r['seconds']:.1f} s (one run), filters {r['kernel']}x{r['kernel']} coarse pixels")
+                       f"{args.sr_steps} steps, {r['seconds']:.1f} s, one run, filters {r['kernel']}x{r['kernel']} coarse pixels")
     print(f"reach K: first iteration at or below the network's {target:.2f} dB (run to {args.sr_iters}); "
           f"lam grid {', '.join(f'{v:g}' for v in SR_GRID)}")
     lat = r["latency"]
@@ -492,6 +495,7 @@ def targets(results, args) -> list:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    steady_allocator()
     print(f"Deep unfolding for imaging: unfolded RPCA, non-negative unfolded ISTA, learned convolutional ISTA, float32, device cpu, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}" + (" [--quick]" if args.quick else ""))
     results = {}
