@@ -15,11 +15,12 @@ For each submitted notebook the grader
 4. runs the **hidden tests in its own process**: they reach the student's code only through plain data
    (:mod:`course_lib.checks.boundary`, :mod:`.remote`), and are judged with the reference here
    (:mod:`.running`);
-5. appends the results to ``out/journal.csv`` at once, writes a Markdown feedback file per student and
-   assignment, and at the end the CSV gradebook and the class summary (:mod:`.reports`). Feedback
-   shows each test's status and the course's message; for an error of the student's code in a hidden
-   test only the name of a built-in exception and the line of the student's cell; never a traceback,
-   never the source of a hidden test (any line of it in a message is replaced by ``[hidden]``).
+5. commits the results to the journal ``out/journal.sqlite`` at once, writes a Markdown feedback file per
+   student and assignment, and at the end the CSV gradebook, the class summary and the journal as a CSV
+   (:mod:`.reports`). Feedback shows each test's status and the course's message; for an error of the
+   student's code in a hidden test only the name of a built-in exception and the line of the student's
+   cell; never a traceback, never the source of a hidden test (any line of it in a message is replaced
+   by ``[hidden]``).
 
 Before a class is graded, the instructor's own solution notebook is graded as a submission: if
 it does not score full marks (a missing package, a broken environment), the run stops with a

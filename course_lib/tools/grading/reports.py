@@ -1,4 +1,5 @@
-"""What grading gives, and how it is handed out: test results, the CSV gradebook, Markdown feedback.
+"""What grading gives, and how it is handed out: test results, the journal of what has been graded (SQLite),
+the CSV gradebook, Markdown feedback.
 
 Feedback shows each test's status and the message of the check that failed, which the grader
 has already cleaned (no traceback, no hidden test's source); nothing here adds any.
@@ -9,9 +10,12 @@ import csv
 import hashlib
 import os
 import re
+import sqlite3
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["PASSED", "FAILED", "ERROR", "NOT_IMPLEMENTED", "TIMEOUT", "KERNEL_DIED", "NOT_RUN", "UNREADABLE",
@@ -81,82 +85,234 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-class Journal:
-    """What has been graded, kept on disk as it happens: ``out/journal.csv``, appended and flushed to disk after
-    every submission, so that killing the grader at any moment loses at most the submissions in progress.
+# The journal's schema, one entry per version: _MIGRATIONS[v] brings a journal of version v to v + 1 (see Journal).
+_MIGRATIONS = [
+    (   # 1: submissions, their tests' results (automatic now; manual points per cell later) and their notes
+        """CREATE TABLE submissions (
+            id            INTEGER PRIMARY KEY,
+            student       TEXT NOT NULL,
+            file          TEXT NOT NULL,
+            assignment    TEXT NOT NULL,
+            sha256        TEXT NOT NULL,
+            tests_version TEXT NOT NULL,
+            seconds       REAL NOT NULL,
+            graded_at     TEXT)""",
+        "CREATE INDEX submissions_by_version ON submissions (student, file, sha256, tests_version)",
+        """CREATE TABLE results (
+            submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+            kind          TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),
+            position      INTEGER NOT NULL,
+            grade_id      TEXT NOT NULL,
+            points        REAL NOT NULL,
+            max_points    REAL NOT NULL,
+            status        TEXT NOT NULL,
+            message       TEXT NOT NULL,
+            PRIMARY KEY (submission_id, kind, position))""",
+        """CREATE TABLE notes (
+            submission_id INTEGER NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+            position      INTEGER NOT NULL,
+            message       TEXT NOT NULL,
+            PRIMARY KEY (submission_id, position))""",
+    ),
+]
 
-    A submission is known by its student, file name, sha256 and the version of the tests (the sha256 of the
-    instructor's notebook): :meth:`lookup` gives back its graded :class:`Submission` when all four match, so
-    that a rerun grades only what is new or changed, and a corrected test regrades the class.
+_OLD_JOURNAL_FIELDS = ["student", "file", "assignment", "sha256", "tests_version", "seconds", "kind", "test", "points",
+                       "max_points", "status", "message"]
+
+
+def _is_old_journal(path: Path) -> bool:
+    """Whether ``path`` is the journal of a grader before SQLite (not an export of :meth:`Journal.export_csv`)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return next(csv.reader(f), None) == _OLD_JOURNAL_FIELDS
+
+
+def _read_old_journal(path: Path) -> list:
+    """The completely recorded submissions of an older grader's ``journal.csv``: rows start, test..., note..., end
+    per submission, appended as graded. A submission cut off by a kill (no end row, a torn last line) or with a
+    damaged row is left out, to be graded again; of one graded twice, the last."""
+    done: dict = {}
+    current: dict = {}          # the submission being read, by key, until its end row
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        try:
+            for row in csv.DictReader(f):
+                if any(row.get(k) is None for k in _OLD_JOURNAL_FIELDS):
+                    continue                    # a torn line (the grader was killed while writing it)
+                key = (row["student"], row["file"], row["sha256"], row["tests_version"])
+                try:
+                    if row["kind"] == "start":
+                        current[key] = Submission(row["student"], row["assignment"], Path(row["file"]),
+                                                  seconds=float(row["seconds"] or 0), sha256=row["sha256"],
+                                                  tests_version=row["tests_version"])
+                    elif key not in current:
+                        continue
+                    elif row["kind"] == "test":
+                        current[key].tests.append(TestResult(row["test"], float(row["max_points"]), row["status"],
+                                                             float(row["points"]), row["message"]))
+                    elif row["kind"] == "note":
+                        current[key].notes.append(row["message"])
+                    elif row["kind"] == "end":
+                        done.pop(key, None)
+                        done[key] = current.pop(key)
+                except ValueError:
+                    current.pop(key, None)      # a damaged row: its submission is graded again
+        except csv.Error:
+            pass                                # a torn quoted field at the end of the file
+    return list(done.values())
+
+
+class Journal:
+    """What has been graded, kept on disk as it happens: ``out/journal.sqlite``, an SQLite database.
+
+    :meth:`record` writes a submission (its row, its tests' results, its notes) in one transaction and commits it
+    to disk before it returns, so that killing the grader at any moment loses at most the submissions in progress:
+    a submission is in the journal whole or not at all. A submission is known by its student, file name, sha256
+    and the version of the tests (the sha256 of the instructor's notebook and the library's checks):
+    :meth:`lookup` gives back its graded :class:`Submission` when all four match, so that a rerun grades only
+    what is new or changed, and a corrected test regrades the class. Thread-safe (the grader's ``--jobs``).
+
+    The schema (version :attr:`SCHEMA_VERSION`, kept in SQLite's ``PRAGMA user_version``)::
+
+        submissions (id, student, file, assignment, sha256, tests_version, seconds, graded_at)
+        results     (submission_id, kind, position, grade_id, points, max_points, status, message)
+        notes       (submission_id, position, message)
+
+    ``file`` is the submitted file's name, ``graded_at`` an ISO 8601 time in UTC (NULL for a submission imported
+    from an older journal, which did not keep it), ``position`` a test's or note's place in its submission. A
+    result's ``kind`` is ``'auto'`` (the grader's tests); ``'manual'`` is there for points given by hand per cell,
+    which a later version may add beside the automatic ones without changing what is stored. Such a version
+    appends its changes to :data:`_MIGRATIONS`: opening an older journal brings it up to date in one
+    transaction, and a journal newer than the code is refused rather than misread.
+
+    The CSV for people is :meth:`export_csv` (the grader writes ``out/journal.csv`` at the end of each run). A
+    ``journal.csv`` left by an older version of the grader (its journal before SQLite) is imported once, when
+    ``journal.sqlite`` is created; :attr:`notice` says so.
     """
 
-    FIELDS = ["student", "file", "assignment", "sha256", "tests_version", "seconds", "kind", "test", "points",
-              "max_points", "status", "message"]
+    SCHEMA_VERSION = len(_MIGRATIONS)
+    EXPORT_FIELDS = ["submission", "student", "file", "assignment", "sha256", "tests_version", "seconds", "graded_at",
+                     "kind", "test", "points", "max_points", "status", "message"]
 
     def __init__(self, out: Path):
-        self.path = Path(out) / "journal.csv"
+        self.path = Path(out) / "journal.sqlite"
         self._lock = threading.Lock()
-        self._done: dict = {}
-        self._complete: set = set()     # the keys whose last record reached its end row
+        self.notice = ""        # what the instructor should know about this journal's start, or ""
+        old = Path(out) / "journal.csv"
         if self.path.exists():
-            data = self.path.read_bytes()
-            if data and not data.endswith(b"\n"):      # a torn last line (killed while writing): drop it
-                with open(self.path, "r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
-            with open(self.path, newline="", encoding="utf-8", errors="replace") as f:
-                for row in csv.DictReader(f):
-                    try:
-                        self._read_row(row)
-                    except (ValueError, TypeError, KeyError):
-                        continue                        # a damaged row: its submission is graded again
+            with self._transaction(write=True):         # brings an older schema up to date (or refuses a newer)
+                pass
+        elif old.exists() and _is_old_journal(old):
+            graded = _read_old_journal(old)
+            with self._transaction(write=True) as db:
+                for sub in graded:
+                    self._insert(db, sub, graded_at=None)
+            self.notice = (f"{len(graded)} graded submissions imported from {old} (the journal of an older version "
+                           f"of the grader) into {self.path}")
+        elif old.exists():
+            self.notice = (f"{old} is an export of a journal that is no longer there ({self.path}); it is not read "
+                           "back, so every notebook is graded again")
 
-    def _read_row(self, row: dict) -> None:
-        if set(self.FIELDS) - set(row) or any(row[k] is None for k in self.FIELDS):
-            return                      # a torn line (the grader was killed while writing it)
-        key = (row["student"], row["file"], row["sha256"], row["tests_version"])
-        sub = self._done.get(key)
-        if sub is None or row["kind"] == "start":
-            sub = self._done[key] = Submission(row["student"], row["assignment"], Path(row["file"]),
-                                               seconds=float(row["seconds"] or 0), sha256=row["sha256"],
-                                               tests_version=row["tests_version"])
-            self._complete.discard(key)
-        if row["kind"] == "test":
-            sub.tests.append(TestResult(row["test"], float(row["max_points"]), row["status"], float(row["points"]),
-                                        row["message"]))
-        elif row["kind"] == "note":
-            sub.notes.append(row["message"])
-        elif row["kind"] == "end":
-            self._complete.add(key)
+    @contextmanager
+    def _transaction(self, write: bool = False):
+        """A connection of its own, in one transaction (``write``: the schema made or brought up to date first);
+        committed when the block ends, rolled back if it raises."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)     # BEGIN and COMMIT are ours
+            try:
+                # The default rollback journal (no -wal/-shm files beside, and it works in a network folder) with
+                # synchronous=FULL: COMMIT returns only after the journal and the database are fsynced, so a
+                # recorded submission survives a power cut too, as the CSV journal's fsync did. That costs a few
+                # milliseconds per submission, which takes seconds to grade.
+                db.execute("PRAGMA synchronous = FULL")
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    if write:
+                        self._migrate(db)
+                    yield db
+                except BaseException:
+                    if db.in_transaction:       # (an error may have ended it already)
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.close()
+
+    def _migrate(self, db) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > self.SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path} has schema version {version}, written by a newer version of the grader; "
+                               f"this one reads up to version {self.SCHEMA_VERSION}")
+        for statements in _MIGRATIONS[version:]:
+            for statement in statements:
+                db.execute(statement)
+        if version < self.SCHEMA_VERSION:
+            db.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION:d}")
+
+    @staticmethod
+    def _insert(db, sub: Submission, graded_at) -> None:
+        cursor = db.execute("INSERT INTO submissions (student, file, assignment, sha256, tests_version, seconds, "
+                            "graded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (sub.student, sub.path.name, sub.assignment, sub.sha256, sub.tests_version,
+                             float(sub.seconds), graded_at))
+        db.executemany("INSERT INTO results (submission_id, kind, position, grade_id, points, max_points, status, "
+                       "message) VALUES (?, 'auto', ?, ?, ?, ?, ?, ?)",
+                       [(cursor.lastrowid, i, t.grade_id, float(t.points), float(t.max_points), t.status, str(t.message))
+                        for i, t in enumerate(sub.tests)])
+        db.executemany("INSERT INTO notes (submission_id, position, message) VALUES (?, ?, ?)",
+                       [(cursor.lastrowid, i, str(note)) for i, note in enumerate(sub.notes)])
 
     def lookup(self, student: str, path: Path, sha256: str, tests_version: str):
         """The graded submission with these versions, or None (never graded, changed, or cut off by a kill)."""
-        key = (student, Path(path).name, sha256, tests_version)
-        if key not in self._complete:
+        if not self.path.exists():
             return None
-        sub = self._done[key]
-        return Submission(sub.student, sub.assignment, Path(path), list(sub.tests), list(sub.notes), sub.seconds,
-                          sub.sha256, sub.tests_version)
+        with self._transaction() as db:
+            row = db.execute("SELECT id, assignment, seconds FROM submissions WHERE student = ? AND file = ? AND "
+                             "sha256 = ? AND tests_version = ? ORDER BY id DESC LIMIT 1",
+                             (student, Path(path).name, sha256, tests_version)).fetchone()
+            if row is None:
+                return None
+            tests = [TestResult(*r) for r in db.execute(
+                "SELECT grade_id, max_points, status, points, message FROM results WHERE submission_id = ? AND "
+                "kind = 'auto' ORDER BY position", (row[0],))]
+            notes = [m for (m,) in db.execute("SELECT message FROM notes WHERE submission_id = ? ORDER BY position",
+                                              (row[0],))]
+        return Submission(student, row[1], Path(path), tests, notes, row[2], sha256, tests_version)
 
     def record(self, sub: Submission) -> None:
-        """Append ``sub`` (a start row, its tests, its notes, an end row) and flush it to disk."""
-        base = dict(student=sub.student, file=sub.path.name, assignment=sub.assignment, sha256=sub.sha256,
-                    tests_version=sub.tests_version, seconds=f"{sub.seconds:.3f}")
-        rows = [dict(base, kind="start")]
-        one_line = lambda text: " ".join(str(text).splitlines())      # a record is whole lines: a tear is a line
-        rows += [dict(base, kind="test", test=t.grade_id, points=f"{t.points:g}", max_points=f"{t.max_points:g}",
-                      status=t.status, message=one_line(t.message)) for t in sub.tests]
-        rows += [dict(base, kind="note", message=one_line(note)) for note in sub.notes]
-        rows.append(dict(base, kind="end"))
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists() or self.path.stat().st_size == 0
-            with open(self.path, "a", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=self.FIELDS, restval="")
-                if new:
-                    writer.writeheader()
-                writer.writerows(rows)
-                f.flush()
-                os.fsync(f.fileno())
+        """Write ``sub`` (its tests' results and its notes) in one transaction, on disk when this returns."""
+        graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._transaction(write=True) as db:
+            self._insert(db, sub, graded_at)
+
+    def export_csv(self, path: Path) -> Path:
+        """The whole journal as a CSV (:attr:`EXPORT_FIELDS`): a row per result (``kind`` auto or manual) and per note
+        (``kind`` note), in the order graded; a submission with neither has one row of its own. Written to a
+        temporary file first, then renamed: a kill leaves the previous export."""
+        rows = []
+        if self.path.exists():
+            with self._transaction() as db:
+                results, notes = {}, {}
+                for r in db.execute("SELECT submission_id, kind, grade_id, points, max_points, status, message "
+                                    "FROM results ORDER BY submission_id, kind, position"):
+                    results.setdefault(r[0], []).append(dict(kind=r[1], test=r[2], points=f"{r[3]:g}",
+                                                             max_points=f"{r[4]:g}", status=r[5], message=r[6]))
+                for r in db.execute("SELECT submission_id, message FROM notes ORDER BY submission_id, position"):
+                    notes.setdefault(r[0], []).append(dict(kind="note", message=r[1]))
+                for r in db.execute("SELECT id, student, file, assignment, sha256, tests_version, seconds, graded_at "
+                                    "FROM submissions ORDER BY id"):
+                    base = dict(zip(self.EXPORT_FIELDS, r[:6]), seconds=f"{r[6]:.3f}", graded_at=r[7] or "")
+                    rows += [dict(base, **line) for line in results.get(r[0], []) + notes.get(r[0], [])] or [base]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        with open(temporary, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=self.EXPORT_FIELDS, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, path)
+        return path
 
 
 def feedback_markdown(sub: Submission) -> str:

@@ -23,9 +23,10 @@ student's own cell that raised it. Any line of a hidden test in a message is rep
 :func:`grade` grades a class: it first grades the instructor's own solution notebooks as
 submissions (:func:`check_environment`: they must score full marks, or the run stops), then
 every submission, and writes the reports (see :mod:`.reports`). Submitted files are only read.
-Each graded submission is appended to ``out/journal.csv`` (and its feedback written) the moment it is
-done, so a killed run loses only the submissions in progress; a rerun keeps every submission graded
-before with the same file and the same version of the tests, and grades the rest.
+Each graded submission is committed to the journal, ``out/journal.sqlite`` (and its feedback written), the
+moment it is done, so a killed run loses only the submissions in progress; a rerun keeps every submission
+graded before with the same file and the same version of the tests, and grades the rest. At the end of a
+run the journal is exported as ``out/journal.csv``.
 """
 from __future__ import annotations
 
@@ -365,7 +366,8 @@ def check_environment(sources: dict, limits: Limits, assignments, sandbox=None) 
 def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits(), jobs: int = 1,
           assignment: str | None = None, progress: bool = True, sandboxed: bool = True) -> list:
     """Grade submissions; write ``out/gradebook.csv`` and ``out/feedback/<student>/<assignment>.md``, keeping
-    ``out/journal.csv`` as it goes (a rerun grades only what is new or changed: see :class:`~.reports.Journal`).
+    ``out/journal.sqlite`` as it goes (a rerun grades only what is new or changed: see :class:`~.reports.Journal`)
+    and exporting it as ``out/journal.csv`` at the end.
 
     ``root`` is the course folder (default: the current folder); ``solutions`` the instructor's
     notebooks (default: ``root/solutions``) and ``out`` the reports' folder (default: ``root/grades``).
@@ -401,6 +403,8 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     versions = {name: hashlib.sha256((file_sha256(path) + library).encode()).hexdigest() for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
     journal = Journal(out)
+    if journal.notice:
+        print(journal.notice, file=sys.stderr, flush=True)
     digests = [file_sha256(path) for _, path in found]
     done = [journal.lookup(student, path, digest, versions.get(files[2] or "", ""))
             for (student, path), files, digest in zip(found, opened, digests)]
@@ -434,7 +438,7 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
                                  "your instructor has been told, and it will be graded again.")
             else:
                 old.sha256, old.tests_version = digest, versions.get(files[2] or "", "")
-                journal.record(old)      # on disk now: a later kill loses nothing of it
+                journal.record(old)      # committed to disk now: a later kill loses nothing of it
         old.feedback_name = feedback_name
         if fresh:
             write_feedback(old, out)
@@ -446,4 +450,5 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
     bar.close()
     write_reports(submissions, out)
     write_summary(submissions, out)
+    journal.export_csv(out / "journal.csv")
     return submissions
