@@ -82,7 +82,7 @@ def residual_vs_plain(args, n_blocks, steps, digits) -> dict:
         for name, skip in (("residual", True), ("plain", False)):
             torch.manual_seed(seed)
             net = arch.DeepNet(n_blocks, 16, skip=skip)
-            curves[name] = smooth(arch.train_classifier(net, x, y, n_steps=steps, lr=0.05, batch=64, seed=seed).loss)
+            curves[name] = smooth(arch.train_classifier(net, x, y, n_iter=steps, lr=0.05, batch=64, seed=seed)[1].loss)
             top, bottom = arch.hessian_extreme_eigenvalues(net, loss, n_iter=args.hessian_iters, seed=seed)
             run[name] = dict(final_loss=curves[name][-1], top_eigenvalue=top, bottom_eigenvalue=bottom,
                              test_accuracy=arch.accuracy(net, x_test, y_test), curve=curves[name][::10])
@@ -99,7 +99,7 @@ def residual_vs_plain(args, n_blocks, steps, digits) -> dict:
 def without_normalisation(args, n_blocks, steps, digits) -> float:
     torch.manual_seed(args.seed)
     net = arch.DeepNet(n_blocks, 16, skip=False, batchnorm=False)
-    return smooth(arch.train_classifier(net, digits[0], digits[1], n_steps=steps, lr=0.05, seed=args.seed).loss)[-1]
+    return smooth(arch.train_classifier(net, digits[0], digits[1], n_iter=steps, lr=0.05, seed=args.seed)[1].loss)[-1]
 
 
 def equivariance(args, sizes) -> dict:
@@ -114,7 +114,7 @@ def equivariance(args, sizes) -> dict:
                 x, y = arch.rotated_patterns(n, n_classes=8, noise=0.3, seed=seed + 1)
                 torch.manual_seed(seed)
                 model = make()
-                arch.train_classifier(model, x, y, n_steps=args.p4_steps, lr=1e-2, seed=seed, optimizer="adam",
+                arch.train_classifier(model, x, y, n_iter=args.p4_steps, lr=1e-2, seed=seed, optimizer=torch.optim.Adam,
                                       rotate=augment)
                 accuracies.append(arch.accuracy(model, x_test, y_test))
             table[name].append(statistics.median(accuracies))

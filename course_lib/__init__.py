@@ -10,22 +10,15 @@ networks), ``training``, ``dip`` (deep image prior), ``adp`` (analytic deep prio
 ``metrics``, ``data``, ``plotting``; ``history`` holds what every iterative routine records.
 The feedback checks of the exercises are in ``course_lib.checks`` and the course's machinery
 (notebook pipeline, grader, site) in ``course_lib.tools``; neither is imported here.
+
+Every module is an attribute (``cl.dip``, ``cl.plotting``, ``cl.checks``, ...), imported on first access, so that
+``import course_lib`` stays light: it loads the operators, proximal maps, regularisers and solvers whose names
+it exports, not matplotlib, SciPy or the networks. ``tools`` (the machinery) is imported by name only.
 """
-from . import (
-                        architectures,
-                        data,
-                        functionals,
-                        lifting,
-                        metrics,
-                        operators,
-                        pnp,
-                        prox,
-                        solvers,
-                        training,
-                        unfolding,
-                        utils,
-                        xray,
-)
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+from . import functionals, history, operators, prox, solvers, utils
 from .functionals import L1, Box, Functional, NonnegativeL1, SquaredL2, TotalVariation
 from .history import History
 from .operators import (
@@ -67,3 +60,22 @@ from .solvers import (
 from .utils import latency, select_device, setup_notebook
 
 __version__ = "0.1.0"
+
+_NOT_AN_ATTRIBUTE = frozenset({"tools"})        # the course's machinery: ``import course_lib.tools``
+
+
+def _submodules() -> list[str]:
+    """The package's modules and subpackages reachable as attributes (found on disk: a new module is one too)."""
+    return sorted(m.name for m in _pkgutil.iter_modules(__path__)
+                  if not m.name.startswith("_") and m.name not in _NOT_AN_ATTRIBUTE)
+
+
+def __getattr__(name: str):
+    """``course_lib.dip`` and every other module, imported the first time it is asked for (PEP 562)."""
+    if name in _submodules():
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_submodules()))

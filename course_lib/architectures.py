@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .history import History
+from .training import train
 from .unfolding import lista_layer
 from .utils import as_generator, check_int, check_number, check_tensor
 
@@ -420,41 +420,37 @@ class DeepNet(nn.Module):
         return f"{self.depth} layers, {'residual' if self.skip else 'plain'}"
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_steps: int = 300, lr: float = 0.05,
-                     batch: int = 64, seed=0, progress: bool = False, optimizer: str = "sgd",
-                     rotate: bool = False) -> History:
-    """Train on the cross-entropy with minibatches drawn with ``seed``: SGD with momentum 0.9 (``optimizer="sgd"``)
-    or Adam (``"adam"``); ``rotate`` turns each minibatch by a random quarter turn (augmentation). Returns the
-    history of the minibatch ``loss`` and leaves ``model`` trained, in eval mode. ``seed``: an int or a
-    ``torch.Generator``."""
+def train_classifier(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, n_iter: int = 300, lr: float = 0.05,
+                     batch: int = 64, seed=0, progress: bool = False, optimizer=None, rotate: bool = False):
+    """Train on the cross-entropy with minibatches drawn with ``seed`` (an int or a ``torch.Generator``):
+    :func:`~course_lib.training.train` at a constant step size. ``optimizer``: SGD with momentum 0.9 at ``lr``
+    by default, or a ``torch.optim`` class (``torch.optim.Adam``, built with ``lr``) or a factory
+    ``params -> torch.optim.Optimizer``; ``rotate`` turns each minibatch by a random quarter turn (augmentation).
+
+    Returns ``(model, history)``: ``model`` trained, in eval mode, and the
+    :class:`~course_lib.history.History` of the minibatch ``loss``."""
     _check_module(model, "model", "train_classifier")
     _check_data(x, labels, "train_classifier")
-    n_steps = check_int(n_steps, "n_steps", "train_classifier")
+    n_iter = check_int(n_iter, "n_iter", "train_classifier")
     lr = check_number(lr, "lr", "train_classifier", strict=True)
     batch = check_int(batch, "batch", "train_classifier")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer is {optimizer!r}; train_classifier expects 'sgd' or 'adam'")
-    g = as_generator(seed)
-    opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9) if optimizer == "sgd"
-           else torch.optim.Adam(model.parameters(), lr=lr))
-    history = History()
-    steps = range(n_steps)
-    if progress:
-        from tqdm.auto import tqdm
-        steps = tqdm(steps, desc="training", leave=False)
-    model.train()
-    for _ in steps:
-        idx = torch.randint(len(x), (min(batch, len(x)),), generator=g)
+    if isinstance(optimizer, str):
+        raise TypeError(f"optimizer is {optimizer!r}; train_classifier expects None (SGD with momentum 0.9), a "
+                        "torch.optim class (torch.optim.Adam) or a factory params -> torch.optim.Optimizer")
+
+    def sgd_with_momentum(params):
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+
+    def minibatch(generator: torch.Generator):
+        idx = torch.randint(len(x), (min(batch, len(x)),), generator=generator)
         xb = x[idx]
         if rotate:
-            xb = torch.rot90(xb, int(torch.randint(4, (1,), generator=g)), dims=(-2, -1))
-        loss = F.cross_entropy(model(xb), labels[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.log(loss=loss.item())
-    model.eval()
-    return history
+            xb = torch.rot90(xb, int(torch.randint(4, (1,), generator=generator)), dims=(-2, -1))
+        return xb, labels[idx]
+
+    optimizer = sgd_with_momentum if optimizer is None else optimizer
+    return train(model, minibatch, n_iter=n_iter, lr=lr, optimizer=optimizer, loss_fn=F.cross_entropy, seed=seed,
+                 cosine=False, progress=progress)
 
 
 @torch.no_grad()

@@ -285,17 +285,18 @@ def dead_leaves(n_samples: int, size: int = 64, n_discs: int = 400, r_min: float
     return images.to(dtype=dtype, device=device)
 
 
-def digits(test_fraction: float = 0.25, seed=0, dtype=torch.float32) -> tuple:
+def digits(test_fraction: float = 0.25, seed=0, dtype=torch.float32, device=None) -> tuple:
     """scikit-learn's bundled handwritten digits (1797 images of 8x8 pixels, 10 classes; no download), scaled to
-    [0, 1]: ``(x_train, y_train, x_test, y_test)``, images ``(N, 1, 8, 8)``, split at random by ``seed``."""
+    [0, 1]: ``(x_train, y_train, x_test, y_test)``, images ``(N, 1, 8, 8)``, split at random by ``seed`` (an int or
+    a ``torch.Generator``; the split is drawn on the CPU, the same on every ``device``)."""
     from sklearn.datasets import load_digits
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction is {test_fraction}; digits expects a number in (0, 1)")
     bunch = load_digits()
-    x = torch.from_numpy(bunch.images / 16.0).to(dtype)[:, None]
-    y = torch.from_numpy(bunch.target).long()
+    x = torch.from_numpy(bunch.images / 16.0).to(dtype=dtype, device=device)[:, None]
+    y = torch.from_numpy(bunch.target).long().to(device)
     order = torch.randperm(len(x), generator=as_generator(seed))
     n_test = round(test_fraction * len(x))
-    test, train = order[:n_test], order[n_test:]
+    test, train = order[:n_test].to(x.device), order[n_test:].to(x.device)
     return x[train], y[train], x[test], y[test]

@@ -182,10 +182,11 @@ def generator_jacobian(net: nn.Module) -> torch.Tensor:
     return torch.cat([block.reshape(block.shape[0], -1) for block in blocks], dim=1)
 
 
-def linear_generator(n: int, n_weights: int, decay: float = 4.0, seed=0) -> torch.Tensor:
+def linear_generator(n: int, n_weights: int, decay: float = 4.0, seed=0, device=None) -> torch.Tensor:
     r"""An over-parameterised linear generator :math:`J = W\,\mathrm{diag}(s)\,V^\top` of shape ``(n, n_weights)``
     (float64): :math:`W` the orthonormal cosine basis (column :math:`j` has frequency :math:`j`, low frequencies first),
-    :math:`s_j = 1/(1 + j/\text{decay})` decaying, :math:`V` a random orthonormal ``(n_weights, n)`` from ``seed``.
+    :math:`s_j = 1/(1 + j/\text{decay})` decaying, :math:`V` a random orthonormal ``(n_weights, n)`` from ``seed`` (an int
+    or a ``torch.Generator``; drawn on the CPU, then moved to ``device``).
     Its leading left singular vectors are the smooth signals, as for a convolutional generator."""
     n = check_positive_int(n, "n", "linear_generator")
     if check_positive_int(n_weights, "n_weights", "linear_generator") < n:
@@ -196,7 +197,7 @@ def linear_generator(n: int, n_weights: int, decay: float = 4.0, seed=0) -> torc
     W = torch.cos(torch.pi * (i[:, None] + 0.5) * i[None, :] / n)
     W = W / W.norm(dim=0)
     V, _ = torch.linalg.qr(torch.randn(n_weights, n, generator=as_generator(seed), dtype=torch.float64))
-    return W @ torch.diag(1.0 / (1 + i / decay)) @ V.T
+    return (W @ torch.diag(1.0 / (1 + i / decay)) @ V.T).to(device)
 
 
 def linear_generator_bound(J: torch.Tensor, x: torch.Tensor, tail_from: int) -> tuple:

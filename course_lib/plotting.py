@@ -89,19 +89,19 @@ def plot_convergence(curves: dict, ax=None, ylabel: str = "objective gap", xlabe
     return ax
 
 
-def draw_unrolled(ax=None, n_steps: int = 3, cell: str = "f", state: str = "h", inputs: str = "x_{t}",
+def draw_unrolled(ax=None, n_iter: int = 3, cell: str = "f", state: str = "h", inputs: str = "x_{t}",
                   title: str | None = None):
-    """Draw a recurrent network unrolled in time: ``n_steps`` copies of the *same* ``cell`` (tied weights), the
+    """Draw a recurrent network unrolled in time: ``n_iter`` copies of the *same* ``cell`` (tied weights), the
     state passed from each to the next, an input entering each. Labels are mathtext without dollars: ``inputs``
     may use ``{t}`` for the step (``"y"`` for an input that is the same at every step, as in ISTA). Lectures 02
     and 03 both draw their recurrences with it."""
-    ax = ax or plt.subplots(figsize=(1.5 * n_steps + 1.2, 1.9))[1]
+    ax = ax or plt.subplots(figsize=(1.5 * n_iter + 1.2, 1.9))[1]
     ax.set_axis_off()
-    ax.set(xlim=(-0.5, 2 * n_steps + 0.5), ylim=(-0.2, 1.45))
+    ax.set(xlim=(-0.5, 2 * n_iter + 0.5), ylim=(-0.2, 1.45))
     box = dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="0.3")
     arrow = dict(arrowstyle="->", color="0.25", lw=1.3, shrinkA=4, shrinkB=4)
     previous = ax.text(0, 0.9, f"${state}_0$", ha="center", va="center", fontsize=12)
-    for k in range(n_steps):
+    for k in range(n_iter):
         box_k = ax.text(2 * k + 1, 0.9, f"${cell}$", ha="center", va="center", fontsize=11, bbox=box)
         ax.annotate("", xy=(0, 0.5), xycoords=box_k, xytext=(1, 0.5), textcoords=previous, arrowprops=arrow)
         source = ax.text(2 * k + 1, 0.05, f"${inputs.replace('{t}', str(k + 1))}$", ha="center", va="center",
@@ -109,7 +109,7 @@ def draw_unrolled(ax=None, n_steps: int = 3, cell: str = "f", state: str = "h", 
         ax.annotate("", xy=(0.5, 0), xycoords=box_k, xytext=(0.5, 1), textcoords=source, arrowprops=arrow)
         previous = ax.text(2 * k + 2, 0.9, f"${state}_{{{k + 1}}}$", ha="center", va="center", fontsize=12)
         ax.annotate("", xy=(0, 0.5), xycoords=previous, xytext=(1, 0.5), textcoords=box_k, arrowprops=arrow)
-    ax.text(n_steps, 1.4, "the same cell, the same weights, at every step", ha="center", fontsize=9, color="0.35")
+    ax.text(n_iter, 1.4, "the same cell, the same weights, at every step", ha="center", fontsize=9, color="0.35")
     if title:
         ax.set_title(title)
     return ax

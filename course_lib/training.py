@@ -19,7 +19,7 @@ from torch import nn
 from .history import History
 from .utils import as_generator, check_number, check_positive_int
 
-__all__ = ["train", "adam_with_cosine", "make_optimizer"]
+__all__ = ["train", "adam_with_cosine", "cosine_schedule", "make_optimizer"]
 
 
 def make_optimizer(optimizer, params, lr: float, owner: str) -> torch.optim.Optimizer:
@@ -39,13 +39,19 @@ def make_optimizer(optimizer, params, lr: float, owner: str) -> torch.optim.Opti
                     "torch.optim.SGD, ...) or a factory params -> torch.optim.Optimizer")
 
 
+def cosine_schedule(optimizer: torch.optim.Optimizer, n_iter: int, cosine: bool = True, lr_floor: float = 0.01):
+    """The learning-rate schedule of :func:`train` on ``optimizer``: cosine annealing from its step size to ``lr_floor``
+    times it over ``n_iter`` (or constant)."""
+    top = 1 - lr_floor
+    schedule = (lambda i: lr_floor + top * 0.5 * (1 + math.cos(math.pi * i / n_iter))) if cosine else (lambda i: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
 def adam_with_cosine(params, lr: float, n_iter: int, cosine: bool = True, lr_floor: float = 0.01):
     """Adam and its learning-rate schedule: cosine annealing from ``lr`` to ``lr_floor`` times it over ``n_iter``
     (or constant)."""
     optimizer = torch.optim.Adam(params, lr=lr)
-    top = 1 - lr_floor
-    schedule = (lambda i: lr_floor + top * 0.5 * (1 + math.cos(math.pi * i / n_iter))) if cosine else (lambda i: 1.0)
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    return optimizer, cosine_schedule(optimizer, n_iter, cosine, lr_floor)
 
 
 class _BestWeights:
@@ -70,10 +76,10 @@ class _BestWeights:
         return self.patience is not None and self.bad >= self.patience
 
 
-def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, loss_fn=None, predict=None,
-          validation=None, eval_every: int = 50, patience: int | None = None, seed=0, cosine: bool = True,
+def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, optimizer=None, loss_fn=None,
+          predict=None, validation=None, eval_every: int = 50, patience: int | None = None, seed=0, cosine: bool = True,
           lr_floor: float = 0.01, progress: bool = True, description: str = "training"):
-    """Train ``model`` with Adam on batches from ``sample_batch(generator) -> (inputs, targets)``.
+    """Train ``model`` with Adam (or ``optimizer``) on batches from ``sample_batch(generator) -> (inputs, targets)``.
 
     Parameters
     ----------
@@ -84,6 +90,10 @@ def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, 
         Called with a seeded ``torch.Generator``; returns ``(inputs, targets)``.
     n_iter, lr : int, float
         Number of Adam steps and the learning rate (cosine-annealed to ``lr_floor`` times it if ``cosine``).
+    optimizer : torch.optim class or callable, optional
+        Adam by default; a ``torch.optim`` class is built with ``lr``, any other callable is a factory
+        ``params -> torch.optim.Optimizer`` that sets its own step size (:func:`make_optimizer`), e.g.
+        ``lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)``. The schedule (``cosine``) applies to either.
     loss_fn : callable, optional
         ``loss_fn(predict(model, inputs), targets)``; mean squared error by default.
     predict : callable, optional
@@ -109,7 +119,12 @@ def train(model: nn.Module, sample_batch, n_iter: int = 1000, lr: float = 1e-3, 
     loss_fn = loss_fn or nn.functional.mse_loss
     predict = predict or (lambda m, inputs: m(inputs))
     generator = as_generator(seed)
-    optimizer, scheduler = adam_with_cosine(params, lr, n_iter, cosine, check_number(lr_floor, "lr_floor", "train"))
+    lr_floor = check_number(lr_floor, "lr_floor", "train")
+    if optimizer is None:
+        optimizer, scheduler = adam_with_cosine(params, lr, n_iter, cosine, lr_floor)
+    else:
+        optimizer = make_optimizer(optimizer, params, lr, "train")
+        scheduler = cosine_schedule(optimizer, n_iter, cosine, lr_floor)
     keeper = _BestWeights(model, validation, loss_fn, predict, patience) if validation is not None else None
     history = History(best_iteration=n_iter, stopped_early=False, seconds=0.0)
     from tqdm.auto import tqdm

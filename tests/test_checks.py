@@ -307,3 +307,39 @@ def test_lista_network_and_cp_checks_accept_the_library_and_name_mistakes(capsys
     with pytest.raises(CheckFailed, match="A learned W is not A/L"):
         check_lista_cp_layer(lambda x, y, A, W, theta: cl.soft_threshold(
             x + (y - x @ A.T) @ (A / torch.linalg.matrix_norm(A, ord=2) ** 2), theta))
+
+
+def test_checks_that_build_networks_leave_the_notebooks_global_rng_alone(capsys):
+    """A student's notebook fixes its seeds once: running a check (which builds networks, the student's among them,
+    from the global RNG) must not move that state, or the cells after it would draw other numbers."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    from course_lib import geometry
+    from course_lib.checks import check_dip_step, check_local_linear_map, check_residual_block, check_unroll
+
+    class Block(nn.Module):                                # a student's block: its layers draw their initialisation
+        def __init__(self, width, skip=True):
+            super().__init__()
+            self.skip = skip
+            self.conv1, self.conv2 = nn.Conv2d(width, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1)
+            self.bn1, self.bn2 = nn.BatchNorm2d(width), nn.BatchNorm2d(width)
+
+        def forward(self, x):
+            inner = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+            return F.relu(x + inner) if self.skip else F.relu(inner)
+
+    class Plain(Block):
+        def __init__(self, width):
+            super().__init__(width, skip=False)
+
+    runs = {"check_residual_block": lambda: check_residual_block(Block, Plain),
+            "check_unroll": lambda: check_unroll(cl.architectures.unroll),
+            "check_local_linear_map": lambda: check_local_linear_map(geometry.local_linear_map),
+            "check_dip_step": lambda: check_dip_step(_dip_step_reference)}
+    torch.manual_seed(123)
+    for name, run in runs.items():
+        state = torch.get_rng_state()
+        run()
+        assert torch.equal(torch.get_rng_state(), state), f"{name} changed the global RNG state"
+    assert capsys.readouterr().out.count("✔") == len(runs)

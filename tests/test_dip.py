@@ -21,14 +21,13 @@ def test_generators_shapes(make, z_shape, out_shape):
 
 
 def test_conv_generator_is_relu_of_a_circular_convolution_times_v():
-    torch.manual_seed(0)
     for shape in [(40,), (12, 16)]:
-        g = dip.ConvGenerator(shape, channels=6, width=1.5)
+        g = dip.ConvGenerator(shape, channels=6, width=1.5, seed=0)
         assert g().shape == (1, 1, *shape) and not g.takes_input
         assert sum(p.numel() for p in g.parameters()) == 6 * math.prod(shape)     # only C is trained
     # 1-D against NumPy: U as a dense circulant matrix, G(C) = ReLU(U C) v
     np = pytest.importorskip("numpy")
-    g = dip.ConvGenerator(40, channels=6, width=1.5)
+    g = dip.ConvGenerator(40, channels=6, width=1.5, seed=1)
     d = np.minimum(np.arange(40), 40 - np.arange(40))
     u = np.exp(-0.5 * (d / 1.5) ** 2)
     u /= u.sum()
@@ -36,6 +35,21 @@ def test_conv_generator_is_relu_of_a_circular_convolution_times_v():
     C = g.C.detach().double().numpy().T                                 # (n, k)
     v = np.array([1, 1, 1, -1, -1, -1]) / np.sqrt(6)
     assert np.allclose(g()[0, 0].detach().numpy(), np.maximum(U @ C, 0) @ v, atol=1e-6)
+
+
+def test_conv_generator_is_seeded_and_leaves_the_global_rng_alone():
+    """seed=s gives the weights that torch.manual_seed(s) before the call gave; a Generator carries on."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(4)
+        expected = 0.3 * torch.randn(6, 20)
+    state = torch.get_rng_state()
+    g = dip.ConvGenerator(20, channels=6, init_scale=0.3, seed=4)
+    assert torch.equal(g.C.detach(), expected) and torch.equal(torch.get_rng_state(), state)
+    gen = torch.Generator().manual_seed(4)
+    first, second = dip.ConvGenerator(20, channels=6, seed=gen), dip.ConvGenerator(20, channels=6, seed=gen)
+    assert not torch.equal(first.C, second.C)
+    with pytest.raises(TypeError, match="seed"):
+        dip.ConvGenerator(20, channels=6, seed=1.5)
 
 
 def test_deep_decoder_is_under_parameterised():
@@ -197,8 +211,7 @@ def test_conv_generator_does_compressed_sensing_by_gradient_descent():
     A = cl.MatrixOperator(torch.randn(m, n, generator=torch.Generator().manual_seed(0)) / m ** 0.5)
     y = A(x)
     min_norm = torch.linalg.pinv(A.matrix) @ y
-    torch.manual_seed(0)
-    g = dip.ConvGenerator(n, channels=64, width=3.0, init_scale=y.norm().item() / n ** 0.5)
+    g = dip.ConvGenerator(n, channels=64, width=3.0, init_scale=y.norm().item() / n ** 0.5, seed=0)
     x_hat, r = dip.fit(g, A, y, n_iter=1500, lr=20.0, optimizer=torch.optim.SGD, progress=False)
     err = lambda v: ((v - x).norm() / x.norm()).item()
     assert r.loss[-1] < 1e-2 * r.loss[0]
@@ -216,8 +229,7 @@ def test_conv_generator_does_compressed_sensing_by_gradient_descent():
 
 
 def test_the_generator_jacobian_is_the_derivative_of_the_output():
-    torch.manual_seed(0)
-    net = dip.ConvGenerator(16, channels=4, width=1.5, init_scale=0.5)
+    net = dip.ConvGenerator(16, channels=4, width=1.5, init_scale=0.5, seed=0)
     J = dip.generator_jacobian(net)
     assert J.shape == (16, 4 * 16)
     direction = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))

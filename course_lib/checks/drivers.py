@@ -23,8 +23,11 @@ def construct_and_call(cls, init_args=(), call_args=(), call_kwargs=None, method
 
 def parameter_probe(cls, init_args, y):
     """``cls(*init_args)`` called on ``y``: its layer outputs (``all_layers=True``), its plain output, the size of
-    each parameter, and whether a loss on every layer reaches it (a gradient, even a zero one, arrives)."""
-    net = cls(*init_args)
+    each parameter, and whether a loss on every layer reaches it (a gradient, even a zero one, arrives). The network
+    is built with the global RNG forked and seeded, so the caller's random state is left as it was."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = cls(*init_args)
     outputs = net(y, all_layers=True)
     last = net(y)
     if isinstance(outputs, (list, tuple)) and all(isinstance(o, torch.Tensor) for o in outputs):
@@ -48,9 +51,11 @@ def inference_call(function, *args):
 def block_probe(cls, width: int, depth: int, x: torch.Tensor, seed: int = 0, zero_residual: bool = False):
     """``depth`` blocks ``cls(width)`` in a row, initialised from ``seed``: their state, the output on ``x`` and the
     gradient of its sum for every weight (None where none arrives). With ``zero_residual`` the blocks are in
-    evaluation mode with the last convolution and normalisation shift zeroed (F = 0)."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(*[cls(width) for _ in range(depth)])
+    evaluation mode with the last convolution and normalisation shift zeroed (F = 0). The global RNG is forked
+    around the initialisation, so the caller's random state is left as it was."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = nn.Sequential(*[cls(width) for _ in range(depth)])
     if zero_residual:
         net.eval()
         with torch.no_grad():

@@ -53,11 +53,13 @@ def check_encoder_decoder(encoder_decoder) -> None:
 
 
 def _net(seed: int):
-    """3 inputs, hidden layers of 7 and 5, 2 outputs; weights from a seeded generator (the global state untouched)."""
+    """3 inputs, hidden layers of 7 and 5, 2 outputs; weights from a seeded generator. ``nn.Linear``'s own
+    initialisation (overwritten here) runs with the global RNG forked, so the caller's random state is untouched."""
     g = torch.Generator().manual_seed(seed)
     layers = []
     for a, b in ((3, 7), (7, 5), (5, 2)):
-        layer = nn.Linear(a, b)
+        with torch.random.fork_rng():
+            layer = nn.Linear(a, b)
         with torch.no_grad():
             layer.weight.copy_(torch.randn(b, a, generator=g) / a ** 0.5)
             layer.bias.copy_(0.3 * torch.randn(b, generator=g))

@@ -58,35 +58,37 @@ def check_dip_step(dip_step) -> None:
     from ..dip import dip_step as reference_step
     from ..operators import Inpainting
 
-    torch.manual_seed(3)
-    net = SkipNet(in_channels=4, channels=8, depth=2)
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(16, 16, generator=g)
-    A = Inpainting((torch.rand(16, 16, generator=g) < 0.6).float())
-    y, z = A(x), 0.1 * torch.rand(1, 4, 16, 16, generator=g)
-    ref = copy.deepcopy(net)
-    opt, opt_ref = torch.optim.Adam(net.parameters(), lr=0.01), torch.optim.Adam(ref.parameters(), lr=0.01)
-    gen, gen_ref = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    for step in (1, 2):
-        loss_ref, out_ref = reference_step(ref, opt_ref, A, y, z, 0.05, gen_ref)
-        result = dip_step(net, opt, A, y, z, 0.05, gen)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise CheckFailed(f"dip_step returned {type(result).__name__}; expected a pair (loss, output)")
-        loss, out = result
-        if not isinstance(loss, float):
-            raise CheckFailed(f"the loss is a {type(loss).__name__}; return it as a Python float (loss.item())")
-        if abs(loss - loss_ref) > 1e-6 * max(1.0, loss_ref):
-            raise CheckFailed(f"step {step}: the loss is {loss:.6g}; expected {loss_ref:.6g} = mean |A G(z + e) - y|^2 "
-                              "with e = input_noise * torch.randn(z.shape, generator=generator), drawn once per step")
-        out = check_tensor_result(out, "dip_step(...)[1] (the output)", shape=(16, 16))
-        if out.requires_grad:
-            raise CheckFailed("the output still requires grad; return out.detach()")
-        check_close(out, out_ref, f"step {step}: the output", "return the network's output before the update, "
-                    "as an (H, W) image")
-        for (name, p), p_ref in zip(net.named_parameters(), ref.parameters()):
-            if not torch.allclose(p, p_ref, atol=1e-6):
-                raise CheckFailed(f"step {step}: the weights {name} differ from one Adam step on the loss"
-                                  + (" (did you zero the gradients before backward()?)" if step == 2 else ""))
+    with torch.random.fork_rng():                      # the student's notebook RNG is left as it was
+        torch.manual_seed(3)
+        net = SkipNet(in_channels=4, channels=8, depth=2)
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(16, 16, generator=g)
+        A = Inpainting((torch.rand(16, 16, generator=g) < 0.6).float())
+        y, z = A(x), 0.1 * torch.rand(1, 4, 16, 16, generator=g)
+        ref = copy.deepcopy(net)
+        opt, opt_ref = torch.optim.Adam(net.parameters(), lr=0.01), torch.optim.Adam(ref.parameters(), lr=0.01)
+        gen, gen_ref = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+        for step in (1, 2):
+            loss_ref, out_ref = reference_step(ref, opt_ref, A, y, z, 0.05, gen_ref)
+            result = dip_step(net, opt, A, y, z, 0.05, gen)
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise CheckFailed(f"dip_step returned {type(result).__name__}; expected a pair (loss, output)")
+            loss, out = result
+            if not isinstance(loss, float):
+                raise CheckFailed(f"the loss is a {type(loss).__name__}; return it as a Python float (loss.item())")
+            if abs(loss - loss_ref) > 1e-6 * max(1.0, loss_ref):
+                raise CheckFailed(f"step {step}: the loss is {loss:.6g}; expected {loss_ref:.6g} = mean "
+                                  "|A G(z + e) - y|^2 with e = input_noise * torch.randn(z.shape, "
+                                  "generator=generator), drawn once per step")
+            out = check_tensor_result(out, "dip_step(...)[1] (the output)", shape=(16, 16))
+            if out.requires_grad:
+                raise CheckFailed("the output still requires grad; return out.detach()")
+            check_close(out, out_ref, f"step {step}: the output", "return the network's output before the update, "
+                        "as an (H, W) image")
+            for (name, p), p_ref in zip(net.named_parameters(), ref.parameters()):
+                if not torch.allclose(p, p_ref, atol=1e-6):
+                    raise CheckFailed(f"step {step}: the weights {name} differ from one Adam step on the loss"
+                                      + (" (did you zero the gradients before backward()?)" if step == 2 else ""))
     passed("dip_step draws the input noise, takes one optimizer step on mean |A G(z + e) - y|^2, returns (loss, output)")
 
 
