@@ -138,15 +138,14 @@ def _check_name(name, owner: str) -> None:
 
 def _script_for(name: str, text: str = "") -> str:
     """The command that regenerates ``name`` when its manifest cannot tell: what the damaged text still shows, or the
-    ``scripts/record_*.py`` of this checkout that mentions the name."""
+    command of the course's record of that name."""
     found = re.search(r'"command"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
     if found:
         return found.group(1)
-    scripts = PACKAGE.parent / "scripts"
-    for script in sorted(scripts.glob("record_*.py")):
-        if f'"{name}"' in script.read_text(errors="replace"):
-            return f"python scripts/{script.name}"
-    return "the script in scripts/ that records it (scripts/record_*.py)"
+    from . import all_records
+
+    record = all_records().get(name)
+    return record.command if record is not None else "the script in scripts/ that records it (scripts/record_*.py)"
 
 
 def manifest(name: str) -> dict:
