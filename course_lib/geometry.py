@@ -441,14 +441,19 @@ def local_linear_map(net: nn.Module, x: torch.Tensor) -> tuple:
     """``(W, b)`` with ``net(z) = W @ z + b`` for every ``z`` in the linear region of the single input ``x`` (n_in,):
     the product of the layers' weights with the ReLUs replaced by their {0, 1} diagonals at ``x`` (and a skip
     connection adding the identity)."""
-    check_tensor(x, "x", "local_linear_map", allow_complex=False)
-    if x.ndim != 1:
-        raise ValueError(f"x has shape {tuple(x.shape)}; local_linear_map expects one input (n_in,)")
+    return _local_map(_checked_layers(net, x, "x", "local_linear_map", 1, "one input (n_in,)"), x)
+
+
+def _checked_layers(net: nn.Module, x: torch.Tensor, name: str, owner: str, ndim: int, expected: str) -> list:
+    """The ReLU network's layers, after checking ``x`` (a real tensor of ``ndim`` axes that the network takes)."""
+    check_tensor(x, name, owner, allow_complex=False)
+    if x.ndim != ndim:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}; {owner} expects {expected}")
     layers = relu_layers(net)
     if not layers:
-        raise ValueError("local_linear_map expects a network with at least one layer")
-    _check_input(net, x, "x", "local_linear_map", "(n_in,)")
-    return _local_map(layers, x)
+        raise ValueError(f"{owner} expects a network with at least one layer")
+    _check_input(net, x, name, owner, expected.removeprefix("one input "))
+    return layers
 
 
 def _local_map(layers: list, x: torch.Tensor) -> tuple:
@@ -459,13 +464,7 @@ def _local_map(layers: list, x: torch.Tensor) -> tuple:
 def local_lipschitz(net: nn.Module, points: torch.Tensor) -> torch.Tensor:
     """:math:`\\|W(x)\\|_2` (largest singular value of the local linear map) at each point ``(N, n_in)``: the network's
     Lipschitz constant on that point's region; their maximum over all regions is the network's."""
-    check_tensor(points, "points", "local_lipschitz", allow_complex=False)
-    if points.ndim != 2:
-        raise ValueError(f"points has shape {tuple(points.shape)}; local_lipschitz expects (N, n_in)")
-    layers = relu_layers(net)
-    if not layers:
-        raise ValueError("local_lipschitz expects a network with at least one layer")
-    _check_input(net, points, "points", "local_lipschitz", "(N, n_in)")
+    layers = _checked_layers(net, points, "points", "local_lipschitz", 2, "(N, n_in)")
     return torch.stack([torch.linalg.matrix_norm(_local_map(layers, p)[0], ord=2) for p in points])   # checked once
 
 
