@@ -154,7 +154,8 @@ def convolution_design(X: torch.Tensor, kernel_size: int) -> torch.Tensor:
     K = check_int(kernel_size, "kernel_size", "convolution_design")
     if K % 2 == 0 or K > X.shape[1]:
         raise ValueError(f"kernel_size is {K}; convolution_design expects an odd size <= n = {X.shape[1]}")
-    return torch.stack([torch.roll(X, j - K // 2, dims=1) for j in range(K)], dim=-1).reshape(-1, K)   # tap j: x[t - j + c]
+    # tap j: x[t - j + c]
+    return torch.stack([torch.roll(X, j - K // 2, dims=1) for j in range(K)], dim=-1).reshape(-1, K)
 
 
 def circular_convolution(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -164,7 +165,8 @@ def circular_convolution(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     if x.ndim < 1:
         raise ValueError("x is a scalar; circular_convolution expects signals (..., n)")
     if kernel.ndim != 1 or kernel.numel() % 2 == 0:
-        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; circular_convolution expects an odd-length 1-D kernel")
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; circular_convolution expects an odd-length "
+                         "1-D kernel")
     K = kernel.numel()
     return sum(kernel[j] * torch.roll(x, j - K // 2, dims=-1) for j in range(K))      # roll by s: x[t - s]
 
@@ -247,7 +249,8 @@ def p4_rotate(features: torch.Tensor, r: int = 1) -> torch.Tensor:
     and the orientation axis is shifted cyclically by ``r``."""
     check_tensor(features, "features", "p4_rotate", allow_complex=False, finite=True)
     if features.ndim != 5 or features.shape[2] != 4:
-        raise ValueError(f"features has shape {tuple(features.shape)}; p4_rotate expects p4 feature maps (B, C, 4, H, W)")
+        raise ValueError(f"features has shape {tuple(features.shape)}; p4_rotate expects p4 feature maps "
+                         "(B, C, 4, H, W)")
     _check_integer(r, "r", "p4_rotate")
     return torch.roll(torch.rot90(features, r, dims=(-2, -1)), r, dims=2)
 
@@ -591,7 +594,8 @@ class RNNCell(nn.Module):
 
 
 class IstaCell(nn.Module):
-    r"""ISTA as a recurrent cell with fixed weights: :math:`h_t = S_\theta(S h_{t-1} + W_e y)`, :math:`S = I - A^\top A/L`,
+    r"""ISTA as a recurrent cell with fixed weights: :math:`h_t = S_\theta(S h_{t-1} + W_e y)`,
+    :math:`S = I - A^\top A/L`,
     :math:`W_e = A^\top/L`, :math:`\theta = \lambda/L` (:func:`~course_lib.unfolding.lista_layer`). The input at every
     step is the measurement :math:`y`; unrolled for K steps it *is* K iterations of ISTA, and giving each step
     its own weights (untying them) is LISTA (:class:`~course_lib.unfolding.LISTA`)."""

@@ -37,9 +37,11 @@ from torch import nn
 
 from .utils import as_generator, check_int, check_tensor
 
-__all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients", "framelet_reconstruct",
+__all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients",
+           "framelet_reconstruct",
            "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
-           "crelu_inverse", "Residual", "relu_network", "relu_layers", "activation_pattern", "local_linear_map", "local_lipschitz",
+           "crelu_inverse", "Residual", "relu_network", "relu_layers", "activation_pattern", "local_linear_map",
+           "local_lipschitz",
            "regions_along_line", "regions_on_grid"]
 
 
@@ -115,8 +117,10 @@ def unhankel(H: torch.Tensor) -> torch.Tensor:
 
 
 def _patch_indices(n1: int, n2: int, d1: int, d2: int, device) -> torch.Tensor:
-    rows = (torch.arange(n1, device=device)[:, None, None, None] + torch.arange(d1, device=device)[None, None, :, None]) % n1
-    cols = (torch.arange(n2, device=device)[None, :, None, None] + torch.arange(d2, device=device)[None, None, None, :]) % n2
+    rows = (torch.arange(n1, device=device)[:, None, None, None]
+            + torch.arange(d1, device=device)[None, None, :, None]) % n1
+    cols = (torch.arange(n2, device=device)[None, :, None, None]
+            + torch.arange(d2, device=device)[None, None, None, :]) % n2
     return (rows * n2 + cols).reshape(n1 * n2, d1 * d2)
 
 
@@ -149,7 +153,8 @@ def unhankel_2d(H: torch.Tensor, shape) -> torch.Tensor:
         raise ValueError(f"shape is {tuple(shape)}; unhankel_2d expects (n1, n2, d1, d2)")
     n1, n2, d1, d2 = (check_int(v, "shape", "unhankel_2d") for v in shape)
     if tuple(H.shape[-2:]) != (n1 * n2, d1 * d2):
-        raise ValueError(f"H has shape {tuple(H.shape)}; unhankel_2d expects (..., {n1 * n2}, {d1 * d2}) for {tuple(shape)}")
+        raise ValueError(f"H has shape {tuple(H.shape)}; unhankel_2d expects (..., {n1 * n2}, {d1 * d2}) "
+                         f"for {tuple(shape)}")
     out = torch.zeros((*H.shape[:-2], n1 * n2), dtype=H.dtype, device=H.device)
     index = _patch_indices(n1, n2, d1, d2, H.device).reshape(-1).expand(*H.shape[:-2], n1 * n2 * d1 * d2)
     out.scatter_add_(-1, index, H.reshape(*H.shape[:-2], -1))
@@ -157,7 +162,8 @@ def unhankel_2d(H: torch.Tensor, shape) -> torch.Tensor:
 
 
 def hankel_svd(x: torch.Tensor, d: int) -> tuple:
-    """``(Phi, sigma, Psi)``: the SVD :math:`H_d(x) = \\Phi\\,\\mathrm{diag}(\\sigma)\\,\\Psi^\\top` of one signal ``(n,)``;
+    """``(Phi, sigma, Psi)``: the SVD :math:`H_d(x) = \\Phi\\,\\mathrm{diag}(\\sigma)\\,\\Psi^\\top` of one
+    signal ``(n,)``;
     ``Phi`` (n, d) is the data-driven non-local basis, ``Psi`` (d, d) the local one, ``sigma`` descending."""
     check_tensor(x, "x", "hankel_svd", allow_complex=False)
     if x.ndim != 1:
@@ -178,7 +184,8 @@ def framelet_coefficients(x: torch.Tensor, Phi: torch.Tensor, Psi: torch.Tensor)
     _check_real(Phi, "Phi", owner)
     _check_real(Psi, "Psi", owner)
     if Phi.ndim != 2 or Phi.shape[0] != n:
-        raise ValueError(f"Phi has shape {tuple(Phi.shape)}; framelet_coefficients expects ({n}, m) for x of length {n}")
+        raise ValueError(f"Phi has shape {tuple(Phi.shape)}; framelet_coefficients expects ({n}, m) for x of "
+                         f"length {n}")
     if Psi.ndim != 2 or not 1 <= Psi.shape[0] <= n:
         raise ValueError(f"Psi has shape {tuple(Psi.shape)}; framelet_coefficients expects a matrix (d, q) with a "
                          f"window 1 <= d <= n = {n}")
@@ -308,7 +315,8 @@ def crelu_inverse(h: torch.Tensor, dim: int = -1) -> torch.Tensor:
     _check_real(h, "h", "crelu_inverse")
     _check_dim(dim, h, "h", "crelu_inverse")
     if h.shape[dim] % 2:
-        raise ValueError(f"h has {h.shape[dim]} entries along dim {dim}; crelu_inverse expects the even number crelu gives")
+        raise ValueError(f"h has {h.shape[dim]} entries along dim {dim}; crelu_inverse expects the even number "
+                         "crelu gives")
     positive, negative = h.chunk(2, dim=dim)
     return positive - negative
 

@@ -3,7 +3,8 @@ r"""Plug-and-play: split :math:`x = z`, alternate a data step and a *denoiser* i
 Half-quadratic splitting (HQS) of :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` alternates
 
 .. math::
-    x_k = \arg\min_x \tfrac12\|Ax - y\|^2 + \tfrac{\mu_k}2\|x - z_{k-1}\|^2 = (A^*A + \mu_k I)^{-1}(A^*y + \mu_k z_{k-1}),
+    x_k = \arg\min_x \tfrac12\|Ax - y\|^2 + \tfrac{\mu_k}2\|x - z_{k-1}\|^2
+        = (A^*A + \mu_k I)^{-1}(A^*y + \mu_k z_{k-1}),
     \qquad z_k = \mathrm{prox}_{(\lambda/\mu_k) R}(x_k),
 
 and the second step is a denoising problem at noise level :math:`\sigma_k = \sqrt{\lambda/\mu_k}`: plug in any
@@ -30,7 +31,8 @@ __all__ = ["conjugate_gradient", "data_step", "penalty_schedule", "hqs", "admm",
 
 def conjugate_gradient(apply, b: torch.Tensor, x0: torch.Tensor | None = None, n_iter: int = 100,
                        tol: float = 1e-10, item_ndim: int | None = None) -> tuple:
-    r"""Solve :math:`Mx = b` for a symmetric positive definite :math:`M` given as ``apply(x)`` (Hestenes & Stiefel 1952).
+    r"""Solve :math:`Mx = b` for a symmetric positive definite :math:`M` given as ``apply(x)`` (Hestenes & Stiefel
+    1952).
 
     Stops after ``n_iter`` iterations or when :math:`\|r\| \le` ``tol`` :math:`\|b\|`. By default a batch is one
     big system (one step size and one stopping test for all its entries, on purpose: ``M`` may couple them); with
@@ -112,7 +114,8 @@ def data_step(A: LinearOperator, y: torch.Tensor, v: torch.Tensor, mu: float, cg
 
 def penalty_schedule(sigma_noise: float, n_iter: int, sigma_start: float = 0.2, sigma_end: float | None = None,
                      lam: float = 1.0) -> list:
-    r"""``n_iter`` pairs :math:`(\mu_k, \sigma_k)`: :math:`\sigma_k` log-spaced from ``sigma_start`` down to ``sigma_end``
+    r"""``n_iter`` pairs :math:`(\mu_k, \sigma_k)`: :math:`\sigma_k` log-spaced from ``sigma_start`` down to
+    ``sigma_end``
     (the noise level by default), :math:`\mu_k = \lambda\,\sigma_{noise}^2/\sigma_k^2` (DPIR's schedule: the denoiser
     works hard first, then the data term takes over)."""
     check_number(sigma_noise, "sigma_noise", "penalty_schedule", strict=True)
@@ -191,7 +194,8 @@ def admm(A: LinearOperator, y: torch.Tensor, denoiser, schedule, x0=None, x_true
 
 
 def wavelet_denoiser(W, factor: float = 1.0):
-    """``denoiser(v, sigma)``: soft-thresholding of ``W``'s details at ``factor * sigma`` (see :mod:`course_lib.lifting`)."""
+    """``denoiser(v, sigma)``: soft-thresholding of ``W``'s details at ``factor * sigma`` (see
+    :mod:`course_lib.lifting`)."""
     from .lifting import WaveletTransform, wavelet_denoise
 
     if not isinstance(W, WaveletTransform):

@@ -20,10 +20,10 @@ edge is cheap for the front (shared support).
 
 Because :math:`W` is orthonormal, the problem splits into one scalar problem per coefficient,
 :math:`\min_a \tfrac\gamma2(a - q)^2 + \lambda(|a| + |c - a|) + \mu|a|\,|c - a|` with :math:`c, q` the
-coefficients of :math:`x, p` (and :math:`\lambda_1 = \lambda w` on the front's term): piecewise quadratic, so :func:`separate` solves it exactly by comparing
-its few candidates (the breakpoints and each piece's stationary point). The exclusion term is a
-threshold that grows with the other side's coefficient: where one side has an edge, the other
-must pay to have one too.
+coefficients of :math:`x, p` (and :math:`\lambda_1 = \lambda w` on the front's term): piecewise quadratic, so
+:func:`separate` solves it exactly by comparing its few candidates (the breakpoints and each piece's stationary
+point). The exclusion term is a threshold that grows with the other side's coefficient: where one side has an
+edge, the other must pay to have one too.
 
 :func:`double_sided_panel` makes the synthetic panel. Each side is painted with a few pigments
 (its colours clustered by k-means); the X-ray sees each pigment's density (lead white and vermilion
@@ -41,9 +41,8 @@ import torch
 from .lifting import WaveletTransform, detail_mask
 from .utils import as_generator, check_int, check_number, check_tensor
 
-__all__ = ["Panel", "pigment_xray", "double_sided_panel", "side_prediction", "exclusion_loss", "separate", "edge_strength",
-           "VARIANTS",
-           "best_separations"]
+__all__ = ["Panel", "pigment_xray", "double_sided_panel", "side_prediction", "exclusion_loss", "separate",
+           "edge_strength", "VARIANTS", "best_separations"]
 
 
 @dataclass
