@@ -7,7 +7,8 @@ lock file; that step is skipped in well under a second when nothing changed.
 
     python course.py open        # set up, then JupyterLab at index.ipynb
     python course.py test        # set up, then every test (unit, property, notebooks)
-    python course.py exercises   # regenerate exercises/ from solutions/ (--merge OLD: a student's answers into a revised one)
+    python course.py exercises   # regenerate exercises/ from solutions/
+                                 # (--merge OLD: a student's answers into a revised one)
     python course.py execute     # re-run lectures/ and solutions/ in place, then regenerate exercises
     python course.py grade DIR   # autograde submissions against solutions/ (see course_lib/tools/grading/)
     python course.py release DIR # the student edition in DIR: no solutions, hidden tests or grader

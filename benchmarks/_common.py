@@ -134,7 +134,8 @@ def interleaved_timings(fns: dict, repeats: int, warmup: int = 1, reference: str
     if not fns:
         raise ValueError("interleaved_timings: no functions to time")
     if repeats < 1 or warmup < 0:
-        raise ValueError(f"interleaved_timings: repeats is {repeats}, warmup {warmup}; expected repeats >= 1, warmup >= 0")
+        raise ValueError(f"interleaved_timings: repeats is {repeats}, warmup {warmup}; "
+                         "expected repeats >= 1, warmup >= 0")
     if reference is not None and reference not in fns:
         raise ValueError(f"interleaved_timings: reference {reference!r} is not one of {list(fns)}")
     if synchronize is None:

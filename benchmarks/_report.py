@@ -101,7 +101,8 @@ class BenchmarkParser(argparse.ArgumentParser):
 
 
 def target(name: str, value, relation: str, threshold: float, fmt: str = "{:g}", detail: str | None = None) -> dict:
-    """One target: ``value`` (None: not run) against ``threshold``; ``detail`` (default ``fmt`` of the value) is printed."""
+    """One target: ``value`` (None: not run) against ``threshold``; ``detail`` (default ``fmt`` of the value)
+    is printed."""
     if relation not in RELATIONS:
         raise ValueError(f"relation is {relation!r}; expected one of {sorted(RELATIONS)}")
     met = None if value is None else bool(RELATIONS[relation](value, threshold))
@@ -142,7 +143,8 @@ def report(name: str, figures: dict, targets: list, total: float, quick: bool, j
 
     print("\nTargets:")
     for t in targets:
-        print(f"{t['name']}: " + ("n/a (not run)" if t["met"] is None else f"{'PASS' if t['met'] else 'FAIL'} ({t['detail']})"))
+        print(f"{t['name']}: "
+              + ("n/a (not run)" if t["met"] is None else f"{'PASS' if t['met'] else 'FAIL'} ({t['detail']})"))
     run = [t for t in targets if t["met"] is not None]
     met = sum(t["met"] for t in run)
     verdict = "n/a" if not run else ("PASS" if met == len(run) else "FAIL")
@@ -169,7 +171,8 @@ def finite(*values) -> bool:
 
 
 def quick_report(name: str, *extra: str):
-    """A module-scoped pytest fixture: the JSON report of ``NAME.py --quick *extra`` (:func:`run_quick`) in a tmp folder."""
+    """A module-scoped pytest fixture: the JSON report of ``NAME.py --quick *extra`` (:func:`run_quick`) in a
+    tmp folder."""
     import pytest
 
     @pytest.fixture(scope="module")
@@ -180,7 +183,8 @@ def quick_report(name: str, *extra: str):
 
 
 def run_quick(name: str, folder, *extra: str, timeout: float = 600) -> dict:
-    """Run ``benchmarks/NAME.py --quick --json FOLDER/NAME.json *extra``; its JSON report, checked by :func:`check_report`."""
+    """Run ``benchmarks/NAME.py --quick --json FOLDER/NAME.json *extra``; its JSON report, checked by
+    :func:`check_report`."""
     path = Path(folder) / f"{name}.json"
     proc = subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--quick", "--json", str(path), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)

@@ -165,7 +165,8 @@ def main(argv=None) -> int:
                detail="never" if fraction("CNN") is None else f"{fraction('CNN'):.3g} of the samples"),
         target("P4CNN reaches the rotation-augmented CNN's accuracy with <= 1/4 of the samples",
                fraction("CNN + rotations"), "<=", 0.25,
-               detail="never" if fraction("CNN + rotations") is None else f"{fraction('CNN + rotations'):.3g} of the samples"),
+               detail="never" if fraction("CNN + rotations") is None
+               else f"{fraction('CNN + rotations'):.3g} of the samples"),
     ]
     report("architectures", dict(evidence=ev, deep=deep, plain_without_normalisation_loss=no_norm, equivariance=eq),
            targets, total, args.quick, args.json, vars(args))

@@ -129,7 +129,8 @@ def main(argv=None) -> int:
             row = rows[-1]
             print(f"  {name} seed {seed}: DIP peak {row['peak']:.2f} at {row['k_peak']}, detector {row['chosen']} "
                   f"({row['at_chosen']:.2f}), DD {row['dd_peak']:.2f}/{row['dd_end']:.2f}, deblurring DIP "
-                  f"{row['b_peak']:.2f} at {row['b_k_peak']}, EDIP reach {row['ed_reach']}", file=sys.stderr, flush=True)
+                  f"{row['b_peak']:.2f} at {row['b_k_peak']}, EDIP reach {row['ed_reach']}",
+                  file=sys.stderr, flush=True)
 
     print(f"\nDenoising (A = I): DIP, its truth-free stop, the deep decoder ({2 * args.iters} iterations)")
     print(f"{'image':<10}{'seed':>5}{'noisy':>7}{'peak':>7}{'at k':>6}{'s to +6dB':>10}{'stop k':>7}{'chosen':>7}"
@@ -143,8 +144,10 @@ def main(argv=None) -> int:
     print("PSNR in dB of the averaged output; stop k: where ES-WMV stops (patience after its minimum), chosen: the "
           "iterate it picks; gap = peak - PSNR there; seconds: one run each (not repeated)")
     print(f"\nDeblurring (Gaussian blur std {args.blur} px, same noise): DIP vs educated DIP "
-          f"(pretrained once: {args.pretrain} steps of 8 dead-leaves images {small}x{small}, {pretrain_seconds:.1f} s, one run)")
-    print(f"{'image':<10}{'seed':>5}{'blurred':>8}{'DIP peak':>9}{'at k':>6}{'EDIP k=1':>9}{'EDIP peak':>10}{'reach k':>8}")
+          f"(pretrained once: {args.pretrain} steps of 8 dead-leaves images {small}x{small}, "
+          f"{pretrain_seconds:.1f} s, one run)")
+    print(f"{'image':<10}{'seed':>5}{'blurred':>8}{'DIP peak':>9}{'at k':>6}{'EDIP k=1':>9}{'EDIP peak':>10}"
+          f"{'reach k':>8}")
     for r in rows:
         print(f"{r['image']:<10}{r['seed']:>5}{r['blurred']:>8.2f}{r['b_peak']:>9.2f}{r['b_k_peak']:>6}"
               f"{r['ed_start']:>9.2f}{r['ed_peak']:>10.2f}{str(r['ed_reach'] or '-'):>8}")
@@ -156,7 +159,8 @@ def main(argv=None) -> int:
     worst_gap = max(gaps, key=lambda g: math.inf if math.isnan(g) else g)
     targets = [
         target("DIP peak >= noisy + 6 dB within 60 s", max(six), "<=", 60,
-               detail=", ".join(f"{r['t6']:.0f} s" if r["t6"] is not None else "never" for r in rows) + " (one run each)"),
+               detail=", ".join(f"{r['t6']:.0f} s" if r["t6"] is not None else "never" for r in rows)
+               + " (one run each)"),
         target("detected stop <= 1 dB below the peak, every image and seed", worst_gap, "<=", 1, "worst gap {:.2f} dB"),
         target("deep decoder ends within 0.3 dB of its peak", max(r["dd_peak"] - r["dd_end"] for r in rows), "<=", 0.3,
                "worst {:.2f} dB"),

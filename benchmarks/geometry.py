@@ -66,14 +66,15 @@ def reconstruction(args) -> list:
     for name in IMAGES:
         x = data.test_image(name, args.size, dtype=F64)
         for levels in (1, 2, 3):
-            error = lambda out: ((out - x).norm() / x.norm()).item()
+            error = lambda out, x=x: ((out - x).norm() / x.norm()).item()
             W = WaveletTransform(tuple(x.shape), "haar", levels=levels)
             high = (W(x) * detail_mask(W)).pow(2).sum().item()
             lost = (x - geo.haar_encoder_decoder(x, levels, highpass=False)).pow(2).sum().item()
             rows.append(dict(image=name, levels=levels,
                              with_highpass=error(geo.haar_encoder_decoder(x, levels, highpass=True)),
                              without_highpass=error(geo.haar_encoder_decoder(x, levels, highpass=False)),
-                             skip_without_highpass=error(geo.haar_encoder_decoder(x, levels, highpass=False, skip=True)),
+                             skip_without_highpass=error(
+                                 geo.haar_encoder_decoder(x, levels, highpass=False, skip=True)),
                              lost_energy=lost, highpass_energy=high, energy_gap=abs(lost - high) / high))
     return rows
 
@@ -111,8 +112,8 @@ def denoising(args) -> list:
     for name, x in signals.items():
         y = x + 0.1 * torch.randn(n, generator=g, dtype=F64)
         span = (x.max() - x.min()).item()
-        scores = {r: psnr(geo.low_rank_denoise(y, n // 2, r), x, data_range=span) for r in (2, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-                  if r <= n // 2}
+        scores = {r: psnr(geo.low_rank_denoise(y, n // 2, r), x, data_range=span)
+                  for r in (2, 4, 6, 8, 12, 16, 24, 32, 48, 64) if r <= n // 2}
         best = max(scores, key=scores.get)
         rows.append(dict(signal=name, noisy=psnr(y, x, data_range=span), denoised=scores[best], rank=best))
     return rows
@@ -122,7 +123,8 @@ def main(argv=None) -> int:
     args = BenchmarkParser(__doc__, COUNTS, quick="depths 1-3, widths 8-32").parse(argv)
     depths, widths = (DEPTHS[:3], WIDTHS[:3]) if args.quick else (DEPTHS, WIDTHS)
     rec = reconstruction(args)
-    print(f"{'image':<10}{'levels':>7}{'with high-pass':>16}{'without':>10}{'skip, without':>15}{'lost / high-pass':>18}")
+    print(f"{'image':<10}{'levels':>7}{'with high-pass':>16}{'without':>10}{'skip, without':>15}"
+          f"{'lost / high-pass':>18}")
     for r in rec:
         print(f"{r['image']:<10}{r['levels']:>7}{r['with_highpass']:>16.1e}{r['without_highpass']:>10.3f}"
               f"{r['skip_without_highpass']:>15.1e}{r['lost_energy'] / r['highpass_energy']:>18.12f}")
@@ -155,10 +157,11 @@ def main(argv=None) -> int:
                "{:.1e}"),
         target("regions grow with depth (rate per layer > 1)", math.exp(rate), ">", 1.0, "x{:.2f} per layer"),
         target("regions grow with width (exponent > 0)", exponent, ">", 0.0, "width^{:.2f}"),
-        target("Hankel low rank >= noisy + 3 dB on the periodic cosines", den[0]["denoised"] - den[0]["noisy"], ">=", 3.0,
-               "{:+.2f} dB"),
+        target("Hankel low rank >= noisy + 3 dB on the periodic cosines", den[0]["denoised"] - den[0]["noisy"], ">=",
+               3.0, "{:+.2f} dB"),
     ]
-    report("geometry", dict(reconstruction=rec, regions=dict(by_depth=by_depth, by_width=by_width, by_depth_skip=by_depth_skip,
+    report("geometry", dict(reconstruction=rec, regions=dict(by_depth=by_depth, by_width=by_width,
+                                                             by_depth_skip=by_depth_skip,
                                                              rate_per_layer=math.exp(rate), added_per_layer=per_layer,
                                                              width_exponent=exponent),
                             denoising=den), targets, total, args.quick, args.json, vars(args))

@@ -54,13 +54,16 @@ jobs      2   2   submissions graded at once
 floor-rounds 3 1  rounds of the floor (every solution notebook once per round; median and IQR)
 """
 HOSTILE = {
-    "spawner": "import subprocess\nfor _ in range(41):\n    subprocess.Popen(['sleep', '3609'], start_new_session=True)\n",
+    "spawner": ("import subprocess\nfor _ in range(41):\n"
+                "    subprocess.Popen(['sleep', '3609'], start_new_session=True)\n"),
     "rewriter": ("import pathlib, course_lib\nfor _p in pathlib.Path(course_lib.__file__).parent.rglob('*.py'):\n"
                  "    try:\n        _p.write_text('broken')\n    except OSError:\n        pass\n"),
     "killer": "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n",
-    "fills_tmp": ("import tempfile\ntry:\n    with open(tempfile.gettempdir() + '/fill', 'wb') as _f:\n        while True:\n            _f.write(bytes(2**24))\n"
+    "fills_tmp": ("import tempfile\ntry:\n    with open(tempfile.gettempdir() + '/fill', 'wb') as _f:\n"
+                  "        while True:\n            _f.write(bytes(2**24))\n"
                   "except OSError:\n    pass\n"),
-    "classmates": ("import glob, os\ntry:\n    _args = open(f'/proc/{os.getppid()}/cmdline', 'rb').read().split(b'\\0')\n"
+    "classmates": ("import glob, os\ntry:\n"
+                   "    _args = open(f'/proc/{os.getppid()}/cmdline', 'rb').read().split(b'\\0')\n"
                    "except OSError:\n    _args = []\n_found = [open(p).read() for a in _args if os.path.isdir(a)\n"
                    "          for p in glob.glob(os.path.join(a.decode(), '**', '*.ipynb'), recursive=True)]\n"),
 }
@@ -128,8 +131,8 @@ def main(argv=None) -> int:
         seconds = [s.seconds for s in mine]
         ratios = [s / floors[name] for s in seconds]
         full = [s for s in mine if planned[s.student] == "correct"]
-        rows.append(dict(exercise=name, submissions=len(mine), floor=floors[name], floor_spread=spread(floor_times[name]),
-                         median=statistics.median(seconds),
+        rows.append(dict(exercise=name, submissions=len(mine), floor=floors[name],
+                         floor_spread=spread(floor_times[name]), median=statistics.median(seconds),
                          p95=_p95(seconds), ratio_median=statistics.median(ratios), ratio_p95=_p95(ratios),
                          correct_full_marks=sum(s.score == s.max_score for s in full), correct=len(full)))
     ratios = [s.seconds / floors[s.assignment] for s in subs]
@@ -146,13 +149,15 @@ def main(argv=None) -> int:
                    wall_seconds=wall, seconds_per_submission=wall / len(subs), jobs=args.jobs)
     print(f"{'class':<26}{len(subs):>4}{'':>38}{overall['ratio_median']:>10.2f}{overall['ratio_p95']:>8.2f}")
     print(f"floor: the solution notebook in a fresh kernel, median of {args.floor_rounds} interleaved rounds (IQR in "
-          f"brackets); x: a submission's seconds / its exercise's median floor; with every floor at the ends of its IQR "
-          f"the class median is {low:.2f}-{high:.2f} x. The class was graded once and took "
+          f"brackets); x: a submission's seconds / its exercise's median floor; "
+          f"with every floor at the ends of its IQR the class median is {low:.2f}-{high:.2f} x. "
+          "The class was graded once and took "
           f"{wall:.0f} s wall-clock with --jobs {args.jobs} ({wall / len(subs):.1f} s per submission), the check "
           "of the instructor's solutions included.")
     targets = [target(f"median seconds per submission <= {RATIO:g} x the floor", overall["ratio_median"], "<=", RATIO,
                       detail=f"{overall['ratio_median']:.2f} x ({low:.2f}-{high:.2f} with the floors' IQR, "
-                             f"{args.floor_rounds} rounds; {spread_against(dict(q1=low, q3=high), '<=', RATIO, 'range')})")]
+                             f"{args.floor_rounds} rounds; "
+                             f"{spread_against(dict(q1=low, q3=high), '<=', RATIO, 'range')})")]
     report("grading", dict(exercises=rows, overall=overall), targets, time.perf_counter() - START, args.quick,
            args.json, vars(args))
     return 0

@@ -120,7 +120,8 @@ def separation(args) -> list:
     for front, back in PANELS:
         panel = xray.double_sided_panel(front, back, size=args.xray_size, seed=args.seed)
         variants = xray.best_separations(panel)
-        rows.append(dict(front=front, back=back, half=dict(front=psnr(panel.xray / 2, panel.front), back=psnr(panel.xray / 2, panel.back)),
+        rows.append(dict(front=front, back=back,
+                         half=dict(front=psnr(panel.xray / 2, panel.front), back=psnr(panel.xray / 2, panel.back)),
                          **{name: dict(front=v["psnr_front"], back=v["psnr_back"], parameters=v["parameters"])
                             for name, v in variants.items()}))
     return rows
@@ -162,8 +163,8 @@ def main(argv=None) -> int:
         target("inverse error <= 1e-5 in float32", max(r["inverse_error"] for r in rows), "<=", INVERSE, "{:.1e}"),
         target(f"<= {PARAMETERS:,} parameters", net.n_parameters, "<=", PARAMETERS, "{:,}"),
         target(f"trained in <= {SECONDS:g} s", manifest["seconds"], "<=", SECONDS, "{:.0f} s (one recorded run)"),
-        target(f"PnP (HQS/ADMM) learned >= Tikhonov* + {GAIN:g} dB", deblur["pnp_learned"] - deblur["tikhonov_best"], ">=",
-               GAIN, "{:+.2f} dB"),
+        target(f"PnP (HQS/ADMM) learned >= Tikhonov* + {GAIN:g} dB", deblur["pnp_learned"] - deblur["tikhonov_best"],
+               ">=", GAIN, "{:+.2f} dB"),
         target("PnP (HQS/ADMM) learned >= TV*", deblur["pnp_learned"] - deblur["tv_best"], ">=", 0.0, "{:+.2f} dB"),
         target("X-ray separation: the exclusion term improves both sides' PSNR",
                min(r[EXCLUSION][side] - r[NO_EXCLUSION][side] for r in panels for side in ("front", "back")), ">",

@@ -274,8 +274,9 @@ def print_timing(timing: dict, args) -> None:
               f"{ratio['median']:>9.2f} ({ratio['q1']:.2f}-{ratio['q3']:.2f})")
     print("medians over the rounds, interquartile range in brackets; x floor: per round, the method's time over the "
           "floor's time of the same round")
-    print(f"allocator {'kept steady' if timing['steady'] else 'as it is (no mallopt here)'}; minor page faults per timed "
-          "run (median): " + ", ".join(f"{name} {faults:g}" for name, faults in timing["page_faults"].items()))
+    print(f"allocator {'kept steady' if timing['steady'] else 'as it is (no mallopt here)'}; "
+          "minor page faults per timed run (median): "
+          + ", ".join(f"{name} {faults:g}" for name, faults in timing["page_faults"].items()))
 
 
 def print_quality(q: dict, args) -> None:
@@ -304,7 +305,8 @@ def print_quality(q: dict, args) -> None:
 
 
 def figures(timing: dict, q: dict, args) -> dict:
-    """The JSON figures: the timing table (medians; their spreads beside them) and the quality table (K as a string key)."""
+    """The JSON figures: the timing table (medians; their spreads beside them) and the quality table (K as a
+    string key)."""
     names = ("gap", "relative_gap", "nmse_db")
     return dict(
         timing=dict(repeats=args.repeats, iterations=args.iters,
@@ -317,7 +319,8 @@ def figures(timing: dict, q: dict, args) -> dict:
         quality=dict(lam=args.lam, f_star=q["f_star"], reference_iterations=q["n_ref"],
                      fixed_point_residual=q["residual"], lbfgs_samples=args.lbfgs_samples,
                      lbfgs_max_relative_difference=q["lbfgs_diff"], nmse_optimum_db=q["nmse_star"],
-                     table={name: {k: dict(zip(names, row)) for k, row in rows.items()} for name, rows in q["rows"].items()},
+                     table={name: {k: dict(zip(names, row)) for k, row in rows.items()}
+                            for name, rows in q["rows"].items()},
                      rate=q["rates"], rate_range=[RATE_RANGE[0], min(RATE_RANGE[1], args.max_k)],
                      gap_ratio_per_iteration=q["factors"], gap_ratio_range=q["factor_range"]))
 

@@ -238,8 +238,9 @@ def print_rpca(result, args) -> None:
         cells = latency_cells(net["latency"], ratio=False) if k == T else f"{'-':>27}"
         print(f"{name:<26}{'':>6}{'':>6}{net['curve'][k - 1]:>11.2f}{cells}")
     print(f"lam: tuned on the validation videos at that iteration count (FISTA/ISTA-RPCA) / of the initialisation "
-          f"(network, trained {net['steps']} steps in {net['seconds']:.1f} s, one run); latency: the {args.rpca_test} test "
-          f"videos, median and IQR of {args.repeats} interleaved rounds; x network: per round, over the network's time")
+          f"(network, trained {net['steps']} steps in {net['seconds']:.1f} s, one run); latency: the {args.rpca_test} "
+          f"test videos, median and IQR of {args.repeats} interleaved rounds; "
+          "x network: per round, over the network's time")
 
 
 def latency_cells(latency, ratio=True) -> str:
@@ -353,7 +354,8 @@ def run_superres(args) -> dict:
     A = AveragePooling2D(SR_FINE, SR_FACTOR) @ Convolution2D(gaussian_kernel(SR_SIGMA), SR_FINE)
     x_test = sparse_images(args.sr_test, SR_FINE, p=SR_P, seed=s + 21)
     y_test = A(x_test)
-    curves = {name: {lam: nmse_curve(solver, A, y_test, x_test, cl.NonnegativeL1(lam), args.sr_iters) for lam in SR_GRID}
+    curves = {name: {lam: nmse_curve(solver, A, y_test, x_test, cl.NonnegativeL1(lam), args.sr_iters)
+                     for lam in SR_GRID}
               for name, solver in (("ISTA", ista), ("FISTA", fista))}
     envelopes = {name: [min(v) for v in zip(*c.values())] for name, c in curves.items()}
     progress("ISTA/FISTA runs", START)
@@ -395,7 +397,8 @@ def print_superres(r, args) -> None:
     print_solver_table("solver (non-negative)", shown, [
         (label, lam, curve, k_text(first_k(curve, target), args.sr_iters)) for label, lam, curve in superres_rows(r)])
     print_network_rows(("learned, untrained", "learned, trained"), SR_LAM, r["untrained"], r["net"],
-                       f"{args.sr_steps} steps, {r['seconds']:.1f} s, one run, filters {r['kernel']}x{r['kernel']} coarse pixels")
+                       f"{args.sr_steps} steps, {r['seconds']:.1f} s, one run, "
+                       f"filters {r['kernel']}x{r['kernel']} coarse pixels")
     print(f"reach K: first iteration at or below the network's {target:.2f} dB (run to {args.sr_iters}); "
           f"lam grid {', '.join(f'{v:g}' for v in SR_GRID)}")
     lat = r["latency"]
@@ -485,8 +488,8 @@ def targets(results, args) -> list:
         target(f"Unfolded RPCA-{T} >= {RPCA_TARGET_DB:g} dB better than FISTA-RPCA-{T} (tuned), sparse part", gain,
                ">=", RPCA_TARGET_DB, "{:.2f} dB better"),
         target(f"Unfolded ISTA-{L} NMSE <= ISTA-{ref} NMSE (tuned lam)", nmse, "<=", 0, "{:+.2f} dB vs ISTA"),
-        target(f"ISTA-{ref} latency >= {SPEEDUP_TARGET:g}x unfolded ISTA-{L}", None if ratio is None else ratio["median"],
-               ">=", SPEEDUP_TARGET, detail=None if ratio is None else
+        target(f"ISTA-{ref} latency >= {SPEEDUP_TARGET:g}x unfolded ISTA-{L}",
+               None if ratio is None else ratio["median"], ">=", SPEEDUP_TARGET, detail=None if ratio is None else
                f"{with_spread(ratio, '{:.1f}', 'x')}; {spread_against(ratio, '>=', SPEEDUP_TARGET)}"),
         target(f"Learned conv. ISTA-{args.sr_layers} NMSE <= ISTA-{SR_REF} NMSE (best lam)", sr, "<=", 0,
                "{:+.2f} dB vs ISTA"),
@@ -496,8 +499,9 @@ def targets(results, args) -> list:
 def main(argv=None) -> int:
     args = parse_args(argv)
     steady_allocator()
-    print(f"Deep unfolding for imaging: unfolded RPCA, non-negative unfolded ISTA, learned convolutional ISTA, float32, device cpu, "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}" + (" [--quick]" if args.quick else ""))
+    print("Deep unfolding for imaging: unfolded RPCA, non-negative unfolded ISTA, learned convolutional ISTA, "
+          f"float32, device cpu, torch {torch.__version__}, threads {torch.get_num_threads()}"
+          + (" [--quick]" if args.quick else ""))
     results = {}
     for part, run, show in (("rpca", run_rpca, print_rpca), ("lightfield", run_lightfield, print_lightfield),
                             ("superres", run_superres, print_superres)):

@@ -200,7 +200,8 @@ def print_table(setting, result, args) -> None:
     env = result["envelope"]
     ks = envelope_ks(env)
     print("lam: tuned on the validation set (ISTA, FISTA) / of the initialisation (networks); "
-          "FISTA K: iterations of FISTA (best lam per K) to match layer T; train s: one training run each (not repeated)")
+          "FISTA K: iterations of FISTA (best lam per K) to match layer T; "
+          "train s: one training run each (not repeated)")
     print(f"FISTA, best lam of {min(WORTH_GRID):g}..{max(WORTH_GRID):g} per K: "
           + ", ".join(f"K = {k}: {env[k - 1]:.2f} dB" for k in ks))
     best = [f"{name} {row['best_iteration']}" for name, row in result["rows"].items() if "best_iteration" in row]

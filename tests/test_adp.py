@@ -157,7 +157,8 @@ def test_the_closed_form_gradient_is_autograds():
     wide = torch.randn(12, 20, generator=g, dtype=torch.float64)          # m != n: the shapes of the two outer products
     y12 = torch.randn(12, generator=g, dtype=torch.float64)
     B12 = wide + 0.1 * torch.randn(12, 20, generator=g, dtype=torch.float64)
-    assert torch.allclose(adp.gradient_F(B12, wide, y12, 0.1), B12 - adp.adp_step(B12, wide, y12, 0.1, 1.0)[0], atol=1e-12)
+    assert torch.allclose(adp.gradient_F(B12, wide, y12, 0.1), B12 - adp.adp_step(B12, wide, y12, 0.1, 1.0)[0],
+                          atol=1e-12)
     with pytest.raises(ValueError, match="expects A's shape"):
         adp.gradient_F(A[:5], A, y, 0.01)
 

@@ -1,4 +1,5 @@
-"""Architectural priors: the evidence, convolution and p4 group convolution, residual blocks, landscapes, Hessians, RNNs."""
+"""Architectural priors: the evidence, convolution and p4 group convolution, residual blocks, landscapes,
+Hessians, RNNs."""
 import numpy as np
 import pytest
 import torch
@@ -149,7 +150,7 @@ def test_gradient_through_time_is_the_product_of_jacobians():
     for x in inputs:
         states.append(cell(states[-1], x).detach())
     for t in range(4):
-        J = torch.autograd.functional.jacobian(lambda h: last_from(t, h), states[t])
+        J = torch.autograd.functional.jacobian(lambda h, t=t: last_from(t, h), states[t])
         assert norms[t] == pytest.approx(J.norm().item(), rel=1e-10)
     vanishing = arch.gradient_through_time(arch.RNNCell(2, 16, 0.5, seed=1), torch.randn(30, 2, 2), torch.zeros(2, 16))
     assert vanishing[0] < 1e-3 * vanishing[-1]

@@ -112,14 +112,16 @@ EXAMPLES = {
     "functionals.SquaredL2.prox": (elementwise(lambda x: functionals.SquaredL2(0.3).prox(x, 1.0)), 0),
     "functionals.Box.prox": (elementwise(lambda x: functionals.Box(-0.5, 0.5).prox(x, 1.0)), 0),
     "functionals.TotalVariation.prox": (elementwise(lambda x: functionals.TotalVariation(0.3, ndim=2).prox(x)), 1e-12),
-    "solvers.gradient_descent": (lambda: solver_example(lambda A, y: solvers.gradient_descent(A, y, 0.01, 20)[0]), 1e-12),
+    "solvers.gradient_descent": (lambda: solver_example(lambda A, y: solvers.gradient_descent(A, y, 0.01, 20)[0]),
+                                 1e-12),
     "solvers.landweber": (lambda: solver_example(lambda A, y: solvers.landweber(A, y, 20)[0]), 1e-12),
     "solvers.tikhonov": (lambda: solver_example(lambda A, y: solvers.tikhonov(A, y, 0.01)), 1e-10),
     "solvers.ista_step": (lambda: solver_example(lambda A, y: solvers.ista_step(A.A_adjoint(y), A, y, 0.01, 0.1)), 0),
     "solvers.ista": (lambda: solver_example(lambda A, y: solvers.ista(A, y, 0.001, n_iter=30)[0]), 1e-12),
     "solvers.fista": (lambda: solver_example(lambda A, y: solvers.fista(A, y, 0.001, n_iter=30)[0]), 1e-12),
     "solvers.casorati": (lambda: (randn(N, 4, 3, 5), solvers.casorati), 0),
-    "solvers.robust_pca": (lambda: (randn(N, 12, 6), lambda D: torch.cat(solvers.robust_pca(D, 0.5, 0.1, 20)[0], dim=-1)),
+    "solvers.robust_pca": (lambda: (randn(N, 12, 6),
+                                    lambda D: torch.cat(solvers.robust_pca(D, 0.5, 0.1, 20)[0], dim=-1)),
                            1e-10),
     "lifting.lift": (lambda: (randn(N, 16), lifting.lift), 0),
     "lifting.unlift": (lambda: (randn(N, 16), lifting.unlift), 0),
@@ -158,7 +160,8 @@ def test_a_batch_is_its_items_one_by_one(name):
     batch, call = make()
     together = call(batch)
     alone = torch.stack([call(item.unsqueeze(0)).squeeze(0) for item in batch])
-    assert together.shape == alone.shape, f"{name}: a batch gives {tuple(together.shape)}, its items {tuple(alone.shape)}"
+    assert together.shape == alone.shape, (f"{name}: a batch gives {tuple(together.shape)}, "
+                                           f"its items {tuple(alone.shape)}")
     scale = alone.abs().max().clamp(min=1e-30)
     error = ((together - alone).abs().max() / scale).item()
     assert error <= max(rtol, 4 * torch.finfo(together.real.dtype).eps), \

@@ -1,4 +1,5 @@
-"""benchmarks/sparse_coding.py runs with --quick and writes a sane JSON report (correctness only: no timing thresholds)."""
+"""benchmarks/sparse_coding.py runs with --quick and writes a sane JSON report (correctness only: no timing
+thresholds)."""
 import sys
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def test_timing_rows_are_finite_and_positive(report):
     for name, ms in timing["ms_per_iteration"].items():
         ratio = timing["times_floor"][name]
         assert finite(ms, ratio) and ms > 0 and ratio > 0, name
-        for median, spread in ((ms, timing["ms_per_iteration_spread"][name]), (ratio, timing["times_floor_spread"][name])):
-            assert set(spread) == {"q1", "q3", "min", "max", "n"} and spread["n"] == timing["repeats"] == 3, (name, spread)
+        for median, spread in ((ms, timing["ms_per_iteration_spread"][name]),
+                               (ratio, timing["times_floor_spread"][name])):
+            assert (set(spread) == {"q1", "q3", "min", "max", "n"}
+                    and spread["n"] == timing["repeats"] == 3), (name, spread)
             assert spread["min"] <= spread["q1"] <= median <= spread["q3"] <= spread["max"], (name, median, spread)
     assert timing["times_floor"][FLOOR] == 1 and timing["times_floor_spread"][FLOOR]["max"] == 1
 

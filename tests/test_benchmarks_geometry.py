@@ -10,7 +10,8 @@ def test_geometry_benchmark_reports_its_tables_and_targets(tmp_path):
     report = run_quick("geometry", tmp_path)
     figures = report["figures"]
     rec = figures["reconstruction"]
-    assert [(r["image"], r["levels"]) for r in rec][:3] == [("camera", 1), ("camera", 2), ("camera", 3)] and len(rec) == 9
+    assert ([(r["image"], r["levels"]) for r in rec][:3] == [("camera", 1), ("camera", 2), ("camera", 3)]
+            and len(rec) == 9)
     for r in rec:
         assert r["with_highpass"] < 1e-10 and r["skip_without_highpass"] < 1e-10 and r["energy_gap"] < 1e-10, r
         assert 0 < r["without_highpass"] < 1, r

@@ -1,4 +1,5 @@
-"""benchmarks/unfolding_imaging.py runs with --quick and writes a sane JSON report (correctness only: no timing thresholds)."""
+"""benchmarks/unfolding_imaging.py runs with --quick and writes a sane JSON report (correctness only: no timing
+thresholds)."""
 import sys
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def reach_ok(row):
 def test_reports_every_part_and_target(report):
     assert list(report["figures"]) == ["rpca", "lightfield", "superres"]
     names = [t["name"] for t in report["targets"]]
-    for name, wanted in zip(names, ("Unfolded RPCA-10 >= 6 dB better than FISTA-RPCA-10", "Unfolded ISTA-5 NMSE <= ISTA-20 NMSE",
+    for name, wanted in zip(names, ("Unfolded RPCA-10 >= 6 dB better than FISTA-RPCA-10",
+                                    "Unfolded ISTA-5 NMSE <= ISTA-20 NMSE",
                                     "ISTA-20 latency >= 20x unfolded ISTA-5",
                                     "Learned conv. ISTA-10 NMSE <= ISTA-100 NMSE (best lam)")):
         assert name.startswith(wanted), names
@@ -37,7 +39,8 @@ def test_rpca_rows_are_finite(report):
     for name, row in rpca["methods"].items():
         assert row["lam_L"] in (1, 2, 5) and row["lam_S"] in (0.2, 0.5, 1), name
         assert finite(row["nmse_db"]) and positive(row["latency_ms"]), name
-        assert spread_ok(row["latency_ms"], row["latency_ms_spread"]) and spread_ok(row["times_network"], row["times_network_spread"])
+        assert (spread_ok(row["latency_ms"], row["latency_ms_spread"])
+                and spread_ok(row["times_network"], row["times_network_spread"]))
     network = rpca["network"]
     assert len(network["nmse_db"]) == 10 and finite(*network["nmse_db"], network["untrained_nmse_db"])
     assert positive(network["latency_ms"], network["train_seconds"])
@@ -52,7 +55,8 @@ def test_lightfield_rows_are_finite(report):
     network = lightfield["network"]
     for curve in (network["untrained_nmse_db"], network["nmse_db"]):
         assert len(curve) == 5 and finite(*curve) and max(curve) < 0, curve
-    assert list(lightfield["latency_ms"]) == ["network", "ISTA-20", "ISTA-K"] and positive(*lightfield["latency_ms"].values())
+    assert (list(lightfield["latency_ms"]) == ["network", "ISTA-20", "ISTA-K"]
+            and positive(*lightfield["latency_ms"].values()))
     for name, ms in lightfield["latency_ms"].items():
         assert spread_ok(ms, lightfield["latency_ms_spread"][name]), name
         assert spread_ok(lightfield["times_network"][name], lightfield["times_network_spread"][name]), name
@@ -69,7 +73,8 @@ def test_superres_rows_are_finite(report):
         assert list(nmse) == ["10", "20", "50", "100"] and finite(*nmse.values()) and max(nmse.values()) < 0, name
         assert reach_ok(row), row
     untrained, trained = superres["network"]["untrained_nmse_db"], superres["network"]["nmse_db"]
-    assert len(untrained) == 10 and abs(untrained[-1] - superres["solvers"]["ISTA"]["nmse_db"]["10"]) < 0.02  # = ISTA-10
+    assert (len(untrained) == 10
+            and abs(untrained[-1] - superres["solvers"]["ISTA"]["nmse_db"]["10"]) < 0.02)  # = ISTA-10
     assert len(trained) == 10 and finite(*trained) and superres["kernel"] == 9
     assert list(superres["latency_ms"]) == ["network", "ISTA-100"] and positive(*superres["latency_ms"].values())
     assert all(spread_ok(ms, superres["latency_ms_spread"][name]) for name, ms in superres["latency_ms"].items())

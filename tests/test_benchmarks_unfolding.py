@@ -1,4 +1,5 @@
-"""benchmarks/unfolding_lista.py runs with --quick and writes a sane JSON report (correctness only: no timing thresholds)."""
+"""benchmarks/unfolding_lista.py runs with --quick and writes a sane JSON report (correctness only: no timing
+thresholds)."""
 import sys
 from pathlib import Path
 

@@ -26,7 +26,8 @@ LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
 # MathJax 2 measures text with a font whose source is about:blank; Chromium reports that as a CORS error.
 # It also probes TeX fonts (MathJax_AMS, MathJax_Script: \mathbb, \mathcal) that jupyter_server_mathjax does not ship;
 # the 404 is local, and the glyphs fall back to the STIX-Web fonts the site is configured with.
-BENIGN = ("font at 'about:blank'", "ERR_FAILED (about:blank)", "/favicon.ico", "/static/mathjax/fonts/HTML-CSS/TeX/otf/")
+BENIGN = ("font at 'about:blank'", "ERR_FAILED (about:blank)", "/favicon.ico",
+          "/static/mathjax/fonts/HTML-CSS/TeX/otf/")
 # MathJax 2 has typeset the page when its queue is empty
 TYPESET = "window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && MathJax.Hub.queue.running === 0"
 
@@ -109,7 +110,8 @@ SLIDE_FITS = """(() => {
   const reachable = s.scrollTop + s.clientHeight >= s.scrollHeight - 2;
   const tall = s.scrollHeight > s.clientHeight + 2;
   s.scrollTop = 0;
-  return JSON.stringify({inside: r.top >= -1 && r.left >= -1 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1,
+  return JSON.stringify({inside: r.top >= -1 && r.left >= -1
+                                 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1,
                          wide, reachable, tall});
 })()"""
 
@@ -246,7 +248,8 @@ def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
         kernel = open_notebook(browser, base, token, "exercise.ipynb")
         set_up = browser.evaluate(f"{panel}.content.widgets.findIndex(c => c.model.type === 'code')")
         assert "course_lib ready" in run(set_up, kernel)
-        solution, test = browser.evaluate(f"{index_of}('soft_threshold')"), browser.evaluate(f"{index_of}('test_soft_threshold')")
+        solution, test = (browser.evaluate(f"{index_of}('soft_threshold')"),
+                          browser.evaluate(f"{index_of}('test_soft_threshold')"))
         assert solution > set_up and test > solution
         run(solution, kernel)                                   # the stub, untouched
         assert "NotImplementedError" in run(test, kernel)
@@ -254,12 +257,14 @@ def test_a_student_sees_what_is_wrong_then_the_tick(chromium, tmp_path):
         run(solution, kernel)
         wrong = run(test, kernel)
         assert "CheckFailed" in wrong and "must become 0" in wrong, wrong
-        type_into(solution, "def soft_threshold(x, lam):\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n")
+        type_into(solution, "def soft_threshold(x, lam):\n"
+                            "    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n")
         run(solution, kernel)
         right = run(test, kernel)
         assert "✔" in right and "error" not in right, right
         assert page_errors(browser) == []
-    assert (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes() == course_copy   # the course's copy untouched
+    # the course's copy untouched
+    assert (ROOT / "exercises" / "01_inverse_problems.ipynb").read_bytes() == course_copy
 
 
 def test_a_lecture_slider_redraws_its_figure(chromium, tmp_path):

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.usefixtures("library_allowed")   # the library's refere
 
 
 def as_pair(solver):
-    return lambda A, y, lam, n_iter, step: (lambda r: (r[0], r[1].objective))(solver(A, y, lam, n_iter=n_iter, step=step))
+    return lambda A, y, lam, n_iter, step: (lambda r: (r[0], r[1].objective))(
+        solver(A, y, lam, n_iter=n_iter, step=step))
 
 
 def test_correct_implementations_pass(capsys):
@@ -27,7 +28,8 @@ def test_correct_implementations_pass(capsys):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda x, lam: x, r"soft_threshold\(tensor\(\[0.5\]\), lam=1.0\) returned tensor\(\[0.5\]\).*\|x\| <= λ must become 0"),
+    (lambda x, lam: x, r"soft_threshold\(tensor\(\[0.5\]\), lam=1.0\) returned tensor\(\[0.5\]\)"
+                       r".*\|x\| <= λ must become 0"),
     (lambda x, lam: torch.clamp(x.abs() - lam, min=0), "sign is kept"),
     (lambda x, lam: None, "forget the `return`"),
     (lambda x, lam: (torch.sign(x) * torch.clamp(x.abs() - lam, min=0)).sum(), "shape"),

@@ -17,7 +17,8 @@ def lock_pins():
 
 def test_lock_pins_every_package_exactly_once():
     pins = lock_pins()
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", p) for p in pins), "every lock line is name==version"
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", p)
+               for p in pins), "every lock line is name==version"
     names = [p.split("==")[0].lower().replace("_", "-") for p in pins]
     assert len(names) == len(set(names))
     assert "torch==2.13.0" in pins, "torch must be pinned to exactly 2.13.0 (the provisioned CPU wheel)"
@@ -54,5 +55,6 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_lock_lines_from_pip_freeze():
-    freeze = "Torch==2.13.0+cpu\npip==23.2.1\n-e git+x#egg=course_lib\ncourse-lib==0.1.0\nnumpy==2.4.6\nsetuptools==84.2.1\n"
+    freeze = ("Torch==2.13.0+cpu\npip==23.2.1\n-e git+x#egg=course_lib\ncourse-lib==0.1.0\nnumpy==2.4.6\n"
+              "setuptools==84.2.1\n")
     assert course.pinned_lines(freeze) == ["numpy==2.4.6", "setuptools==84.2.1", "torch==2.13.0"]

@@ -40,7 +40,8 @@ def test_block_hankel_rows_are_the_patches_and_its_average_inverts(n1, n2, data,
     assert H.shape == (2, n1 * n2, d1 * d2)
     assert torch.equal(H[1, 0], X[1, :d1, :d2].reshape(-1))
     i, j = n1 - 1, n2 - 1                                   # the last corner wraps around both axes
-    assert torch.equal(H[0, i * n2 + j], X[0][[[(i + a) % n1] for a in range(d1)], [(j + b) % n2 for b in range(d2)]].reshape(-1))
+    assert torch.equal(H[0, i * n2 + j],
+                       X[0][[[(i + a) % n1] for a in range(d1)], [(j + b) % n2 for b in range(d2)]].reshape(-1))
     assert torch.allclose(geo.unhankel_2d(H, (n1, n2, d1, d2)), X, atol=1e-12)
     M = torch.randn(n1 * n2, d1 * d2, generator=g, dtype=F64)  # unhankel_2d is the adjoint, divided by d1 d2
     lhs = (geo.hankel_2d(X[0], d1, d2) * M).sum().item()

@@ -59,7 +59,8 @@ pytestmark = pytest.mark.usefixtures("sandbox_here")   # bubblewrap: `python3 co
 MARK = "hostile-7f3a"                 # in the name of every file a hostile submission tries to leave behind
 CLASSMATE = "CLASSMATE-SECRET-31"     # in the correct student's notebook: no feedback may carry it
 SOFT = "def soft_threshold(x, lam):\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"
-ADJOINT = "def integrate_adjoint(y):\n    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), dim=-1), dims=(-1,))\n"
+ADJOINT = ("def integrate_adjoint(y):\n"
+           "    return h * torch.flip(torch.cumsum(torch.flip(y, dims=(-1,)), dim=-1), dims=(-1,))\n")
 REWRITER = f"""import glob, os, pathlib
 import course_lib
 root = pathlib.Path(course_lib.__file__).resolve().parents[1]
@@ -189,7 +190,8 @@ HOSTILE = {
     "reference": ({"soft_threshold": REFERENCE}, {}, dict(soft=0, adj=2, ista=0, fista=0), {"soft": "failed"}),
     "reference_hidden": ({"soft_threshold": REFERENCE_HIDDEN}, {}, dict(soft=0, adj=2, ista=0, fista=0),
                          {"soft": "failed"}),
-    "loops_in_tests": ({"soft_threshold": LOOP_IN_TESTS}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "timeout"}),
+    "loops_in_tests": ({"soft_threshold": LOOP_IN_TESTS}, {}, dict(soft=0, adj=2, ista=3, fista=3),
+                       {"soft": "timeout"}),
     "unpicklable": ({"soft_threshold": UNPICKLABLE}, {}, dict(soft=0, adj=2, ista=3, fista=3), {"soft": "error"}),
     "deep_tree": ({"soft_threshold": DEEP_TREE}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
     "fills_tmp": ({"soft_threshold": FILL_TMP}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
@@ -208,7 +210,8 @@ CASES = {
     "memory_hog": ({"integrate_adjoint": "def integrate_adjoint(y):\n    hog = []\n    while True:\n"
                                          "        hog.append(bytearray(10**8))\n"}, {},
                    dict(soft=2, adj=0, ista=3, fista=3), {"adj": "error"}),
-    "exits": ({"fista": "import os\nos._exit(3)\n"}, {}, dict(soft=2, adj=2, ista=3, fista=0), {"fista": "kernel died"}),
+    "exits": ({"fista": "import os\nos._exit(3)\n"}, {}, dict(soft=2, adj=2, ista=3, fista=0),
+              {"fista": "kernel died"}),
     "edited_test": ({"integrate_adjoint": WRONG_ADJOINT}, {"test_integrate_adjoint": "print('all tests passed')\n"},
                     dict(soft=2, adj=0, ista=3, fista=3), {"adj": "failed"}),
     "deleted_tests": ({}, {"test_ista": None, "test_fista": None}, dict(soft=2, adj=2, ista=3, fista=3), {}),
@@ -232,7 +235,8 @@ for _name, (_, _, _expected, _statuses) in CASES.items():
     _expected.update(tik=_points, dp=_points)
     if _status:
         _statuses.update(tik=_status, dp=_status)
-CASES["redefiner"][2]["tik"], CASES["redefiner"][3]["tik"] = 0, "failed"   # its redefined torch.allclose fools the check
+# its redefined torch.allclose fools the check
+CASES["redefiner"][2]["tik"], CASES["redefiner"][3]["tik"] = 0, "failed"
 TESTS = dict(soft="test_soft_threshold", adj="test_integrate_adjoint", ista="test_ista", fista="test_fista",
              tik="test_tikhonov_svd", dp="test_discrepancy_alpha")
 MAX_POINTS = {"test_soft_threshold": "2", "test_integrate_adjoint": "2", "test_ista": "3", "test_fista": "3",
@@ -345,8 +349,9 @@ def test_corpus_scores(graded, case):
 def test_two_files_of_one_student_for_one_exercise_keep_their_own_feedback(graded):
     files = sorted(p.name for p in (graded["out"] / "feedback" / "twice").glob("*.md"))
     assert len(files) == 2, files
-    scores = sorted(int(re.search(rf"Score: \*\*(\d+) / {TOTAL}", (graded["out"] / "feedback" / "twice" / f).read_text())
-                        .group(1)) for f in files)
+    scores = sorted(int(re.search(rf"Score: \*\*(\d+) / {TOTAL}",
+                                  (graded["out"] / "feedback" / "twice" / f).read_text()).group(1))
+                    for f in files)
     assert scores == [TOTAL - 2, TOTAL], scores
 
 
@@ -375,7 +380,8 @@ def test_no_submission_changed_the_course(graded):
 
 
 def test_nothing_was_written_outside_the_private_folder(graded):
-    places = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path.home(), ROOT, ROOT / "course_lib", ROOT / "solutions"]
+    places = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path.home(), ROOT, ROOT / "course_lib",
+              ROOT / "solutions"]
     left = [p for place in places if place.is_dir() for p in place.glob(f"*{MARK}*")]
     assert not left, left
     for path in (ROOT / "solutions").glob("*.ipynb"):
@@ -492,7 +498,8 @@ def test_feedback_says_what_failed_and_leaks_nothing(graded):
     assert re.search(r"a hidden check failed: soft_threshold\(x of shape \(50, 7\)", texts["hard_coded"])
     assert "stopped after 8 s" in texts["endless_loop"]
     assert "out of memory (the limit is 2048 MB)" in texts["memory_hog"]
-    assert "SyntaxError" in texts["syntax_error"] and "NameError: name 'soft_threshold' is not defined" in texts["syntax_error"]
+    assert ("SyntaxError" in texts["syntax_error"]
+            and "NameError: name 'soft_threshold' is not defined" in texts["syntax_error"])
     assert "The Python process stopped".lower() in texts["exits"].lower()
     assert f"Score: **{TOTAL} / {TOTAL}**" in texts["correct"] and f"Score: **{TOTAL - 2} / {TOTAL}**" in texts["wrong"]
     assert "CheckFailed: dot-product test failed" in texts["wrong"]
@@ -538,7 +545,8 @@ def test_split_test():
 
 
 def test_total_time_limit_stops_a_slow_notebook():
-    slow = "import time\ndef soft_threshold(x, lam):\n    time.sleep(3)\n    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n"
+    slow = ("import time\ndef soft_threshold(x, lam):\n    time.sleep(3)\n"
+            "    return torch.sign(x) * torch.clamp(x.abs() - lam, min=0)\n")
     source = nbformat.read(SOLUTION, as_version=4)
     tests, notes, seconds = grading.grade_notebook(submission({"soft_threshold": slow}, {}), source,
                                                   Limits(cell_timeout=30, total_timeout=10))

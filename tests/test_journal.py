@@ -19,7 +19,8 @@ KEY = ("ada", f"{NAME}.ipynb", "f" * 64, "v1")        # student, file name, sha2
 def graded(student="ada", file=f"{NAME}.ipynb", sha256="f" * 64, tests_version="v1", points=2.0):
     """A graded submission: test_a (``points`` of 2, with a two-line message when 0), test_b (3 of 3), two notes."""
     return Submission(student, NAME, Path("submissions", student, file),
-                      [TestResult("test_a", 2, "passed" if points == 2 else "failed", points, "" if points else "two\nlines"),
+                      [TestResult("test_a", 2, "passed" if points == 2 else "failed", points,
+                                  "" if points else "two\nlines"),
                        TestResult("test_b", 3, "passed", 3.0)],
                       ["a note", "and, a \"quoted\"\nsecond one"], 1.5, sha256, tests_version)
 
@@ -86,7 +87,8 @@ def connect(*args, **kwargs):
 
 journal = reports.Journal(out)
 reports.sqlite3 = types.SimpleNamespace(connect=connect)      # armed for record only
-bob = reports.Submission("bob", "01", Path("01.ipynb"), [reports.TestResult(f"t{i}", 1, "passed", 1.0) for i in range(3)],
+bob = reports.Submission("bob", "01", Path("01.ipynb"),
+                         [reports.TestResult(f"t{i}", 1, "passed", 1.0) for i in range(3)],
                          ["a note"], 1.0, "e" * 64, "v1")
 journal.record(bob)
 os.kill(os.getpid(), signal.SIGKILL)

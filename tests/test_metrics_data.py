@@ -125,7 +125,8 @@ def test_dead_leaves():
     assert (ims[:, 1:] == ims[:, :-1]).float().mean() > 0.6
     assert all(len(torch.unique(im)) > 30 for im in ims)
     # one disc of radius 8 pixels: at most pi * 8^2 (+ rounding at the rim) pixels differ from the background
-    sizes = [(im != im.flatten().mode().values).sum().item() for im in dead_leaves(20, 64, n_discs=1, r_min=0.125 - 1e-12, r_max=0.125)]
+    sizes = [(im != im.flatten().mode().values).sum().item()
+             for im in dead_leaves(20, 64, n_discs=1, r_min=0.125 - 1e-12, r_max=0.125)]
     assert max(sizes) <= math.pi * 64 + 20 and max(sizes) > math.pi * 64 - 20      # some disc lies fully inside
     with pytest.raises(ValueError, match="r_min"):
         dead_leaves(1, 8, r_min=0.5, r_max=0.1)

@@ -59,7 +59,8 @@ def operators(draw):
         return Identity((n, m))
     if kind == "multichannel":
         c, d, kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(odd(0, 1)), draw(odd(0, 1))
-        return MultiChannelConvolution2D(torch.randn(c, d, kh, kw, generator=g), (draw(st.integers(kh, 7)), draw(st.integers(kw, 7))),
+        return MultiChannelConvolution2D(torch.randn(c, d, kh, kw, generator=g),
+                                         (draw(st.integers(kh, 7)), draw(st.integers(kw, 7))),
                                          draw(st.sampled_from(["circular", "zeros"])))
     if kind == "pooling":
         f = draw(st.integers(1, 3))
@@ -193,7 +194,8 @@ def test_inner_product_is_real_part():
 
 
 @pytest.mark.parametrize("make, bad, message", [
-    (lambda: IntegrationOperator(200), torch.zeros(3, 5), r"x has shape \(3, 5\); IntegrationOperator\(n=200\) expects \(\.\.\., 200\)"),
+    (lambda: IntegrationOperator(200), torch.zeros(3, 5),
+     r"x has shape \(3, 5\); IntegrationOperator\(n=200\) expects \(\.\.\., 200\)"),
     (lambda: IntegrationOperator(4), torch.zeros(4, dtype=torch.int64), "dtype torch.int64.*floating-point"),
     (lambda: IntegrationOperator(4), [1.0, 2.0, 3.0, 4.0], "is a list.*torch.Tensor"),
     (lambda: MatrixOperator(torch.zeros(2, 3)), torch.zeros(2), r"expects \(\.\.\., 3\)"),
@@ -228,7 +230,8 @@ def test_bad_construction_errors():
 
 def test_multichannel_convolution_matches_scipy_and_pooling_averages():
     g = torch.Generator().manual_seed(1)
-    K, x = torch.randn(3, 2, 5, 3, generator=g, dtype=torch.float64), torch.randn(2, 8, 9, generator=g, dtype=torch.float64)
+    K, x = (torch.randn(3, 2, 5, 3, generator=g, dtype=torch.float64),
+            torch.randn(2, 8, 9, generator=g, dtype=torch.float64))
     y = MultiChannelConvolution2D(K, (8, 9))(x)
     for c in range(3):
         ref = sum(scipy.ndimage.convolve(x[d].numpy(), K[c, d].numpy(), mode="wrap") for d in range(2))

@@ -86,7 +86,8 @@ def test_the_grader_guard_stops_student_cells_only():
 
 
 def test_each_exercise_lists_what_its_checks_refuse():
-    """metadata course.forbidden of each solution notebook = OWN_WORK of its lecture's checks, and the exercise has it."""
+    """metadata course.forbidden of each solution notebook = OWN_WORK of its lecture's checks, and the
+    exercise has it."""
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
         listed = json.loads(path.read_text())["metadata"]["course"]["forbidden"]
         checks = importlib.import_module(f"course_lib.checks.lecture{path.name[:2]}")

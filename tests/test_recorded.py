@@ -123,7 +123,8 @@ def test_the_unfolding_record_holds_what_lecture_03_reads_and_its_weights_load()
         curve = unfolding.layer_nmse_db(alista(x_test @ A.T, all_layers=True), x_test)
     assert abs(curve[-1] - runs["sparse"]["ALISTA"]["trained"][-1].item()) < 0.05
     for key in ("light_field", "light_field_semi", "light_field_self"):
-        unfolding.NonnegativeUnfoldedISTA(unfolding_runs.light_field_operator(), n_layers=recipe["light_field"]["layers"],
+        unfolding.NonnegativeUnfoldedISTA(unfolding_runs.light_field_operator(),
+                                          n_layers=recipe["light_field"]["layers"],
                                           regulariser=recipe["light_field"]["lam"]).load_state_dict(runs[key]["state"])
     unfolding.UnfoldedRPCA(n_layers=recipe["rpca"]["layers"]).load_state_dict(runs["rpca"]["state"])
 

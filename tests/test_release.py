@@ -30,7 +30,8 @@ def test_the_student_edition_has_what_students_need_and_nothing_else(edition):
         sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb"))
     for absent in ("solutions", "tests", "benchmarks", ".git", "course_lib/tools/grading", ".venv"):
         assert not (edition / absent).exists(), absent
-    texts = {p: p.read_text(errors="ignore") for p in edition.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".py", ".md")}
+    texts = {p: p.read_text(errors="ignore") for p in edition.rglob("*")
+             if p.is_file() and p.suffix in (".ipynb", ".py", ".md")}
     hidden = [line.strip() for path in (ROOT / "solutions").glob("*.ipynb")
               for c in nbformat.read(path, as_version=4).cells if nbgrader_metadata(c).get("grade")
               for line in c.source.split("### BEGIN HIDDEN TESTS")[-1].splitlines()[1:] if len(line.strip()) > 30]
@@ -89,7 +90,8 @@ def test_merge_carries_answers_by_grade_id_and_keeps_the_rest(tmp_path):
     out, notes = merge_file(path, ROOT)
     assert out == tmp_path / "01_inverse_problems.merged.ipynb" and path.read_bytes() == before
     merged = nbformat.read(out, as_version=4)
-    by_id = {nbgrader_metadata(c).get("grade_id"): c.source for c in merged.cells if nbgrader_metadata(c).get("solution")}
+    by_id = {nbgrader_metadata(c).get("grade_id"): c.source
+             for c in merged.cells if nbgrader_metadata(c).get("solution")}
     for grade_id in ("soft_threshold", "integrate_adjoint", "ista"):
         assert by_id[grade_id] == answers[grade_id]
     assert "raise NotImplementedError" in by_id["fista"]                 # the new version's stub stays

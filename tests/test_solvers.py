@@ -51,8 +51,8 @@ def scipy_lasso(A, y, lam):
         g = M.T @ r
         return 0.5 * r @ r + lam * w.sum(), np.concatenate([g + lam, -g + lam])
 
-    res = scipy.optimize.minimize(f, np.zeros(2 * n), jac=True, method="L-BFGS-B",
-                                  bounds=[(0, None)] * (2 * n), options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-12})
+    res = scipy.optimize.minimize(f, np.zeros(2 * n), jac=True, method="L-BFGS-B", bounds=[(0, None)] * (2 * n),
+                                  options={"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-12})
     return torch.from_numpy(res.x[:n] - res.x[n:]), res.fun
 
 
@@ -200,7 +200,8 @@ def test_tikhonov_refuses_large_problems():
 
 
 def test_nonnegative_lasso_kkt():
-    """NonnegativeL1(lam) solves min 1/2||Ax-y||^2 + lam||x||_1 s.t. x >= 0: g_i = -lam where x_i > 0, g_i >= -lam where x_i = 0."""
+    """NonnegativeL1(lam) solves min 1/2||Ax-y||^2 + lam||x||_1 s.t. x >= 0: g_i = -lam where x_i > 0,
+    g_i >= -lam where x_i = 0."""
     A, _, y = lasso_problem(seed=4)
     lam = 0.02
     for solver in (ista, fista):
@@ -230,7 +231,8 @@ def test_robust_pca_separates_low_rank_and_sparse():
 
 def test_lasso_admm_meets_the_kkt_conditions_its_gap_certifies_it_and_scipy_agrees():
     g = torch.Generator().manual_seed(0)
-    M = torch.randn(30, 50, generator=g, dtype=torch.float64) @ torch.diag(torch.logspace(0, -3, 50, dtype=torch.float64))
+    M = (torch.randn(30, 50, generator=g, dtype=torch.float64)
+         @ torch.diag(torch.logspace(0, -3, 50, dtype=torch.float64)))
     y = torch.randn(30, generator=g, dtype=torch.float64)
     lam = 0.05
     w, history = cl.lasso_admm(M, y, lam, n_iter=50000, tol=1e-10)

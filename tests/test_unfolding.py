@@ -131,7 +131,8 @@ def test_patience_stops_training():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda A: LISTA(A, 3)(torch.zeros(2, M + 1)), ValueError, rf"y has shape \(2, {M + 1}\); LISTA\(m={M}, n={N}\) expects \(\.\.\., {M}\)"),
+    (lambda A: LISTA(A, 3)(torch.zeros(2, M + 1)), ValueError,
+     rf"y has shape \(2, {M + 1}\); LISTA\(m={M}, n={N}\) expects \(\.\.\., {M}\)"),
     (lambda A: LISTA(A[0], 3), ValueError, "2-D"),
     (lambda A: ALISTA(A, 0), ValueError, "n_layers is 0"),
     (lambda A: ALISTA(A, 3, W=A[:, :5]), ValueError, "shape of A"),
@@ -250,13 +251,15 @@ def test_imaging_networks_train():
     H = MultiChannelConvolution2D(light_field_psfs(3, 2, 5), (12, 12))
     F = SubsampledFourier(random_cartesian_mask((16, 16), acceleration=3, seed=0))
     cases = [
-        (ConvLISTA(A, 3, regulariser=cl.NonnegativeL1(1e-3)), lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
-        (NonnegativeUnfoldedISTA(H, 3, 1e-3), lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
+        (ConvLISTA(A, 3, regulariser=cl.NonnegativeL1(1e-3)),
+         lambda g: (lambda x: (A(x), x))(sparse_images(16, fine, 0.03, seed=g))),
+        (NonnegativeUnfoldedISTA(H, 3, 1e-3),
+         lambda g: (lambda x: (H(x), x))(sparse_images(16, (2, 12, 12), 0.03, seed=g))),
         (NeuralProximalGradient(F, 2, channels=4), lambda g: (lambda x: (F(x), x))(random_ellipses(8, 16, seed=g))),
     ]
     for net, batch in cases:
         val = batch(torch.Generator().manual_seed(99))
-        loss = lambda: torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
+        loss = lambda net=net, val=val: torch.nn.functional.mse_loss(net(val[0]), val[1]).item()
         with torch.no_grad():
             before = loss()
         train(net, batch, n_iter=30, lr=3e-3, progress=False)

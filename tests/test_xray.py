@@ -12,7 +12,8 @@ finite = st.floats(-2, 2, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(q=finite, c=finite, gamma=st.floats(0.05, 5), lam=st.floats(0, 0.5), lam_back=st.floats(0, 0.5), mu=st.floats(0, 5))
+@given(q=finite, c=finite, gamma=st.floats(0.05, 5), lam=st.floats(0, 0.5), lam_back=st.floats(0, 0.5),
+       mu=st.floats(0, 5))
 def test_scalar_solver_is_the_global_minimum(q, c, gamma, lam, lam_back, mu):
     """The candidate comparison beats a fine grid over [-4, 4] (the minimiser lies between min(0, c, q) and max)."""
     a = xray._solve_coefficients(torch.tensor([q], dtype=torch.float64), torch.tensor([c], dtype=torch.float64),

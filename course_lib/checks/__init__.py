@@ -30,7 +30,8 @@ from .lecture06 import check_bound_factors, check_dip_step, check_gd_limit, chec
 from .lecture07 import check_adp_step, check_alpha_threshold, check_gradient_F, check_pg_network
 from .own_work import ForbiddenError, check_own_work
 
-__all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint",
+__all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe",
+           "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha",
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",

@@ -74,7 +74,8 @@ class Build:
         self.name, self.args, self.kwargs = name, args, kwargs
 
     def make(self):
-        return resolve_public(self.name)(*[_make(a) for a in self.args], **{k: _make(v) for k, v in self.kwargs.items()})
+        return resolve_public(self.name)(*[_make(a) for a in self.args],
+                                         **{k: _make(v) for k, v in self.kwargs.items()})
 
     def __repr__(self) -> str:
         return f"Build({self.name!r}, ...)"
@@ -152,7 +153,8 @@ def encode(value, what: str = "the value", depth: int = 0):
     if type(value).__module__ == "numpy" or hasattr(value, "__array__") and not isinstance(value, type):
         raise BoundaryError(f"{what} is a {type(value).__name__}; return a torch tensor (torch.as_tensor(...))")
     raise BoundaryError(f"{what} is a {type(value).__module__}.{type(value).__qualname__}, which cannot be sent "
-                        "back to the grader: return tensors, numbers, strings, None, or lists, tuples and dicts of them")
+                        "back to the grader: return tensors, numbers, strings, None, "
+                        "or lists, tuples and dicts of them")
 
 
 def decode(value, namespace=None):
@@ -230,7 +232,8 @@ def answer(request: bytes, namespace: dict) -> bytes:
     except BoundaryError as error:
         return dumps({"ok": False, "kind": "unreadable", "message": str(error)})
     except Exception as error:
-        return dumps({"ok": False, "kind": "unreadable", "message": f"the result could not be sent ({type(error).__name__})"})
+        return dumps({"ok": False, "kind": "unreadable",
+                      "message": f"the result could not be sent ({type(error).__name__})"})
 
 
 def _notebook_namespace() -> dict:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["construct_and_call", "parameter_probe", "inference_call", "block_probe", "detector_run", "dip_step_probe", "scripted_stop_run"]
+__all__ = ["construct_and_call", "parameter_probe", "inference_call", "block_probe", "detector_run", "dip_step_probe",
+           "scripted_stop_run"]
 
 
 def construct_and_call(cls, init_args=(), call_args=(), call_kwargs=None, method: str = "__call__"):

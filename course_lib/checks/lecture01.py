@@ -127,7 +127,8 @@ def check_tikhonov_svd(tikhonov_svd) -> None:
         if torch.allclose(got, U @ (s / (s ** 2 + alpha) * (V.T @ y)), rtol=1e-8) or \
                 torch.allclose(got, V.T @ (s / (s ** 2 + alpha) * coefficients), rtol=1e-8):
             raise CheckFailed(f"{call}: the singular vectors are swapped or transposed; x lives in the span of the "
-                              "right singular vectors (the columns of V), y is expanded in the left ones (columns of U)")
+                              "right singular vectors (the columns of V), "
+                              "y is expanded in the left ones (columns of U)")
         check_close(got, expected, call, "x_α = Σ_k σ_k/(σ_k² + α) ⟨u_k, y⟩ v_k, which solves (AᵀA + αI)x = Aᵀy",
                     atol=1e-8, rtol=1e-8)
     passed("tikhonov_svd solves the normal equations through the SVD, for α > 0 and α = 0")
@@ -138,7 +139,8 @@ def check_discrepancy_alpha(discrepancy_alpha) -> None:
     check_own_work(discrepancy_alpha, *OWN_WORK)
     M, U, s, V, y = _integration_svd()
     alphas = [10.0 ** (e / 5) for e in range(-40, 1)]
-    residual = lambda a: (M @ torch.linalg.solve(M.T @ M + a * torch.eye(40, dtype=torch.float64), M.T @ y) - y).norm().item()
+    residual = lambda a: (M @ torch.linalg.solve(M.T @ M + a * torch.eye(40, dtype=torch.float64),
+                                                 M.T @ y) - y).norm().item()
     residuals = [residual(a) for a in alphas]
     delta = 0.005 * math.sqrt(40)
     for tau in (1.1, 2.0):

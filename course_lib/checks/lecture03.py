@@ -7,8 +7,8 @@ import torch
 from .core import CheckFailed, check_close, passed
 from .own_work import check_own_work
 
-__all__ = ["check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network", "check_lista_probe",
-           "check_lista_cp_layer", "check_nmse_below"]
+__all__ = ["check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",
+           "check_lista_probe", "check_lista_cp_layer", "check_nmse_below"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
 OWN_WORK = ("unfolding.lista_layer", "unfolding.LISTA", "unfolding.LISTA_CP", "ista", "fista")
@@ -36,7 +36,8 @@ def check_lista_init(lista_init) -> None:
     W_e, W_x, theta = result
     L = torch.linalg.matrix_norm(A, ord=2).item() ** 2
     check_close(W_e, A.T / L, "lista_init(A of shape (12, 20), 0.1)[0] (W_e)",
-                "W_e = A^T / L with L = ||A||_2^2, the largest eigenvalue of A^T A (shape (n, m) = (20, 12))", atol=1e-10)
+                "W_e = A^T / L with L = ||A||_2^2, the largest eigenvalue of A^T A (shape (n, m) = (20, 12))",
+                atol=1e-10)
     check_close(W_x, torch.eye(20, dtype=torch.float64) - A.T @ A / L, "lista_init(A, 0.1)[1] (W_x)",
                 "W_x = I - A^T A / L, shape (n, n)", atol=1e-10)
     theta = torch.as_tensor(theta, dtype=torch.float64)
@@ -99,7 +100,8 @@ def check_lista_probe(probe, A, y, lam, n_layers: int, tied: bool) -> None:
                           f"of {n_layers + 1} tensors, x_0 = 0 included")
     if not all(isinstance(o, torch.Tensor) for o in outputs):
         kinds = ", ".join(sorted({type(o).__name__ for o in outputs}))
-        raise CheckFailed(f"{name}(y, all_layers=True) returned a list of {kinds}; expected tensors of shape (batch, n)")
+        raise CheckFailed(f"{name}(y, all_layers=True) returned a list of {kinds}; "
+                          "expected tensors of shape (batch, n)")
     x0 = outputs[0]
     if tuple(x0.shape) != (y.shape[0], A.shape[1]) or x0.abs().max().item() != 0:
         raise CheckFailed(f"{name}: x_0 has shape {tuple(x0.shape)} and largest entry {x0.abs().max().item():.3g}; "
@@ -154,7 +156,8 @@ def check_lista_cp_layer(lista_cp_layer) -> None:
     check_close(x1, iterates[0], "lista_cp_layer(x=0, y of shape (5, 12), A, W=A/L, theta)",
                 "With W = A/L the layer is an ISTA step: from x = 0 it is eta_theta(W^T y)", atol=1e-10)
     check_close(lista_cp_layer(x1, y, A, A / L, theta), iterates[1], "lista_cp_layer(x_1, y, A, W=A/L, theta)",
-                "The layer adds W^T (y - A x) to x, then applies eta_theta, for every signal (row) of the batch", atol=1e-10)
+                "The layer adds W^T (y - A x) to x, then applies eta_theta, for every signal (row) of the batch",
+                atol=1e-10)
     g = torch.Generator().manual_seed(16)
     x, W = torch.randn(5, 20, generator=g, dtype=torch.float64), torch.randn(12, 20, generator=g, dtype=torch.float64)
     coupled = reference_layer(x, y, W.T, torch.eye(20, dtype=torch.float64) - W.T @ A, torch.tensor(0.3).double())
@@ -169,7 +172,8 @@ def check_nmse_below(x_hat, x_true, bar_db: float, what: str) -> None:
     from ..metrics import nmse_db
     value = nmse_db(x_hat.detach(), x_true)
     if not value <= bar_db:
-        raise CheckFailed(f"{what} reaches {value:.1f} dB NMSE; at most {bar_db:.1f} dB is expected. The training given "
-                          "reaches it when every layer's weights are nn.Parameters that the forward pass uses and the "
-                          "network returns every layer with all_layers=True (the loss reaches each of them)")
+        raise CheckFailed(f"{what} reaches {value:.1f} dB NMSE; at most {bar_db:.1f} dB is expected. "
+                          "The training given reaches it when every layer's weights are nn.Parameters that the "
+                          "forward pass uses and the network returns every layer with all_layers=True "
+                          "(the loss reaches each of them)")
     passed(f"{what}: {value:.1f} dB NMSE (bar: {bar_db:.1f} dB)")

@@ -45,7 +45,8 @@ def _pair(result, call: str, shapes):
 
 
 def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
-    """``lifting_step(x) -> (s, d)`` (LeGall 5/3, unscaled, along the last axis) and ``inverse_lifting_step(s, d) -> x``.
+    """``lifting_step(x) -> (s, d)`` (LeGall 5/3, unscaled, along the last axis) and
+    ``inverse_lifting_step(s, d) -> x``.
 
     ``d_i = o_i - (e_i + e_{i+1}) / 2`` and ``s_i = e_i + (d_{i-1} + d_i) / 4``, indices clamped at the ends.
     """
@@ -68,7 +69,8 @@ def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
         if not (torch.allclose(s, s_ref, atol=1e-10) and torch.allclose(d, d_ref, atol=1e-10)):
             for why, mistake in mistakes.items():
                 s_bad, d_bad = _legall(x, **mistake)
-                if s_bad.shape == s.shape and torch.allclose(s, s_bad, atol=1e-10) and torch.allclose(d, d_bad, atol=1e-10):
+                if (s_bad.shape == s.shape and torch.allclose(s, s_bad, atol=1e-10)
+                        and torch.allclose(d, d_bad, atol=1e-10)):
                     raise CheckFailed(f"{call}: {why}")
         check_close(d, d_ref, f"{call}[1] (d)", "d_i = o_i - (e_i + e_{i+1}) / 2, with e_{i+1} = e_i past the end",
                     atol=1e-10)
@@ -140,7 +142,8 @@ def check_hqs(hqs) -> None:
         for mu, sigma in schedule:                                  # the usual mistake: denoise first
             z = pnp.data_step(A, y, shrink(z, sigma), mu)
         if torch.allclose(out, z, atol=1e-10):
-            raise CheckFailed(f"{call}: the data step comes first, x = data_step(A, y, z, mu), then z = denoiser(x, sigma)")
+            raise CheckFailed(f"{call}: the data step comes first, x = data_step(A, y, z, mu), "
+                              "then z = denoiser(x, sigma)")
         check_close(out, expected, call, "start from z = A*y; at each (mu, sigma): x = argmin 1/2||Ax - y||^2 + "
                     "mu/2 ||x - z||^2, then z = denoiser(x, sigma); return the last z", atol=1e-10)
     passed("hqs alternates the data step and the denoiser along the schedule")

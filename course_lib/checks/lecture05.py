@@ -1,4 +1,5 @@
-"""Checks of lecture 05 (the geometry of deep learning): a Haar encoder-decoder, and a ReLU network's local linear map."""
+"""Checks of lecture 05 (the geometry of deep learning): a Haar encoder-decoder, and a ReLU network's
+local linear map."""
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,8 @@ def check_encoder_decoder(encoder_decoder) -> None:
                                shape=(3, 16))
     pooled = check_tensor_result(encoder_decoder(x, False), "encoder_decoder(x, highpass=False)", shape=(3, 16))
     c = lift(x)
-    low_only, high_only = unlift(torch.cat([c[..., :8], 0 * c[..., 8:]], -1)), unlift(torch.cat([0 * c[..., :8], c[..., 8:]], -1))
+    low_only, high_only = (unlift(torch.cat([c[..., :8], 0 * c[..., 8:]], -1)),
+                           unlift(torch.cat([0 * c[..., :8], c[..., 8:]], -1)))
     if torch.allclose(pooled, high_only, atol=1e-10):
         raise CheckFailed("encoder_decoder(x, highpass=False) kept the details and dropped the approximation: lift(x) "
                           "holds the approximation first (the first half), then the details")
@@ -33,15 +35,15 @@ def check_encoder_decoder(encoder_decoder) -> None:
                           "of lift(x) goes to the decoder")
     factor = ((full * x).sum() / (x * x).sum()).item()
     if abs(factor - 1) > 1e-6 and torch.allclose(full, factor * x, atol=1e-10):
-        raise CheckFailed(f"encoder_decoder(x, highpass=True) rescaled the signal by {factor:.4g}: lift is orthonormal, so "
-                          "decode with unlift, its exact inverse, and add no factor")
+        raise CheckFailed(f"encoder_decoder(x, highpass=True) rescaled the signal by {factor:.4g}: "
+                          "lift is orthonormal, so decode with unlift, its exact inverse, and add no factor")
     check_close(full, x, "encoder_decoder(x, highpass=True)", "with both branches Haar pooling and unpooling form an "
                 "orthonormal basis: x comes back exactly (perfect reconstruction)", atol=1e-10)
     for factor in (2.0, 0.5, 2 ** 0.5, 2 ** -0.5):
         if torch.allclose(pooled, factor * low_only, atol=1e-10):
-            raise CheckFailed(f"encoder_decoder(x, highpass=False) is {factor:.3g} times the pooled signal: pooling lost its "
-                              "orthonormal scaling. The Haar pair is (x0 + x1)/sqrt(2), undone by unlift exactly; use "
-                              "lift and unlift rather than sums or means of your own")
+            raise CheckFailed(f"encoder_decoder(x, highpass=False) is {factor:.3g} times the pooled signal: "
+                              "pooling lost its orthonormal scaling. The Haar pair is (x0 + x1)/sqrt(2), "
+                              "undone by unlift exactly; use lift and unlift rather than sums or means of your own")
     check_close(pooled, low_only, "encoder_decoder(x, highpass=False)", "without the high-pass branch, zero the second "
                 "half of lift(x) (the details) and unlift", atol=1e-10)
     lost, high = (x - pooled).pow(2).sum(), c[..., 8:].pow(2).sum()
@@ -119,9 +121,9 @@ def check_local_linear_map(local_linear_map) -> None:
         except NotImplementedError:
             raise
         except RuntimeError as error:
-            raise CheckFailed(f"local_linear_map(net, x) raised RuntimeError ({str(error)[:120]}); the check runs it in "
-                              "torch.inference_mode(), where autograd sees nothing: build W from the layers' weights "
-                              "and the ReLUs' masks") from None
+            raise CheckFailed(f"local_linear_map(net, x) raised RuntimeError ({str(error)[:120]}); "
+                              "the check runs it in torch.inference_mode(), where autograd sees nothing: "
+                              "build W from the layers' weights and the ReLUs' masks") from None
         if not (isinstance(result, tuple) and len(result) == 2):
             raise CheckFailed(f"local_linear_map(net, x) returned {type(result).__name__}; expected a pair (W, b)")
         W, b = result
@@ -135,7 +137,8 @@ def check_local_linear_map(local_linear_map) -> None:
         all_active = net[4].weight @ net[2].weight @ net[0].weight
         if torch.allclose(W, all_active, atol=1e-10) and not torch.allclose(jacobian, all_active, atol=1e-10):
             raise CheckFailed(f"{call}: W treats every unit as active. The pattern is the sign of the pre-activation, "
-                              "h > 0 before the ReLU; after the ReLU every value is >= 0, and 'ReLU(h) >= 0' is always true")
+                              "h > 0 before the ReLU; after the ReLU every value is >= 0, "
+                              "and 'ReLU(h) >= 0' is always true")
         check_close(W, jacobian, call + "'s W", "W is the product of the layers' weights with each ReLU replaced by "
                     "the diagonal of its active units (pre-activation > 0) at x; it equals the Jacobian", atol=1e-10)
         with torch.no_grad():

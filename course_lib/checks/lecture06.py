@@ -32,14 +32,16 @@ def check_variance_detector(Detector) -> None:
                 raise CheckFailed(f"after {k} updates, variances has {len(mine.variances)} entries; append one per "
                                   "update (math.nan while fewer than `window` outputs are stored)")
             v_mine, v_ref = float(mine.variances[-1]), ref.variances[-1]
-            if math.isnan(v_ref) != math.isnan(v_mine) or (not math.isnan(v_ref) and abs(v_mine - v_ref) > 1e-5 * v_ref):
+            if (math.isnan(v_ref) != math.isnan(v_mine)
+                    or (not math.isnan(v_ref) and abs(v_mine - v_ref) > 1e-5 * v_ref)):
                 raise CheckFailed(f"window {window}: the variance after update {k} is {v_mine:.6g}; expected "
                                   f"{v_ref:.6g}: the mean over the last {window} outputs of ||x_i - mean||^2 / "
                                   "#pixels (nan while fewer than `window` outputs are stored)")
             if said != expected:
                 raise CheckFailed(f"window {window}, patience {patience}: update({k}, x) returned {said}; expected "
-                                  f"{expected} (the lowest variance was at iteration {ref.best_iteration}: stop when it has "
-                                  f"not improved for `patience` iterations, i.e. at k - best_iteration >= patience)")
+                                  f"{expected} (the lowest variance was at iteration {ref.best_iteration}: "
+                                  "stop when it has not improved for `patience` iterations, "
+                                  "i.e. at k - best_iteration >= patience)")
             if expected:
                 break
         if mine.best_iteration != ref.best_iteration:
@@ -89,7 +91,8 @@ def check_dip_step(dip_step) -> None:
                 if not torch.allclose(p, p_ref, atol=1e-6):
                     raise CheckFailed(f"step {step}: the weights {name} differ from one Adam step on the loss"
                                       + (" (did you zero the gradients before backward()?)" if step == 2 else ""))
-    passed("dip_step draws the input noise, takes one optimizer step on mean |A G(z + e) - y|^2, returns (loss, output)")
+    passed("dip_step draws the input noise, takes one optimizer step on mean |A G(z + e) - y|^2, "
+           "returns (loss, output)")
 
 
 def check_gd_limit(gd_limit) -> None:
@@ -99,11 +102,11 @@ def check_gd_limit(gd_limit) -> None:
     M = torch.randn(12, 30, generator=g, dtype=torch.float64)
     y = torch.randn(12, generator=g, dtype=torch.float64)
     pinv = torch.linalg.pinv(M)
-    zero = check_tensor_result(gd_limit(M, y, torch.zeros(30, dtype=torch.float64)), "gd_limit(M, y, c0=0) for M (12, 30)",
-                               shape=(30,), dtype=torch.float64)
+    zero = check_tensor_result(gd_limit(M, y, torch.zeros(30, dtype=torch.float64)),
+                               "gd_limit(M, y, c0=0) for M (12, 30)", shape=(30,), dtype=torch.float64)
     if torch.allclose(zero, M.T @ y, atol=1e-8):
-        raise CheckFailed("gd_limit(M, y, 0) is M^T y: that is the direction of the first step, not where the steps end; "
-                          "the limit fits the data, M c = y")
+        raise CheckFailed("gd_limit(M, y, 0) is M^T y: that is the direction of the first step, "
+                          "not where the steps end; the limit fits the data, M c = y")
     check_close(zero, pinv @ y, "gd_limit(M, y, c0=0)", "from c0 = 0 the limit is the minimum-norm solution of M c = y",
                 atol=1e-10, rtol=1e-8)
     c0 = torch.randn(30, generator=g, dtype=torch.float64)
@@ -116,11 +119,12 @@ def check_gd_limit(gd_limit) -> None:
         raise CheckFailed("from a random c0 you return the minimum-norm solution, as if gradient descent had started "
                           "at 0: where does the start go? (which part of c does a gradient step never change?)")
     if not torch.allclose(M @ result, y, atol=1e-8):
-        raise CheckFailed(f"M @ gd_limit(M, y, c0) misses y by {(M @ result - y).norm().item():.3g}: gradient descent on "
-                          "½‖Mc − y‖² with a wide M of full row rank fits the data exactly in the limit")
+        raise CheckFailed(f"M @ gd_limit(M, y, c0) misses y by {(M @ result - y).norm().item():.3g}: "
+                          "gradient descent on ½‖Mc − y‖² with a wide M of full row rank "
+                          "fits the data exactly in the limit")
     check_close(result, c0 + pinv @ (y - M @ c0), "gd_limit(M, y, c0)",
-                "it fits the data, but it is not where gradient descent goes: every step adds a vector M^T r, so c - c0 "
-                "stays in the row space of M", atol=1e-10, rtol=1e-8)
+                "it fits the data, but it is not where gradient descent goes: every step adds a vector M^T r, "
+                "so c - c0 stays in the row space of M", atol=1e-10, rtol=1e-8)
     passed("gd_limit is where gradient descent ends: the solution of M c = y closest to its start")
 
 
@@ -143,7 +147,8 @@ def check_bound_factors(bound_factors) -> None:
         try:
             weighted, tail = float(result[0]), float(result[1])
         except (TypeError, ValueError, RuntimeError):
-            raise CheckFailed("bound_factors must return two numbers (Python floats, or tensors with one element)") from None
+            raise CheckFailed("bound_factors must return two numbers "
+                              "(Python floats, or tensors with one element)") from None
         w_ref, t_ref = linear_generator_bound(J, x, tail_from)
         if math.isclose(weighted, float((coefficients ** 2 / s).sum()), rel_tol=1e-8):
             raise CheckFailed("the weighted norm divides by σ_i; the bound weights each ⟨w_i, x⟩² by σ_i^(-2)")
@@ -151,8 +156,9 @@ def check_bound_factors(bound_factors) -> None:
             raise CheckFailed("the weighted norm multiplies by σ_i²; the bound divides: directions with small σ_i, "
                               "which gradient descent fits last, must cost the most")
         if not math.isclose(weighted, w_ref, rel_tol=1e-8):
-            raise CheckFailed(f"bound_factors(J, x, {tail_from})[0] is {weighted:.6g}; expected {w_ref:.6g} = Σ σ_i^(-2) "
-                              "⟨w_i, x⟩², with w_i the LEFT singular vectors of J (vectors of length n, like x)")
+            raise CheckFailed(f"bound_factors(J, x, {tail_from})[0] is {weighted:.6g}; "
+                              f"expected {w_ref:.6g} = Σ σ_i^(-2) ⟨w_i, x⟩², "
+                              "with w_i the LEFT singular vectors of J (vectors of length n, like x)")
         if tail_from < 10 and math.isclose(tail, float((s[tail_from + 1:] ** 2).sum()), rel_tol=1e-8):
             raise CheckFailed(f"tail_from = {tail_from}: your tail skips σ_{tail_from + 1}; the sum runs over i > "
                               f"tail_from counted from 1, i.e. Python indices {tail_from}, {tail_from + 1}, ...")

@@ -57,7 +57,8 @@ def check_gradient_F(gradient_F) -> None:
         raise
     except RuntimeError as error:
         raise CheckFailed(f"gradient_F(B, A, y, 0.01) raised RuntimeError ({str(error)[:100]}); the check runs it in "
-                          "torch.inference_mode(), where autograd sees nothing: the exercise asks for the closed form") from None
+                          "torch.inference_mode(), where autograd sees nothing: "
+                          "the exercise asks for the closed form") from None
     G = check_tensor_result(G, "gradient_F(B, A, y, 0.01) for B (30, 30)", shape=A.shape, dtype=torch.float64)
     B_after, _ = reference_step(B, A, y, 0.01, 1.0)
     expected = B - B_after                                    # autograd's gradient, by the library's step
@@ -65,7 +66,8 @@ def check_gradient_F(gradient_F) -> None:
         raise CheckFailed("gradient_F returned zeros: the check runs it in torch.inference_mode(), where autograd "
                           "sees nothing; derive the gradient and compute it with two solves")
     if torch.allclose(G, -expected, rtol=1e-8, atol=1e-14):
-        raise CheckFailed("gradient_F has the wrong sign: it points downhill; the gradient points uphill (F grows along it)")
+        raise CheckFailed("gradient_F has the wrong sign: it points downhill; "
+                          "the gradient points uphill (F grows along it)")
     if torch.allclose(G, expected.T, rtol=1e-8, atol=1e-14):
         raise CheckFailed("gradient_F is the transpose of the gradient: dF = <G, dB> pairs G's entry (i, j) with B's "
                           "entry (i, j); check which vector forms the rows of each outer product")
@@ -90,7 +92,8 @@ def check_adp_step(adp_step) -> None:
     B = A.clone()
     result = adp_step(B, A, y, 0.01, 0.3)
     if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailed(f"adp_step(B, A, y, 0.01, 0.3) returned {type(result).__name__}; expected a pair (B_new, loss)")
+        raise CheckFailed(f"adp_step(B, A, y, 0.01, 0.3) returned {type(result).__name__}; "
+                          "expected a pair (B_new, loss)")
     B_new, loss = result
     check_tensor_result(B_new, "adp_step(...)[0] (B_new)", shape=A.shape, dtype=torch.float64)
     if not torch.equal(B, A):

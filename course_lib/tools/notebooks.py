@@ -36,9 +36,9 @@ import nbformat
 
 from .cli import add_execute_arguments, add_exercises_arguments
 
-__all__ = ["merge_answers", "merge_file", "course_metadata", "cell_source", "nbgrader_metadata", "marker_blocks", "strip_solution_blocks", "canonical",
-           "make_exercise", "is_pristine", "validate_solution", "notebook_names", "generate", "execute",
-           "run_exercise", "main"]
+__all__ = ["merge_answers", "merge_file", "course_metadata", "cell_source", "nbgrader_metadata", "marker_blocks",
+           "strip_solution_blocks", "canonical", "make_exercise", "is_pristine", "validate_solution", "notebook_names",
+           "generate", "execute", "run_exercise", "main"]
 
 FOLDERS = ("lectures", "solutions", "exercises")
 KINDS = ("SOLUTION", "HIDDEN TESTS")  # the marker blocks: ### BEGIN <kind> ... ### END <kind>
@@ -472,7 +472,8 @@ PROGRESS_BAR = re.compile(r"\d+%\|")
 
 
 def is_progress_bar(output) -> bool:
-    """Whether a stored output is a tqdm progress bar: a widget whose text form is the bar (``"training:  0%| | 0/250"``).
+    """Whether a stored output is a tqdm progress bar: a widget whose text form is the bar
+    (``"training:  0%| | 0/250"``).
 
     A finished bar closes in a live notebook, but its stored output keeps the bar's first state, which a reader
     (or the site, or a slide) would see as "0%": :func:`execute` drops them."""
@@ -590,7 +591,8 @@ def merge_answers(old_nb, new_nb) -> tuple:
             kept.setdefault("metadata", {}).pop("nbgrader", None)   # no longer graded: plain cells
             kept["id"] = f"earlier-{len(nb.cells)}"
             nb.cells.append(nbformat.from_dict(kept))
-        notes += [f'kept your cell "{nbgrader_metadata(c).get("grade_id") or c.get("id")}" at the end' for c in left + extra]
+        notes += [f'kept your cell "{nbgrader_metadata(c).get("grade_id") or c.get("id")}" at the end'
+                  for c in left + extra]
     nb.metadata.setdefault("course", {})["merged_from_earlier_version"] = True
     return nb, notes
 

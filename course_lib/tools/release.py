@@ -42,7 +42,8 @@ def student_readme(readme: str) -> str:
 
 def _ignore(folder: str, names: list[str]) -> set:
     skipped = {n for n in names if n in ("__pycache__", ".ipynb_checkpoints", ".backup") or n.endswith(".pyc")}
-    return skipped | {n for n in names if (Path(folder) / n).as_posix().endswith(tuple(f"course_lib/{p}" for p in LEFT_OUT))}
+    return skipped | {n for n in names
+                      if (Path(folder) / n).as_posix().endswith(tuple(f"course_lib/{p}" for p in LEFT_OUT))}
 
 
 def release(root: Path, dest: Path) -> list[Path]:

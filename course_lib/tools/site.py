@@ -36,8 +36,8 @@ MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MARKER = ".course-site"
 # an attribute that makes the browser fetch something: <script src>, <link href>, <img src>, <iframe src>, ...
-_FETCHING = re.compile(r"<(script|link|img|iframe|source|audio|video|embed)\b[^>]*?\b(src|href)\s*=\s*[\"']([^\"']+)[\"']",
-                       re.IGNORECASE)
+_FETCHING = re.compile(r"<(script|link|img|iframe|source|audio|video|embed)\b[^>]*?\b(src|href)"
+                       r"\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"(@import\s+|url\(\s*)[\"']?(https?:)?//", re.IGNORECASE)
 _JS_IMPORT = re.compile(r"\bimport\b[^;]*?from\s+[\"'](https?:)?//", re.IGNORECASE)
 

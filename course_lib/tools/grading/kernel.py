@@ -6,8 +6,9 @@ stopped when it does not come back. The kernel process itself is started as::
 
     python -m course_lib.tools.grading.kernel --memory-mb N -f CONNECTION_FILE
 
-which sets ``RLIMIT_AS``, no core dumps and files of at most 256 MB (``RLIMIT_FSIZE``) before it starts ipykernel. The kernel imports
-``course_lib`` as installed in this Python (``pip install -e .``, as ``python3 course.py setup`` does).
+which sets ``RLIMIT_AS``, no core dumps and files of at most 256 MB (``RLIMIT_FSIZE``) before it starts
+ipykernel. The kernel imports ``course_lib`` as installed in this Python (``pip install -e .``, as
+``python3 course.py setup`` does).
 """
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ class LimitedKernel:
         self.limits = limits
         spec = spec_dir / "kernels" / KERNEL_NAME
         spec.mkdir(parents=True, exist_ok=True)
-        sockets = spec_dir / "sockets"        # the connection file and the kernel's sockets: all it may write outside /tmp
+        # the connection file and the kernel's sockets: all it may write outside /tmp
+        sockets = spec_dir / "sockets"
         sockets.mkdir(exist_ok=True)
         argv = [sys.executable, "-m", "course_lib.tools.grading.kernel", "--memory-mb", str(limits.memory_mb),
                 "-f", "{connection_file}"]
@@ -138,7 +140,8 @@ class LimitedKernel:
                 continue
             kind, content = msg["msg_type"], msg["content"]
             if kind == "error":
-                result.status, result.ename, result.evalue = "error", content.get("ename", ""), content.get("evalue", "")
+                result.status = "error"
+                result.ename, result.evalue = content.get("ename", ""), content.get("evalue", "")
                 result.traceback = list(content.get("traceback", []))
             elif kind == "stream":
                 result.output_chars += len(content.get("text", ""))

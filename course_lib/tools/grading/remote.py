@@ -36,7 +36,8 @@ class RemoteConnection:
     """
 
     def __init__(self, kernel, folder: Path, limits, deadline: float, sources: dict, forbidden=()):
-        self.kernel, self.folder, self.limits, self.deadline, self.sources = kernel, Path(folder), limits, deadline, sources
+        self.kernel, self.folder, self.limits = kernel, Path(folder), limits
+        self.deadline, self.sources = deadline, sources
         self.forbidden = tuple(forbidden)
 
     def call(self, request: dict, call: str):
@@ -44,8 +45,8 @@ class RemoteConnection:
             raise StudentError(f"{call} could not run: the Python process of your notebook had stopped", "kernel died")
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise StudentError(f"{call} could not run: the notebook had used its time ({self.limits.total_timeout:g} s)",
-                               "timeout")
+            raise StudentError(f"{call} could not run: the notebook had used its time "
+                               f"({self.limits.total_timeout:g} s)", "timeout")
         token = secrets.token_hex(12)
         request_path, reply_path = self.folder / f"call-{token}.pt", self.folder / f"reply-{token}.pt"
         _write_new(request_path, dumps(request))
@@ -87,7 +88,8 @@ def _write_new(path: Path, data: bytes) -> None:
 def _read_reply(path: Path):
     """The reply's plain data, or None: a missing file, a link, not a regular file, too large, or unreadable."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
+        # a FIFO must not block
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:

@@ -258,8 +258,8 @@ class Journal:
                              float(sub.seconds), graded_at))
         db.executemany("INSERT INTO results (submission_id, kind, position, grade_id, points, max_points, status, "
                        "message) VALUES (?, 'auto', ?, ?, ?, ?, ?, ?)",
-                       [(cursor.lastrowid, i, t.grade_id, float(t.points), float(t.max_points), t.status, str(t.message))
-                        for i, t in enumerate(sub.tests)])
+                       [(cursor.lastrowid, i, t.grade_id, float(t.points), float(t.max_points), t.status,
+                         str(t.message)) for i, t in enumerate(sub.tests)])
         db.executemany("INSERT INTO notes (submission_id, position, message) VALUES (?, ?, ?)",
                        [(cursor.lastrowid, i, str(note)) for i, note in enumerate(sub.notes)])
 

@@ -100,7 +100,8 @@ def _status(run: CellRun) -> str:
     return ERROR
 
 
-_STUDENT_STATUS = {"timeout": TIMEOUT, "kernel died": KERNEL_DIED, "not implemented": NOT_IMPLEMENTED, "forbidden": FAILED}
+_STUDENT_STATUS = {"timeout": TIMEOUT, "kernel died": KERNEL_DIED, "not implemented": NOT_IMPLEMENTED,
+                   "forbidden": FAILED}
 
 
 def _hidden_outcome(error: BaseException, fragments: list[str]) -> tuple[str, str]:
@@ -206,7 +207,8 @@ def _remove(folder: str) -> None:
 
 def _run_cells(kernel, nb, by_id: dict, notes: list, fragments: list, limits: Limits, start: float, ran: list) -> list:
     """Phase 1: run the assembled notebook cell by cell, test cells' visible parts only, in the student's kernel.
-    Returns ``[(test, hidden code)]`` for the tests whose visible part passed; ``ran`` gets the code of each cell run."""
+    Returns ``[(test, hidden code)]`` for the tests whose visible part passed; ``ran`` gets the code of each
+    cell run."""
     hidden_parts = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -400,7 +402,8 @@ def grade(paths, out=None, *, root=None, solutions=None, limits: Limits = Limits
                                            | {path.resolve() for _, path in found}))
     sources = {name: read_notebook(path) for name, path in names.items()}
     library = library_sha256()          # the checks, drivers and references the hidden tests use
-    versions = {name: hashlib.sha256((file_sha256(path) + library).encode()).hexdigest() for name, path in names.items()}
+    versions = {name: hashlib.sha256((file_sha256(path) + library).encode()).hexdigest()
+                for name, path in names.items()}
     opened = [open_submission(path, names, assignment) for _, path in found]
     journal = Journal(out)
     if journal.notice:

@@ -62,7 +62,8 @@ class Sandbox:
     hide: tuple = field(default_factory=tuple)
     tmp_mb: int = 256
 
-    def command(self, argv: list[str], *, shared: list[Path], readonly: list[Path] = (), cwd: str = "/tmp") -> list[str]:
+    def command(self, argv: list[str], *, shared: list[Path], readonly: list[Path] = (),
+                cwd: str = "/tmp") -> list[str]:
         """The ``bwrap`` command line that runs ``argv`` confined; ``shared`` folders stay writable, ``readonly``
         ones readable (the grader's own folders for the kernel's sockets and the calls' data)."""
         bwrap = shutil.which("bwrap")
