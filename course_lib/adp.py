@@ -231,7 +231,8 @@ def adp_step(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha, lr: float
 
 
 def gradient_F(B: torch.Tensor, A: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
-    r"""The gradient of :math:`F(B) = \tfrac12\|A\,x(B) - y\|^2`, :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`, in closed form:
+    r"""The gradient of :math:`F(B) = \tfrac12\|A\,x(B) - y\|^2`, :math:`x(B) = (B^*B + \alpha I)^{-1}B^*y`, in closed
+    form:
 
     .. math::
         \nabla_B F = (y - Bx)\,p^\top - (Bp)\,x^\top, \qquad p = (B^*B + \alpha I)^{-1}A^*(Ax - y),
@@ -274,7 +275,8 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
               n_iter: int = 1000, lr: float = 0.3, n_layers: int | None = None, x0=None, x_true=None, delta=None,
               tau: float = 1.0, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
               progress: bool = False, optimizer=torch.optim.SGD):
-    r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from :math:`B = A`.
+    r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from
+    :math:`B = A`.
 
     Parameters
     ----------
@@ -336,9 +338,11 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     start, B, x, x_prev, step = time.perf_counter(), A.clone(), None, (None if x0 is None else x0.to(A)), None
     for k in tqdm(range(n_iter), desc=f"ADP ({regulariser!r}, α={alpha:g})", disable=not progress, leave=False):
         a = log_alpha.exp()
-        if n_layers is not None and k % 25 == 0:   # the layers' step follows ‖B_k‖ (every 25 steps): a convergent PG method
+        # the layers' step follows ‖B_k‖ (every 25 steps): a convergent proximal-gradient method
+        if n_layers is not None and k % 25 == 0:
             step = 0.95 / torch.linalg.matrix_norm(B, ord=2).item() ** 2
-        taken = adp_step(B, A, y, a, lr, reconstruction=lambda B_: reconstruct(B_, a, x_prev, step), optimizer=opt,
+        taken = adp_step(B, A, y, a, lr, reconstruction=lambda B_: reconstruct(B_, a, x_prev, step),  # noqa: B023 (used now)
+                         optimizer=opt,
                          full=True)
         x, loss = taken.x, taken.loss
         _record(history, k, loss, taken.residual, a.item(), x, x_true)

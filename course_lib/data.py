@@ -190,7 +190,8 @@ def light_field_psfs(n_views: int = 5, n_depths: int = 4, size: int = 9, sigma: 
     if size % 2 == 0:
         raise ValueError(f"size is {size}; light_field_psfs expects an odd size")
     u = torch.linspace(-1, 1, n_views, dtype=torch.float64) if n_views > 1 else torch.zeros(1, dtype=torch.float64)
-    depth = torch.linspace(-1, 1, n_depths, dtype=torch.float64) if n_depths > 1 else torch.zeros(1, dtype=torch.float64)
+    depth = (torch.linspace(-1, 1, n_depths, dtype=torch.float64) if n_depths > 1
+             else torch.zeros(1, dtype=torch.float64))
     r = torch.arange(size, dtype=torch.float64) - size // 2
     psfs = torch.empty(n_views, n_depths, size, size, dtype=torch.float64)
     for v in range(n_views):

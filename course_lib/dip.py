@@ -32,9 +32,9 @@ from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
 
-__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator", "linear_generator_bound",
-           "generator_input", "tv_loss", "WindowedVarianceDetector", "DiscrepancyDetector", "settling_path", "dip_step",
-           "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input", "pretrain"]
+__all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator",
+           "linear_generator_bound", "generator_input", "tv_loss", "WindowedVarianceDetector", "DiscrepancyDetector",
+           "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input", "pretrain"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -79,9 +79,10 @@ class SkipNet(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_tensor(z, "z", "SkipNet", allow_complex=False)
-        if z.ndim != 4 or z.shape[1] != self.in_channels or z.shape[-1] % 2 ** self.depth or z.shape[-2] % 2 ** self.depth:
-            raise ValueError(f"z has shape {tuple(z.shape)}; SkipNet expects (N, {self.in_channels}, H, W) with H and W "
-                             f"divisible by {2 ** self.depth}")
+        if (z.ndim != 4 or z.shape[1] != self.in_channels or z.shape[-1] % 2 ** self.depth
+                or z.shape[-2] % 2 ** self.depth):
+            raise ValueError(f"z has shape {tuple(z.shape)}; SkipNet expects (N, {self.in_channels}, H, W) with H "
+                             f"and W divisible by {2 ** self.depth}")
         skips, h = [], z
         for down, skip in zip(self.down, self.skips):
             skips.append(skip(h) if skip is not None else None)
@@ -166,7 +167,8 @@ class ConvGenerator(nn.Module):
 
 
 def generator_jacobian(net: nn.Module) -> torch.Tensor:
-    r"""The Jacobian :math:`\partial G/\partial \theta` of a generator without input (e.g. :class:`ConvGenerator`) at its
+    r"""The Jacobian :math:`\partial G/\partial \theta` of a generator without input (e.g. :class:`ConvGenerator`) at
+    its
     current weights: ``(n_pixels, n_weights)``, by reverse-mode autograd (one backward pass per pixel). Its leading
     left singular vectors are the signals gradient descent fits first (Heckel & Soltanolkotabi 2020)."""
     if getattr(net, "takes_input", True):
@@ -185,7 +187,8 @@ def generator_jacobian(net: nn.Module) -> torch.Tensor:
 def linear_generator(n: int, n_weights: int, decay: float = 4.0, seed=0, device=None) -> torch.Tensor:
     r"""An over-parameterised linear generator :math:`J = W\,\mathrm{diag}(s)\,V^\top` of shape ``(n, n_weights)``
     (float64): :math:`W` the orthonormal cosine basis (column :math:`j` has frequency :math:`j`, low frequencies first),
-    :math:`s_j = 1/(1 + j/\text{decay})` decaying, :math:`V` a random orthonormal ``(n_weights, n)`` from ``seed`` (an int
+    :math:`s_j = 1/(1 + j/\text{decay})` decaying, :math:`V` a random orthonormal ``(n_weights, n)`` from ``seed`` (an
+    int
     or a ``torch.Generator``; drawn on the CPU, then moved to ``device``).
     Its leading left singular vectors are the smooth signals, as for a convolutional generator."""
     n = check_positive_int(n, "n", "linear_generator")
@@ -205,7 +208,8 @@ def linear_generator_bound(J: torch.Tensor, x: torch.Tensor, tail_from: int) -> 
 
     With :math:`J = \sum_i \sigma_i w_i v_i^\top` (``J`` of shape ``(n, N)``, rank ``n``) and ``m`` Gaussian
     measurements, the minimum-norm estimate :math:`\hat x = J(AJ)^\dagger A x` obeys, with high probability,
-    :math:`\|\hat x - x\|^2 \le c\,\big(\sum_i \sigma_i^{-2}\langle w_i, x\rangle^2\big)\big(\sum_{i > m/c'}\sigma_i^2\big)`.
+    :math:`\|\hat x - x\|^2 \le c\,\big(\sum_i \sigma_i^{-2}\langle w_i, x\rangle^2\big)
+    \big(\sum_{i > m/c'}\sigma_i^2\big)`.
     Returns ``(weighted, tail)``: :math:`\sum_{i=1}^n \sigma_i^{-2}\langle w_i, x\rangle^2` (small when ``x`` lies along
     the leading singular vectors) and :math:`\sum_{i > \text{tail\_from}} \sigma_i^2` (the spectrum past index
     ``tail_from``, counted from 1), as floats."""
@@ -304,7 +308,8 @@ class DiscrepancyDetector:
 
 def dip_step(net: nn.Module, optimizer, A: LinearOperator, y: torch.Tensor, z: torch.Tensor | None = None,
              input_noise: float = 0.0, generator: torch.Generator | None = None, regulariser=None) -> tuple:
-    r"""One DIP step: Adam (or any ``optimizer``) on :math:`\tfrac1m\|A\,G(z + \epsilon) - y\|^2 + \tfrac1n g(G(z + \epsilon))`.
+    r"""One DIP step: Adam (or any ``optimizer``) on
+    :math:`\tfrac1m\|A\,G(z + \epsilon) - y\|^2 + \tfrac1n g(G(z + \epsilon))`.
 
     :math:`\epsilon` is fresh noise of std ``input_noise`` drawn from ``generator`` (none when 0);
     a generator without input (``z=None``, e.g. :class:`ConvGenerator`) is called as ``net()``. ``regulariser``
@@ -351,7 +356,8 @@ class Metrics:
 
 
 class Snapshots:
-    """Observer of :func:`fit`: the (averaged) output at the given ``iterations`` (0: the untrained network), in ``images``;
+    """Observer of :func:`fit`: the (averaged) output at the given ``iterations`` (0: the untrained network), in
+    ``images``;
     with ``x_true``, their SSIM in ``ssim``."""
 
     def __init__(self, iterations, x_true: torch.Tensor | None = None):
@@ -380,7 +386,8 @@ class Snapshots:
 
 
 class EarlyStopping:
-    """Observer of :func:`fit` that runs a truth-free detector on the *raw* outputs (averaging would hide their variance).
+    """Observer of :func:`fit` that runs a truth-free detector on the *raw* outputs (averaging would hide their
+    variance).
 
     ``iteration`` is the detector's choice and ``output`` the averaged output there; ``stopped_at``
     the iteration at which it said stop. With ``stop=False`` the fit goes on to the end (to see
@@ -504,7 +511,8 @@ def fit(net: nn.Module, A: LinearOperator, y: torch.Tensor, n_iter: int = 1000, 
 
 
 def educated_input(A: LinearOperator, y: torch.Tensor) -> torch.Tensor:
-    """The input of an educated DIP: the adjoint reconstruction ``A^* y`` as ``(N, 1, H, W)`` (real part), on ``A``'s device."""
+    """The input of an educated DIP: the adjoint reconstruction ``A^* y`` as ``(N, 1, H, W)`` (real part), on ``A``'s
+    device."""
     x = A.A_adjoint(y.to(A.device))
     x = x.real if x.is_complex() else x
     return x.reshape(-1, 1, *A.in_shape)

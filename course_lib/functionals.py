@@ -35,7 +35,8 @@ __all__ = ["Functional", "L1", "NonnegativeL1", "SquaredL2", "Box", "TotalVariat
 
 
 class Functional:
-    r"""A regulariser :math:`g = \lambda R` with ``weight`` :math:`\lambda`: ``g(x)`` its value, ``g.prox(v, t)`` its prox.
+    r"""A regulariser :math:`g = \lambda R` with ``weight`` :math:`\lambda`: ``g(x)`` its value, ``g.prox(v, t)`` its
+    prox.
 
     Subclasses implement ``_value(x)`` (of :math:`R`) and ``_prox(v, s)`` (:math:`\mathrm{prox}_{sR}`); the
     weight is applied here, so ``prox(v, t)`` is :math:`\mathrm{prox}_{sR}(v)` with :math:`s = t\lambda`.
@@ -88,7 +89,8 @@ class L1(Functional):
 
 
 class NonnegativeL1(Functional):
-    r""":math:`\lambda\|x\|_1 + \iota_{\{x \ge 0\}}`; its prox is :math:`\mathrm{ReLU}(v - t\lambda)` (emitters are bright)."""
+    r""":math:`\lambda\|x\|_1 + \iota_{\{x \ge 0\}}`; its prox is :math:`\mathrm{ReLU}(v - t\lambda)` (emitters are
+    bright)."""
 
     def _value(self, x):
         return x.sum() if bool((x >= 0).all()) else x.new_tensor(math.inf)
@@ -108,7 +110,8 @@ class SquaredL2(Functional):
 
 
 class Box(Functional):
-    r"""The indicator of the box :math:`\{\ell \le x \le u\}` (0 inside, :math:`\infty` outside); its prox is the projection."""
+    r"""The indicator of the box :math:`\{\ell \le x \le u\}` (0 inside, :math:`\infty` outside); its prox is the
+    projection."""
 
     def __init__(self, lower: float = 0.0, upper: float = 1.0):
         super().__init__(1.0)
@@ -159,7 +162,8 @@ def total_variation(x: torch.Tensor, ndim: int) -> torch.Tensor:
 
 
 class TotalVariation(Functional):
-    r"""Isotropic total variation :math:`\lambda\,\mathrm{TV}(x) = \lambda\sum_i\|(Dx)_i\|_2` over the last ``ndim`` axes
+    r"""Isotropic total variation :math:`\lambda\,\mathrm{TV}(x) = \lambda\sum_i\|(Dx)_i\|_2` over the last ``ndim``
+    axes
     (the gradient's magnitude summed over pixels; for 1-D signals :math:`\lambda\sum|x_{i+1} - x_i|`), with forward
     differences and a Neumann boundary: the definition of Rudin, Osher & Fatemi (1992) and Chambolle (2004), which
     scikit-image's ``denoise_tv_chambolle`` computes. The course has one TV: this functional, the DIP's TV loss

@@ -189,9 +189,11 @@ def max_levels(shape) -> int:
 class WaveletTransform(LinearOperator):
     r"""The wavelet transform :math:`W` of signals ``(..., n)`` or images ``(..., H, W)`` by lifting, as an operator.
 
-    ``wavelet`` is a :class:`Wavelet` or its name: :data:`HAAR` / "haar" (orthonormal, :math:`W^{-1} = W^*`, when every level halves even lengths,
+    ``wavelet`` is a :class:`Wavelet` or its name: :data:`HAAR` / "haar" (orthonormal, :math:`W^{-1} = W^*`, when every
+    level halves even lengths,
     e.g. powers of two; an odd length's unpaired sample is lifted too, which keeps the transform
-    invertible but not orthonormal) or :data:`LEGALL_53` / "legall53" (biorthogonal: the inverse is not the adjoint); ``levels`` (default: as many as fit, at most 4) transform the
+    invertible but not orthonormal) or :data:`LEGALL_53` / "legall53" (biorthogonal: the inverse is not the adjoint);
+    ``levels`` (default: as many as fit, at most 4) transform the
     approximation again and again. An image's rows are transformed, then its columns, at every
     level. Coefficients are stored in place, approximation first, so they have the signal's shape;
     :func:`detail_mask` tells approximation from details.
@@ -249,7 +251,8 @@ class WaveletTransform(LinearOperator):
         return self._run(c, transpose=False, invert=True)
 
     def synthesis(self) -> LinearOperator:
-        r"""The operator :math:`c \mapsto W^{-1}c` with its adjoint :math:`(W^{-1})^* = (W^*)^{-1}`: for a synthesis prior
+        r"""The operator :math:`c \mapsto W^{-1}c` with its adjoint :math:`(W^{-1})^* = (W^*)^{-1}`: for a synthesis
+        prior
         :math:`x = W^{-1}c`, e.g. ``fista(A @ W.synthesis(), y, lam)``."""
         return _Synthesis(self)
 
@@ -283,14 +286,16 @@ def detail_mask(W: WaveletTransform) -> torch.Tensor:
 
 
 def universal_threshold(sigma: float, n: int) -> float:
-    r"""Donoho & Johnstone's universal threshold :math:`\sigma\sqrt{2\log n}`: above the largest of n noise coefficients."""
+    r"""Donoho & Johnstone's universal threshold :math:`\sigma\sqrt{2\log n}`: above the largest of n noise
+    coefficients."""
     sigma = check_number(sigma, "sigma", "universal_threshold")
     n = check_int(n, "n", "universal_threshold")
     return sigma * math.sqrt(2 * math.log(n))
 
 
 def keep_largest(c: torch.Tensor, fraction: float, ndim: int = 2) -> torch.Tensor:
-    """``c`` with all but the largest ``fraction`` of each item's entries (by magnitude) set to 0: a sparse approximation.
+    """``c`` with all but the largest ``fraction`` of each item's entries (by magnitude) set to 0: a sparse
+    approximation.
 
     Batch-first: the last ``ndim`` axes are one item (2: an image's coefficients ``(..., H, W)``; 1: a signal's
     ``(..., n)``), and each item keeps its own largest entries (ties at the cut are kept).

@@ -91,7 +91,8 @@ class LinearOperator(nn.Module):
         for buffer in self.buffers():
             if buffer.device != t.device:
                 raise ValueError(f"{name} is on {t.device} but {self!r} has a tensor on {buffer.device}; move the "
-                                 f"operator once with A = A.to({str(t.device)!r}) (or the tensor with {name}.to(A.device))")
+                                 f"operator once with A = A.to({str(t.device)!r}) (or the tensor with "
+                                 f"{name}.to(A.device))")
 
     def _forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -332,7 +333,8 @@ def _check_kernel(kernel, ndim: int, shape, owner: str):
         raise ValueError(f"kernel has shape {tuple(kernel.shape)}; {owner} expects a {ndim}-D kernel "
                          "with odd sizes (so that it has a centre)")
     if any(k > s for k, s in zip(kernel.shape, shape)):
-        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; {owner} needs it no larger than the signal {tuple(shape)}")
+        raise ValueError(f"kernel has shape {tuple(kernel.shape)}; {owner} needs it no larger than the signal "
+                         f"{tuple(shape)}")
 
 
 _PADDING = {"circular": "circular", "zeros": "constant"}

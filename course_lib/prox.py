@@ -26,7 +26,8 @@ def _check_threshold(lam, name: str, owner: str):
 
 
 def soft_threshold(x: torch.Tensor, lam) -> torch.Tensor:
-    r"""Soft-thresholding :math:`S_\lambda(x) = \mathrm{sign}(x)\max(|x| - \lambda, 0)`, the prox of :math:`\lambda\|\cdot\|_1`.
+    r"""Soft-thresholding :math:`S_\lambda(x) = \mathrm{sign}(x)\max(|x| - \lambda, 0)`, the prox of
+    :math:`\lambda\|\cdot\|_1`.
 
     Entries with :math:`|x_i| \le \lambda` become 0, the others move towards 0 by
     :math:`\lambda`. For real ``x`` it is computed as :math:`x - \mathrm{clip}(x, -\lambda, \lambda)`;
@@ -77,7 +78,8 @@ def prox_squared_l2(x: torch.Tensor, lam) -> torch.Tensor:
 
 
 def singular_value_threshold(M: torch.Tensor, lam) -> torch.Tensor:
-    r"""Singular value thresholding :math:`\mathrm{SVT}_\lambda(M) = U\,S_\lambda(\Sigma)\,V^\top`, the prox of :math:`\lambda\|M\|_*`.
+    r"""Singular value thresholding :math:`\mathrm{SVT}_\lambda(M) = U\,S_\lambda(\Sigma)\,V^\top`, the prox of
+    :math:`\lambda\|M\|_*`.
 
     Acts on the last two dimensions (a batch of matrices is fine). The nuclear norm is the
     convex surrogate of the rank: SVT is to low rank what soft-thresholding is to sparsity.

@@ -80,7 +80,8 @@ def gradient_descent(A: LinearOperator, y: torch.Tensor, alpha: float = 0.0, n_i
                      step: float | None = None, x0=None, x_true=None, callback=None):
     r"""Gradient descent on :math:`\tfrac12\|Ax - y\|^2 + \tfrac{\alpha}{2}\|x\|^2`.
 
-    :math:`x_{k+1} = x_k - \tau\,(A^*(Ax_k - y) + \alpha x_k)` with :math:`\tau` = ``step``, default :math:`1/(\|A\|^2+\alpha)`.
+    :math:`x_{k+1} = x_k - \tau\,(A^*(Ax_k - y) + \alpha x_k)` with :math:`\tau` = ``step``, default
+    :math:`1/(\|A\|^2+\alpha)`.
     With :math:`\alpha = 0` this is the Landweber iteration, whose iteration count
     regularises (early stopping); with :math:`\alpha > 0` it converges to :func:`tikhonov`.
 
@@ -111,7 +112,8 @@ def gradient_descent(A: LinearOperator, y: torch.Tensor, alpha: float = 0.0, n_i
 
 def landweber(A: LinearOperator, y: torch.Tensor, n_iter: int = 100, step: float | None = None,
               x0=None, x_true=None, callback=None):
-    r"""The Landweber iteration :math:`x_{k+1} = x_k - \tau A^*(Ax_k - y)`: :func:`gradient_descent` with :math:`\alpha=0`."""
+    r"""The Landweber iteration :math:`x_{k+1} = x_k - \tau A^*(Ax_k - y)`: :func:`gradient_descent` with
+    :math:`\alpha=0`."""
     return gradient_descent(A, y, 0.0, n_iter, step, x0, x_true, callback)
 
 
@@ -342,7 +344,8 @@ def casorati(video: torch.Tensor) -> torch.Tensor:
 
 def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: int = 100,
                accelerate: bool = True, S_true=None, callback=None):
-    r"""Robust PCA by proximal gradient: :math:`\min_{L,S} \tfrac12\|D - L - S\|_F^2 + \lambda_L\|L\|_* + \lambda_S\|S\|_1`.
+    r"""Robust PCA by proximal gradient:
+    :math:`\min_{L,S} \tfrac12\|D - L - S\|_F^2 + \lambda_L\|L\|_* + \lambda_S\|S\|_1`.
 
     The gradient of the data term is :math:`L + S - D` in both blocks, with Lipschitz constant 2,
     so with step 1/2 (Cohen et al. 2019, the iteration CORONA unfolds):
@@ -406,7 +409,8 @@ def lasso_duality_gap(M: torch.Tensor, y: torch.Tensor, lam: float, z: torch.Ten
 
 def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000, rho: float | None = None,
                tol: float = 0.0) -> tuple:
-    r"""The LASSO :math:`\min_z \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1` for a small dense ``M`` by ADMM (Boyd et al. 2011),
+    r"""The LASSO :math:`\min_z \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1` for a small dense ``M`` by ADMM (Boyd et al.
+    2011),
     splitting :math:`z = w`: a linear solve with :math:`M^\top M + \rho I` (a Cholesky factor), a soft-threshold, a dual
     step.
 

@@ -236,8 +236,8 @@ class ALISTA(_Unfolded):
     with ``support_selection=False`` layer k is iterate k of it, and for ``W = A`` that is ISTA.
     """
 
-    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1, W: torch.Tensor | None = None,
-                 support_selection: bool = True, step: float | None = None):
+    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1,
+                 W: torch.Tensor | None = None, support_selection: bool = True, step: float | None = None):
         lam = _l1_weight(regulariser, "ALISTA")
         super().__init__(A, n_layers, "ALISTA")
         W = analytic_weight(self.A) if W is None else _check_dictionary(W, "ALISTA(W=...)")
@@ -398,7 +398,8 @@ class ConvLISTA(_UnfoldedNetwork):
 
 
 class NonnegativeUnfoldedISTA(_UnfoldedNetwork):
-    r"""Non-negative unfolded ISTA: :math:`x_{k+1} = \mathrm{ReLU}\big(x_k + \tau_k G_k^\top(y - Hx_k) - \lambda_k\big)`.
+    r"""Non-negative unfolded ISTA:
+    :math:`x_{k+1} = \mathrm{ReLU}\big(x_k + \tau_k G_k^\top(y - Hx_k) - \lambda_k\big)`.
 
     ``H`` is a known :class:`~course_lib.operators.MultiChannelConvolution2D` (e.g. a light field:
     views of a stack of depth planes). Learned per layer: a step :math:`\tau_k`, a threshold per
@@ -537,7 +538,8 @@ class NeuralProximalGradient(_UnfoldedNetwork):
 
 
 class BlackBoxMLP(nn.Module):
-    r"""A black box for the comparison of lecture 03: :math:`y \mapsto x` by a ReLU MLP with the given ``hidden`` widths.
+    r"""A black box for the comparison of lecture 03: :math:`y \mapsto x` by a ReLU MLP with the given ``hidden``
+    widths.
 
     No model :math:`A` inside and no algorithm to start from: the baseline that unfolding is measured against.
     ``forward(y, all_layers=True)`` returns ``[0, x]`` (one "layer"), so the unfolded networks' training loss and

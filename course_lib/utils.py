@@ -12,8 +12,8 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["BATCH_FIRST", "ONE_PROBLEM", "check_tensor", "check_int", "check_positive_int", "check_number", "as_generator", "seed_from", "select_device",
-           "setup_notebook", "batch_size", "latency"]
+__all__ = ["BATCH_FIRST", "ONE_PROBLEM", "check_tensor", "check_int", "check_positive_int", "check_number",
+           "as_generator", "seed_from", "select_device", "setup_notebook", "batch_size", "latency"]
 
 
 #: The public functions that are **batch-first**: the leading dimensions of their tensor arguments are independent
@@ -123,7 +123,8 @@ def check_positive_int(value, name: str, owner: str) -> int:
 
 
 def check_number(value, name: str, owner: str, minimum: float = 0.0, strict: bool = False) -> float:
-    """``value`` as a finite float >= ``minimum`` (> with ``strict``); TypeError for a non-number, ValueError otherwise."""
+    """``value`` as a finite float >= ``minimum`` (> with ``strict``); TypeError for a non-number, ValueError
+    otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} is a {type(value).__name__} ({value!r}); {owner} expects a number")
     if not math.isfinite(value) or value < minimum or (strict and value == minimum):

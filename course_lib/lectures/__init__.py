@@ -2,7 +2,8 @@
 recorded as a small file in ``course_lib/pretrained/`` by a script in ``scripts/``, with its recipe and a hash of the
 code that makes it (:mod:`course_lib.lectures.recorded`).
 
-One module per record: :mod:`~course_lib.lectures.unfolding_runs` (lecture 03), :mod:`~course_lib.lectures.lifting_network`
+One module per record: :mod:`~course_lib.lectures.unfolding_runs` (lecture 03),
+:mod:`~course_lib.lectures.lifting_network`
 (lecture 04), :mod:`~course_lib.lectures.dip_runs` and :mod:`~course_lib.lectures.edip_runs` (lecture 06),
 :mod:`~course_lib.lectures.adp_runs` (lecture 07). Each has a ``RECIPE``, a ``run(recipe, progress)``, a ``RECORD``
 (``RECORD.load()``, ``RECORD.make()``) and the loaders a lecture calls. The mathematics of ``course_lib`` never

@@ -52,7 +52,8 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
         _, layers = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
                               track_every=c["track_every"], progress=progress)
         convergence[str(alpha)] = {"exact": _curves(exact, ("error", "residual", "step_norm")),
-                                   "layers": _curves(layers, ("error", "residual", "step_norm", "gap", "gap_iteration"))}
+                                   "layers": _curves(layers, ("error", "residual", "step_norm", "gap",
+                                                              "gap_iteration"))}
     A3, x3, y3, delta3 = sparse_integration_example(n=sp["n"], n_spikes=sp["n_spikes"], seed=sp["seed"])
     support = (x3 != 0).nonzero().flatten()
     oracle = torch.zeros_like(x3)

@@ -77,7 +77,8 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
                    progress=progress)
         fitting[name] = f32(h.loss)
     x2 = data.test_image(r["inpaint_image"], r["size"])
-    mask = (torch.rand(x2.shape, generator=torch.Generator().manual_seed(r["inpaint_seed"])) < r["inpaint_keep"]).float()
+    mask = (torch.rand(x2.shape, generator=torch.Generator().manual_seed(r["inpaint_seed"]))
+            < r["inpaint_keep"]).float()
     inpaint_snaps = Snapshots(r["inpaint_snapshots"])
     _, inp = fit(skipnet(), Inpainting(mask), Inpainting(mask)(x2), n_iter=r["inpaint_iter"], lr=r["lr"], ema=r["ema"],
                  seed=r["seed"], progress=progress, observers=[Metrics(x2), inpaint_snaps])
@@ -89,7 +90,8 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     x_dd, dd = fit(decoder, A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"], input_noise=0, z=z, seed=r["seed"],
                    progress=progress, observers=[Metrics(x)])
     return {"denoise": denoise, "tv": {"psnr": f32(tv.psnr)}, "fitting": fitting, "inpainting": inpainting,
-            "deep_decoder": {"psnr": f32(dd.psnr), "output": x_dd, "weights": sum(p.numel() for p in decoder.parameters())}}
+            "deep_decoder": {"psnr": f32(dd.psnr), "output": x_dd,
+                             "weights": sum(p.numel() for p in decoder.parameters())}}
 
 
 #: The record: ``RECORD.load()`` gives :func:`run`'s payload, ``RECORD.make()`` regenerates it.

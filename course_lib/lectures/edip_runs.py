@@ -48,7 +48,8 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     net = SkipNet(in_channels=1, channels=r["channels"], depth=r["depth"])
     small = Convolution2D(gaussian_kernel(r["blur"]), (r["pretrain"]["size"],) * 2, padding="circular")
     _, pretraining = pretrain(net, small, r["sigma"], n_iter=r["pretrain"]["n_iter"], batch=r["pretrain"]["batch"],
-                              lr=r["pretrain"]["lr"], phantoms=r["pretrain"]["phantoms"], seed=r["seed"], progress=progress)
+                              lr=r["pretrain"]["lr"], phantoms=r["pretrain"]["phantoms"], seed=r["seed"],
+                              progress=progress)
     weights = {name: value.detach().clone() for name, value in net.state_dict().items()}
     f32 = lambda values: torch.tensor(values, dtype=torch.float32)
     runs = {}

@@ -105,7 +105,8 @@ def source_hash(recipe: dict, module: str) -> str:
 
 
 def save(name: str, payload: dict, recipe: dict, module: str, command: str, seconds: float) -> Path:
-    """Write ``NAME.pt`` (``payload``) and ``NAME.json`` (recipe, hashes, ``command``, ``seconds``); returns the .pt path."""
+    """Write ``NAME.pt`` (``payload``) and ``NAME.json`` (recipe, hashes, ``command``, ``seconds``); returns the .pt
+    path."""
     _check_name(name, "save")
     if not isinstance(payload, dict):
         raise TypeError(f"payload is a {type(payload).__name__}; save expects a dict of tensors and numbers")
@@ -180,7 +181,8 @@ def _check(name: str, recipe: dict, module: str) -> tuple:
     if facts["recipe"] != recipe:
         return f"{name} was recorded with another recipe; regenerate it with: {facts['command']}", data
     if facts["source_hash"] != source_hash(recipe, module):
-        return f"the code that makes {name} has changed since it was recorded; regenerate it with: {facts['command']}", data
+        return (f"the code that makes {name} has changed since it was recorded; regenerate it with: "
+                f"{facts['command']}"), data
     if hashlib.sha256(data).hexdigest() != facts["sha256"]:
         return (f"{name}.pt is not the file that was recorded (its sha256 differs: damaged, truncated or replaced; "
                 f"{path}); regenerate it with: {facts['command']}"), data

@@ -62,7 +62,8 @@ RECIPE = {
                     "semi": {"unlabelled": 16, "weight": 0.3, "steps": 600}},
     "rpca": {"frames": 12, "size": 16, "rank": 2, "bubbles": 5, "layers": 10, "lam_low_rank": 2.0, "lam_sparse": 0.2,
              "steps": 200, "lr": 3e-3, "batch": 2, "seed": 4},
-    "npg": {"size": 32, "acceleration": 4, "layers": 5, "channels": 16, "steps": 200, "lr": 2e-3, "batch": 16, "seed": 5},
+    "npg": {"size": 32, "acceleration": 4, "layers": 5, "channels": 16, "steps": 200, "lr": 2e-3, "batch": 16,
+            "seed": 5},
 }
 
 
@@ -78,7 +79,8 @@ def sparse_problem(recipe: dict = RECIPE) -> tuple:
 
 
 def sparse_networks(A: torch.Tensor, recipe: dict = RECIPE) -> dict:
-    """The untrained sparse-coding networks of lecture 03, by name, initialised at ISTA with ``recipe['sparse']['lam']``."""
+    """The untrained sparse-coding networks of lecture 03, by name, initialised at ISTA with
+    ``recipe['sparse']['lam']``."""
     r = recipe["sparse"]
     make = {"LISTA": lambda: LISTA(A, r["T"], r["lam"]), "LISTA, tied": lambda: LISTA(A, r["T"], r["lam"], tied=True),
             "LISTA-CPSS": lambda: LISTA_CP(A, r["T"], r["lam"], support_selection=True),
@@ -96,7 +98,8 @@ def light_field_operator(recipe: dict = RECIPE) -> MultiChannelConvolution2D:
 
 
 def rpca_videos(seed: int, count: int, recipe: dict = RECIPE) -> tuple:
-    """``(D, L, S)``: ``count`` contrast-ultrasound videos (tissue + bubbles) of lecture 03, each ``(frames, size, size)``."""
+    """``(D, L, S)``: ``count`` contrast-ultrasound videos (tissue + bubbles) of lecture 03, each ``(frames, size,
+    size)``."""
     c = recipe["rpca"]
     pairs = [data.rpca_video(c["frames"], (c["size"], c["size"]), rank=c["rank"], n_bubbles=c["bubbles"],
                              seed=seed * 1000 + i, bubble_intensity=1.0) for i in range(count)]
@@ -200,7 +203,8 @@ def rpca_run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     def sample(g):
         return rpca_videos(int(torch.randint(10 ** 6, (1,), generator=g)), c["batch"], recipe)[::2]
 
-    return _trained(rpca, sample, c, progress, loss_fn=lambda outputs, S: all_layer_log_loss([o[1] for o in outputs], S))
+    return _trained(rpca, sample, c, progress,
+                    loss_fn=lambda outputs, S: all_layer_log_loss([o[1] for o in outputs], S))
 
 
 def npg_run(recipe: dict = RECIPE, progress: bool = False) -> dict:
