@@ -162,6 +162,7 @@ def test_a_batch_is_its_items_one_by_one(name):
     alone = torch.stack([call(item.unsqueeze(0)).squeeze(0) for item in batch])
     assert together.shape == alone.shape, (f"{name}: a batch gives {tuple(together.shape)}, "
                                            f"its items {tuple(alone.shape)}")
+    assert together.real.dtype == batch.dtype, f"{name}: {batch.dtype} in, {together.dtype} out (the dtype follows)"
     scale = alone.abs().max().clamp(min=1e-30)
     error = ((together - alone).abs().max() / scale).item()
     assert error <= max(rtol, 4 * torch.finfo(together.real.dtype).eps), \
