@@ -14,10 +14,21 @@ from ..dip import Metrics, SkipNet, educated_input, fit, pretrain
 from ..functionals import TotalVariation
 from ..metrics import psnr
 from ..operators import Convolution2D, gaussian_kernel
+from ..pnp import tv_denoiser
 from ..solvers import fista
 from .recorded import Record
 
-__all__ = ["RECIPE", "problem", "run", "RECORD", "recorded", "pretrained"]
+__all__ = ["RECIPE", "ChambolleTV", "problem", "run", "RECORD", "recorded", "pretrained"]
+
+class ChambolleTV(TotalVariation):
+    """The course's isotropic :class:`~course_lib.functionals.TotalVariation`, its prox computed by scikit-image's
+    Chambolle solver (:func:`~course_lib.pnp.tv_denoiser`, the same TV) instead of the inner dual solver: on these
+    128 x 128 images about 60 times faster (2 ms a prox against 130 ms), which the baseline's 5400 proxes per image
+    need."""
+
+    def _prox(self, v, s):
+        return tv_denoiser(1.0)(v, float(s))
+
 
 #: The educated DIP of lecture 06 (Barbano et al. 2022) on deblurring: the pretraining (its weights ship with the
 #: record) and the runs the lecture plots.
@@ -70,7 +81,7 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
                          z=educated_input(A, y), seed=r["seed"], progress=progress,
                          observers=[Metrics(x)])
             tuned[name] = {"psnr": f32(run.psnr), "loss": f32(run.loss)}
-        tv = [psnr(fista(A, y, TotalVariation(w, ndim=2), n_iter=r["tv_iter"])[0], x) for w in r["tv_weights"]]
+        tv = [psnr(fista(A, y, ChambolleTV(w, ndim=2), n_iter=r["tv_iter"])[0], x) for w in r["tv_weights"]]
         runs[image] = {"blurred": psnr(y, x), "start_psnr": psnr(start, x),
                        "start_residual": ((A(start) - y) ** 2).mean().item(), "start": start.clone(),
                        "dip": {"psnr": f32(plain.psnr), "loss": f32(plain.loss)}, **tuned, "tv": f32(tv)}
