@@ -27,7 +27,7 @@ import time
 import torch
 from torch import nn
 
-from .functionals import gradient
+from .functionals import gradient, magnitude
 from .history import History
 from .operators import LinearOperator
 from .utils import as_generator, check_int, check_number, check_positive_int, check_tensor
@@ -233,7 +233,7 @@ def linear_generator_bound(J: torch.Tensor, x: torch.Tensor, tail_from: int) -> 
 def tv_loss(x: torch.Tensor) -> torch.Tensor:
     r"""Isotropic total variation as a loss: the gradient's magnitude :math:`\|(Dx)_i\|_2` averaged over pixels (the
     course's one TV, :class:`~course_lib.functionals.TotalVariation`, which sums it instead)."""
-    return torch.linalg.vector_norm(gradient(x, 2), dim=0).mean()
+    return magnitude(gradient(x, 2)).mean()
 
 
 class WindowedVarianceDetector:

@@ -155,10 +155,21 @@ def gradient_adjoint(p: torch.Tensor, ndim: int) -> torch.Tensor:
     return total
 
 
+def magnitude(g: torch.Tensor) -> torch.Tensor:
+    r"""The Euclidean norm over the first axis, :math:`\|g_i\|_2` per pixel for ``g`` of shape ``(ndim, ...)``; its
+    gradient at 0 is 0 (a subgradient), not NaN. (``torch.linalg.vector_norm(g, dim=0)`` computes the same, but its
+    CPU kernel for a reduction over the first axis is 30-60x slower than this sum of squares.)"""
+    squared = (g * g).sum(0)
+    if not (g.requires_grad and torch.is_grad_enabled()):
+        return squared.sqrt()
+    positive = squared > 0
+    return torch.where(positive, torch.where(positive, squared, 1.0).sqrt(), 0.0)
+
+
 def total_variation(x: torch.Tensor, ndim: int) -> torch.Tensor:
     r"""Isotropic total variation :math:`\sum_i \|(Dx)_i\|_2` of each item (the last ``ndim`` axes), shape
     ``x.shape[:-ndim]``: the gradient's magnitude summed over pixels (for signals, :math:`\sum|x_{i+1} - x_i|`)."""
-    return torch.linalg.vector_norm(gradient(x, ndim), dim=0).sum(dim=tuple(range(-ndim, 0)))
+    return magnitude(gradient(x, ndim)).sum(dim=tuple(range(-ndim, 0)))
 
 
 class TotalVariation(Functional):
@@ -214,18 +225,21 @@ class TotalVariation(Functional):
         while steps < self.n_inner:
             steps += 1
             p_new = q + step * gradient(v - gradient_adjoint(q, self.ndim), self.ndim)
-            norm = torch.linalg.vector_norm(p_new, dim=0, keepdim=True).clamp(min=tiny)
+            norm = magnitude(p_new).clamp(min=tiny)
             p_new = p_new * torch.clamp(s / norm, max=1.0)       # onto the balls ||p_i|| <= s
             t_next = (1 + math.sqrt(1 + 4 * t_k * t_k)) / 2
             q_new = p_new + (t_k - 1) / t_next * (p_new - p)
             x_new = v - gradient_adjoint(p_new, self.ndim)
             # the duality gap sum_i s||(Dx)_i|| - <(Dx)_i, p_i> >= 1/2 ||x - prox||^2 certifies the distance to the prox
             Dx = gradient(x_new, self.ndim)
-            gap = (s * torch.linalg.vector_norm(Dx, dim=0) - (Dx * p_new).sum(0)).sum(dim=axes).clamp(min=0)
-            new_bound = (2 * gap).sqrt() / torch.linalg.vector_norm(x_new, dim=axes).clamp(min=tiny)
+            gap = (s * magnitude(Dx) - (Dx * p_new).sum(0)).sum(dim=axes).clamp(min=0)
+            new_bound = (2 * gap).sqrt() / (x_new * x_new).sum(dim=axes).sqrt().clamp(min=tiny)
             bound = torch.where(active, new_bound, bound)
-            keep = active.reshape(*active.shape, *([1] * self.ndim))       # a converged item stays where it stopped
-            p, q, x = torch.where(keep, p_new, p), torch.where(keep, q_new, q), torch.where(keep, x_new, x)
+            if bool(active.all()):
+                p, q, x = p_new, q_new, x_new
+            else:                                                           # a converged item stays where it stopped
+                keep = active.reshape(*active.shape, *([1] * self.ndim))
+                p, q, x = torch.where(keep, p_new, p), torch.where(keep, q_new, q), torch.where(keep, x_new, x)
             t_k = t_next
             active = active & (bound > self.tol)
             if not bool(active.any()):

@@ -22,9 +22,9 @@ __all__ = ["RECIPE", "ChambolleTV", "problem", "run", "RECORD", "recorded", "pre
 
 class ChambolleTV(TotalVariation):
     """The course's isotropic :class:`~course_lib.functionals.TotalVariation`, its prox computed by scikit-image's
-    Chambolle solver (:func:`~course_lib.pnp.tv_denoiser`, the same TV) instead of the inner dual solver: on these
-    128 x 128 images about 60 times faster (2 ms a prox against 130 ms), which the baseline's 5400 proxes per image
-    need."""
+    Chambolle solver (:func:`~course_lib.pnp.tv_denoiser`, the same TV) instead of the inner dual solver: in FISTA on
+    these 128 x 128 images about 4 times faster (an iteration 28 ms against 123 ms, where the inner solver runs to
+    its cap of 100 steps), which the baseline's 5400 proxes per image need."""
 
     def _prox(self, v, s):
         return tv_denoiser(1.0)(v, float(s))
