@@ -514,18 +514,22 @@ class NeuralProximalGradient(_UnfoldedNetwork):
     Known model ``A`` (e.g. :class:`~course_lib.operators.SubsampledFourier`), learned prior: each
     :math:`R_k` is a small residual CNN, :math:`R_k(v) = v + \mathrm{CNN}_k(v)`. The CNNs start at
     zero, so the untrained network is gradient descent (Landweber) with step
-    :math:`\tau = 1/\|A\|^2`; training learns the prox (Mardani et al. 2018).
+    :math:`\tau = 1/\|A\|^2`; training learns the prox (Mardani et al. 2018). The CNNs' initial weights come from
+    ``seed`` (an int or a ``torch.Generator``); the global generator is left as it was.
     """
 
     allow_complex = True
 
-    def __init__(self, A: LinearOperator, n_layers: int = 5, channels: int = 16, step: float | None = None):
+    def __init__(self, A: LinearOperator, n_layers: int = 5, channels: int = 16, step: float | None = None,
+                 seed: int | torch.Generator = 0):
         A = _check_operator(A, "NeuralProximalGradient", ndim=2)
         super().__init__(n_layers, A.out_shape, A.in_shape, "NeuralProximalGradient")
         self.op = A
         step = step if step is not None else 1.0 / A.norm() ** 2
         self.step = nn.Parameter(torch.full((n_layers,), step, device=A.device))
-        self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)]).to(A.device)
+        with torch.random.fork_rng(devices=[]):     # nn.Conv2d draws from the global RNG: seeded here, then restored
+            torch.manual_seed(seed_from(seed))
+            self.prox = nn.ModuleList([_ResidualProx(channels) for _ in range(n_layers)]).to(A.device)
 
     def layer(self, k, x, y):
         v = x - self.step[k] * self.op.A_adjoint(self.op(x) - y)

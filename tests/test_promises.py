@@ -211,6 +211,8 @@ SEEDED = {
                                 lambda g: (torch.randn(4, 2, generator=g), torch.zeros(4, 1))),
                                dict(n_iter=2, progress=False)),
     "unfolding.BlackBoxMLP": lambda: ((3, 4), dict(hidden=(5,))),
+    "unfolding.NeuralProximalGradient": lambda: ((cl.operators.SubsampledFourier(
+        cl.operators.random_cartesian_mask((8, 8), acceleration=2, seed=0)),), dict(n_layers=1, channels=2)),
     "utils.as_generator": lambda: ((), {}),
     "utils.seed_from": lambda: ((), {}),
     "utils.setup_notebook": lambda: ((), dict(threads=torch.get_num_threads(), style=False)),
