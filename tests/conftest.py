@@ -35,3 +35,15 @@ def sandbox_here():
         if os.environ.get("CI"):
             pytest.fail(f"the grader's sandbox cannot run here: {error}")
         pytest.skip(f"the grader's sandbox cannot run here: {error}")
+
+
+@pytest.fixture(scope="session")
+def site_build(tmp_path_factory):
+    """The course site, built once for the session: ``(folder, pages)``. tests/test_site.py reads it and
+    tests/test_browser.py serves it; neither changes it."""
+    from pathlib import Path
+
+    from course_lib.tools import site
+
+    out = tmp_path_factory.mktemp("site")
+    return out, site.build_site(out, root=Path(__file__).resolve().parents[1], progress=False)

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from browser import Browser, find_chromium
-from course_lib.tools import site
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
@@ -54,9 +53,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    site.build_site(out, root=ROOT, progress=False)
+def served_site(site_build):
+    out, _ = site_build
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -129,15 +128,25 @@ def test_every_slide_fits_a_1280_by_800_screen(chromium, served_site):
             slides = json.loads(browser.evaluate("JSON.stringify(Reveal.getSlides().map(s => Reveal.getIndices(s)))"))
             for where in slides:
                 h, v = where["h"], where.get("v") or 0
-                browser.evaluate(f"Reveal.slide({h}, {v})")
-                time.sleep(0.1)
-                browser.wait_for(TYPESET, 30)                  # MathJax re-renders the slide it lands on
-                fit = json.loads(browser.evaluate(SLIDE_FITS))
+                fit = json.loads(browser.evaluate(VISIT_SLIDE.replace("H, V", f"{h}, {v}")))
                 scrolling += fit["tall"]
                 if not fit["inside"] or fit["wide"] or not fit["reachable"]:
                     problems.append(f"{name} slide {h}.{v}: {fit}")
     assert not problems, "slides that do not fit 1280x800:\n" + "\n".join(problems)
     print(f"every slide fits; {scrolling} of them scroll")
+
+
+# one DevTools call a slide: go there, let it settle (0.1 s), wait until MathJax has re-rendered the slide it
+# landed on (polled every 20 ms, at most 30 s), then measure it with SLIDE_FITS
+VISIT_SLIDE = """(async () => {
+  const pause = ms => new Promise(done => setTimeout(done, ms));
+  Reveal.slide(H, V);
+  await pause(100);
+  for (const start = Date.now(); !(""" + TYPESET + """); await pause(20)) {
+    if (Date.now() - start > 30000) throw new Error('MathJax still typesetting after 30 s');
+  }
+  return """ + SLIDE_FITS + """;
+})()"""
 
 
 def opened(path: str) -> str:

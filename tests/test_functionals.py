@@ -142,12 +142,16 @@ def test_total_variation_reports_an_inexact_prox():
     tv = TotalVariation(0.2, ndim=2, n_inner=5, tol=1e-8)
     tv.prox(image, 1.0)
     assert tv.last_inner["steps"] == 5 and not tv.last_inner["converged"] and tv.last_inner["error_bound"] > 1e-8
-    exact = TotalVariation(0.2, ndim=2, n_inner=20000, tol=1e-9).prox(image, 1.0)
+    reference = TotalVariation(0.2, ndim=2, n_inner=3000, tol=0.0)    # certified within about 1e-4 of the prox
+    exact = reference.prox(image, 1.0)
+    assert reference.last_inner["error_bound"] < 2e-4
+    size = lambda v: torch.linalg.vector_norm(v, dim=(-2, -1))         # noqa: E731
     for n_inner in (5, 50):                       # the bound holds: the distance to the prox is at most it
         inexact = TotalVariation(0.2, ndim=2, n_inner=n_inner, tol=0.0)
         x = inexact.prox(image, 1.0)
-        distance = (torch.linalg.vector_norm(x - exact, dim=(-2, -1)) / torch.linalg.vector_norm(x, dim=(-2, -1)))
-        assert distance.max().item() <= inexact.last_inner["error_bound"] * 1.0001
+        # |x - exact| <= |x - prox| + |prox - exact| <= bound |x| + (the reference's own bound) |exact|
+        allowed = inexact.last_inner["error_bound"] + reference.last_inner["error_bound"] * size(exact) / size(x)
+        assert (size(x - exact) / size(x) <= allowed * 1.0001).all()
     A = cl.Identity((16, 16))
     _, history = cl.fista(A, image, tv, n_iter=4)
     assert len(history.inner_error) == 4 and history.inner_steps == [5.0] * 4

@@ -11,10 +11,8 @@ LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    pages = site.build_site(out, root=ROOT, progress=False)
-    return out, pages
+def built(site_build):
+    return site_build
 
 
 def test_site_has_every_lecture_slides_and_exercise(built):
