@@ -135,11 +135,16 @@ def _grade_id(cell) -> str | None:
     return cell["metadata"].get("nbgrader", {}).get("grade_id")
 
 
-@pytest.mark.parametrize("name, grade_id, old, new, says, test_id", [(*m, None)[:6] for m in MUTANTS],
+def _test_id(mutant) -> str:
+    """The grade_id of the test cell a mutant must fail: the sixth entry, else test_<the solution's grade_id>."""
+    return mutant[5] if len(mutant) > 5 else f"test_{mutant[1]}"
+
+
+@pytest.mark.parametrize("name, grade_id, old, new, says, test_id", [(*m[:5], _test_id(m)) for m in MUTANTS],
                          ids=[f"{m[1]}: {m[3][:40]}" for m in MUTANTS])
 def test_a_typical_mistake_fails_its_test_with_a_message(name, grade_id, old, new, says, test_id, namespace):
     cells = [c for c in _cells(name) if c["cell_type"] == "code"]
-    test_cell = next(c for c in cells if _grade_id(c) == (test_id or f"test_{grade_id}"))
+    test_cell = next(c for c in cells if _grade_id(c) == test_id)
     for cell in cells[:cells.index(test_cell)]:
         if cell["metadata"].get("nbgrader", {}).get("grade"):
             continue                                        # only the test cell of the mutated exercise runs
@@ -158,7 +163,7 @@ def test_the_unchanged_solutions_pass_the_same_way(name, namespace):
     """The control: unmutated, the cells the mutants run (up to the last test cell a mutant targets) pass in this
     harness. The cells after it (lecture 03's training) are run by nbval and by the grader's full-marks test."""
     cells = [c for c in _cells(name) if c["cell_type"] == "code"]
-    targets = {(m + (None,))[5] or f"test_{m[1]}" for m in MUTANTS if m[0] == name}
+    targets = {_test_id(m) for m in MUTANTS if m[0] == name}
     last = max(i for i, cell in enumerate(cells) if _grade_id(cell) in targets)
     for cell in cells[: last + 1]:
         exec(compile(_plain("".join(cell["source"])), f"<{_grade_id(cell) or 'cell'}>", "exec"), namespace)

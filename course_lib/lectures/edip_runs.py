@@ -20,6 +20,7 @@ from .recorded import Record
 
 __all__ = ["RECIPE", "ChambolleTV", "problem", "run", "RECORD", "recorded", "pretrained"]
 
+
 class ChambolleTV(TotalVariation):
     """The course's isotropic :class:`~course_lib.functionals.TotalVariation`, its prox computed by scikit-image's
     Chambolle solver (:func:`~course_lib.pnp.tv_denoiser`, the same TV) instead of the inner dual solver: in FISTA on
