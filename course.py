@@ -162,7 +162,23 @@ def cmd_test(args: list[str], options) -> int:
     if (ROOT / "tests").is_dir():           # the student edition tests its lectures only: no browser, no sandbox
         ensure_browser()
         ensure_bubblewrap()
-    return in_venv(["-m", "pytest"] + options.pytest_args)
+    parallel = parallel_arguments(options.pytest_args)
+    if parallel:        # the notebook kernels of the workers take one torch thread each: no oversubscribed cores
+        os.environ.setdefault("COURSE_MAX_THREADS", "1")
+    return in_venv(["-m", "pytest"] + parallel + options.pytest_args)
+
+
+def parallel_arguments(pytest_args: list[str], cores: int | None = None) -> list[str]:
+    """pytest-xdist's arguments: one worker per core (at most 4), the tests of one file on one worker (its module
+    fixtures built once, a notebook's cells in one kernel); none where there is one core or the arguments choose
+    (``-n``, ``--dist``, ``-p no:xdist``)."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses", "--dist")) or (a[:2] == "-n" and a[2:].isdigit())
+                 for a in pytest_args) or "no:xdist" in pytest_args
+    if chosen or cores < 2:
+        return []
+    return ["-n", str(min(cores, 4)), "--dist", "loadfile"]
 
 
 def cmd_exercises(args: list[str], options) -> int:

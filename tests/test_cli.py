@@ -75,6 +75,17 @@ def test_test_passes_its_arguments_to_pytest():
     assert cli.parse(["test"]).pytest_args == []
 
 
+@pytest.mark.parametrize("args, cores, expected", [
+    ([], 2, ["-n", "2", "--dist", "loadfile"]),                     # a notebook's cells share one worker's kernel
+    (["tests/test_prox.py", "-x"], 16, ["-n", "4", "--dist", "loadfile"]),
+    ([], 1, []),
+    (["-n", "0"], 2, []), (["-n3"], 2, []), (["--numprocesses=3"], 2, []), (["--dist", "load"], 2, []),
+    (["-p", "no:xdist"], 2, []),
+])
+def test_test_runs_one_worker_per_core_unless_the_arguments_choose(args, cores, expected):
+    assert course.parallel_arguments(args, cores) == expected
+
+
 def test_the_tools_take_the_same_options():
     """One definition: the grader's parser and course.py's accept the same options, with the same defaults."""
     cli = course.load_cli()
