@@ -162,6 +162,7 @@ def cmd_test(args: list[str], options) -> int:
     if (ROOT / "tests").is_dir():           # the student edition tests its lectures only: no browser, no sandbox
         ensure_browser()
         ensure_bubblewrap()
+    os.environ.setdefault("COURSE_STRICT_CLAIMS", "1")    # a lecture's statement that stops holding fails its cell
     parallel = parallel_arguments(options.pytest_args)
     if parallel:        # the notebook kernels of the workers take one torch thread each: no oversubscribed cores
         os.environ.setdefault("COURSE_MAX_THREADS", "1")
@@ -188,6 +189,7 @@ def cmd_exercises(args: list[str], options) -> int:
 
 def cmd_execute(args: list[str], options) -> int:
     setup()
+    os.environ.setdefault("COURSE_STRICT_CLAIMS", "1")    # a notebook whose statements do not hold is not stored
     return in_venv(["-m", "course_lib.tools.notebooks", "--root", str(ROOT), "execute"] + args)
 
 

@@ -7,7 +7,8 @@ unfolded networks), ``lifting`` (wavelets by lifting, a lifting network), ``pnp`
 (separating the X-ray of a double-sided panel),
 ``architectures`` (architectural priors: the evidence, (group) convolution, residual and recurrent
 networks), ``training``, ``dip`` (deep image prior), ``adp`` (analytic deep prior),
-``metrics``, ``data``, ``plotting``; ``history`` holds what every iterative routine records.
+``metrics``, ``data``, ``plotting``; ``history`` holds what every iterative routine records, and ``claims``
+(:class:`Claims`) the checked statements of a lecture's prose.
 The feedback checks of the exercises are in ``course_lib.checks`` and the course's machinery
 (notebook pipeline, grader, site) in ``course_lib.tools``; neither is imported here.
 
@@ -18,7 +19,8 @@ it exports, not matplotlib, SciPy or the networks. ``tools`` (the machinery) is 
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-from . import functionals, history, operators, prox, solvers, utils
+from . import claims, functionals, history, operators, prox, solvers, utils
+from .claims import Claims
 from .functionals import L1, Box, Functional, NonnegativeL1, SquaredL2, TotalVariation
 from .history import History
 from .operators import (
