@@ -122,11 +122,9 @@ class Claims:
         _check_tolerance(atol, "atol")
         _check_tolerance(rtol, "rtol")
         tolerance = format(atol, "g") + (f" + {rtol:g}·|{label_b}|" if rtol else "")
-        a_values, b_values = self._pair(a, b, label_a, label_b)
+        a_values, b_values, measured = self._pair(a, b, label_a, label_b, fmt or self.fmt)
         held = sum(abs(x - y) <= atol + rtol * abs(y) for x, y in zip(a_values, b_values))
-        statement = f"{label_a} ≈ {label_b} (within {tolerance})"
-        fmt = fmt or self.fmt
-        return self._add(statement, f"{_text(a_values, fmt)} vs {_text(b_values, fmt)}", held, len(a_values), at_least)
+        return self._add(f"{label_a} ≈ {label_b} (within {tolerance})", measured, held, len(a_values), at_least)
 
     def within(self, label: str, value, low: float, high: float, *, at_least: int | None = None,
                fmt: str | None = None) -> Claim:
@@ -188,21 +186,22 @@ class Claims:
         self.check()
 
     # ----------------------------------------------------------------- helpers
-    def _pair(self, a, b, label_a: str, label_b: str) -> tuple[list[float], list[float]]:
+    def _pair(self, a, b, label_a: str, label_b: str, fmt: str) -> tuple[list[float], list[float], str]:
+        """The two sides paired seed by seed (one number stands against every seed) and the measured text."""
         a_values, b_values = _values(a, label_a), _values(b, label_b)
         if len(a_values) != len(b_values) and 1 not in (len(a_values), len(b_values)):
             raise ValueError(f"Claims: '{label_a}' has {len(a_values)} values and '{label_b}' {len(b_values)}; "
                              "per-seed values pair up seed by seed, so give as many of each (or one number)")
         n = max(len(a_values), len(b_values))
-        return a_values * (n // len(a_values)), b_values * (n // len(b_values))
+        measured = f"{_text(a_values, fmt)} vs {_text(b_values, fmt)}"
+        return a_values * (n // len(a_values)), b_values * (n // len(b_values)), measured
 
     def _compare(self, label_a, a, sign, label_b, b, test, margin, at_least, fmt) -> Claim:
         _check_tolerance(margin, "margin")
-        a_values, b_values = self._pair(a, b, label_a, label_b)
+        a_values, b_values, measured = self._pair(a, b, label_a, label_b, fmt or self.fmt)
         held = sum(bool(test(x, y)) for x, y in zip(a_values, b_values))
-        fmt = fmt or self.fmt
         statement = f"{label_a} {sign} {label_b}" + (f" by more than {margin:g}" if margin else "")
-        return self._add(statement, f"{_text(a_values, fmt)} vs {_text(b_values, fmt)}", held, len(a_values), at_least)
+        return self._add(statement, measured, held, len(a_values), at_least)
 
     def _add(self, statement: str, measured: str, held: int, n: int, at_least: int | None) -> Claim:
         if at_least is None:
