@@ -50,7 +50,7 @@ seeds       5     1    seeds of every training
 steps-56    300   10   training steps of the 56-layer networks
 steps-20    400   10   training steps of the 20-layer networks
 p4-steps    300   10   training steps of the rotated-pattern classifiers
-hessian-iters 20  3    power iterations per Hessian eigenvalue
+hessian-iters 20  5    Lanczos restarts (at most) per end of the Hessian spectrum
 """
 SIZES = (32, 64, 128, 256, 512, 1024)
 QUICK = "the residual networks have 2 and 1 blocks, the rotated-pattern task 32 and 64 samples"

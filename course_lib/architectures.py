@@ -526,47 +526,53 @@ def landscape(model: nn.Module, loss_fn, directions: list, alphas, betas=None) -
     return out if betas is None else out.reshape(len(alphas), len(betas))
 
 
-def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 50, seed=0) -> tuple:
-    r"""The largest and the smallest eigenvalue of the Hessian of ``loss_fn(model)`` in the weights, by power
-    iteration on Hessian-vector products (``torch.func``: forward-over-reverse), as in Li et al. 2018: first
-    the eigenvalue of largest magnitude :math:`\lambda_1`, then power iteration on :math:`H - \lambda_1 I` for
-    the other end of the spectrum. Returns ``(lambda_max, lambda_min)``; their ratio measures non-convexity.
+def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 100, tol: float = 1e-3, seed=0) -> tuple:
+    r"""The largest and the smallest eigenvalue of the Hessian of ``loss_fn(model)`` in the weights, as Li et al.
+    2018 compare them (their ratio measures non-convexity). Returns ``(lambda_max, lambda_min)``.
 
-    ``loss_fn(f)`` returns the loss (a tensor) of the network ``f`` (a callable ``x -> output``); the model is
-    evaluated in eval mode."""
-    from torch.func import functional_call, grad, jvp
+    Lanczos (``scipy.sparse.linalg.eigsh``) on Hessian-vector products (reverse over reverse: the gradient of
+    :math:`\langle \nabla L(\theta), v\rangle`, its graph built once): first the largest eigenvalue
+    :math:`\lambda_1`, then the largest in magnitude of :math:`H - \lambda_1 I`, which is
+    :math:`\lambda_{\min} - \lambda_1`. Both to ARPACK's relative accuracy ``tol``: the residual
+    :math:`\|Hv - \lambda v\|` is at most ``tol`` times :math:`|\lambda_1|` (for the smallest, times
+    :math:`|\lambda_{\min} - \lambda_1|`, so that a smallest eigenvalue near 0 is found to the scale of the
+    spectrum). ``n_iter`` bounds Lanczos's restarts (each up to 20 products); when they do not reach ``tol`` a
+    :class:`RuntimeError` says so. ``loss_fn(f)`` returns the loss (a tensor) of the network ``f`` (a callable
+    ``x -> output``); the model is evaluated in eval mode; ``seed`` draws the start vector."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     _check_module(model, "model", "hessian_extreme_eigenvalues")
     _check_callable(loss_fn, "loss_fn", "hessian_extreme_eigenvalues")
-    model.eval()
     n_iter = check_int(n_iter, "n_iter", "hessian_extreme_eigenvalues")
-    names = [n for n, _ in model.named_parameters()]
-    theta = tuple(p.detach() for _, p in model.named_parameters())
-    buffers = dict(model.named_buffers())
+    tol = check_number(tol, "tol", "hessian_extreme_eigenvalues", strict=True)
+    model.eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    gradient = torch.autograd.grad(loss_fn(model), params, create_graph=True)
+    flat = torch.cat([g.reshape(-1) for g in gradient])
+    n = flat.numel()
+    if n < 2:
+        raise ValueError(f"hessian_extreme_eigenvalues needs a model with at least 2 weights, got {n}")
 
-    def loss(*params):
-        return loss_fn(lambda x: functional_call(model, ({**dict(zip(names, params)), **buffers},), (x,)))
+    def hvp(v, shift=0.0):
+        v = np.asarray(v).reshape(-1)
+        vt = torch.as_tensor(v, dtype=flat.dtype, device=flat.device)
+        products = torch.autograd.grad(flat @ vt, params, retain_graph=True, allow_unused=True)
+        Hv = torch.cat([(h if h is not None else torch.zeros_like(p)).reshape(-1) for h, p in zip(products, params)])
+        return Hv.detach().double().cpu().numpy() - shift * v
 
-    def hvp(v):
-        return jvp(grad(loss, argnums=tuple(range(len(theta)))), theta, v)[1]
+    start = torch.randn(n, generator=as_generator(seed), dtype=torch.float64).numpy()
 
-    g = as_generator(seed)                              # both power iterations start from the same vector
-    start = tuple(torch.randn(t.shape, generator=g, dtype=t.dtype).to(t.device) for t in theta)
+    def extreme(shift: float, which: str) -> float:
+        H = LinearOperator((n, n), matvec=lambda v: hvp(v, shift), dtype=np.float64)
+        try:
+            return float(eigsh(H, k=1, which=which, v0=start, tol=tol, maxiter=n_iter, ncv=min(n, 20),
+                               return_eigenvectors=False)[0]) + shift
+        except ArpackNoConvergence:
+            raise RuntimeError(f"hessian_extreme_eigenvalues: Lanczos did not reach tol={tol:g} in n_iter={n_iter} "
+                               "restarts; give it more restarts or a larger tol") from None
 
-    def power(shift):
-        v = start
-        value = 0.0
-        for _ in range(n_iter):
-            norm = math.sqrt(sum(float((u * u).sum()) for u in v))
-            v = tuple(u / norm for u in v)
-            Hv = tuple(h - shift * u for h, u in zip(hvp(v), v))
-            value = sum(float((h * u).sum()) for h, u in zip(Hv, v))
-            v = Hv
-        return value + shift
-
-    top = power(0.0)
-    other = power(top)
-    return (top, other) if top >= other else (other, top)
+    top = extreme(0.0, "LA")
+    return top, min(top, extreme(top, "SA"))
 
 
 # --------------------------------------------------------------------------- recurrence

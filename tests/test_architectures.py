@@ -109,7 +109,7 @@ def test_hessian_extreme_eigenvalues_match_the_dense_hessian():
     x = torch.randn(10, 3, dtype=torch.float64)
     labels = torch.randint(2, (10,))
     loss = lambda f: nn.functional.cross_entropy(f(x), labels)
-    top, bottom = arch.hessian_extreme_eigenvalues(net, loss, n_iter=500)
+    top, bottom = arch.hessian_extreme_eigenvalues(net, loss, n_iter=500, tol=1e-10)
     shapes = [p.shape for p in net.parameters()]
     flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
 
@@ -122,8 +122,27 @@ def test_hessian_extreme_eigenvalues_match_the_dense_hessian():
                                                           (v,)))
 
     eigenvalues = torch.linalg.eigvalsh(torch.autograd.functional.hessian(flat_loss, flat))
-    assert top == pytest.approx(eigenvalues[-1].item(), rel=1e-4)
-    assert bottom == pytest.approx(eigenvalues[0].item(), rel=1e-3, abs=1e-6)
+    assert top == pytest.approx(eigenvalues[-1].item(), rel=1e-6)
+    assert bottom == pytest.approx(eigenvalues[0].item(), rel=1e-6, abs=1e-9)
+
+
+def test_hessian_extreme_eigenvalues_of_a_quadratic_are_those_of_its_matrix():
+    """0.5 ||W X||² has the Hessian I ⊗ X Xᵀ in the weights W: the extreme eigenvalues are X Xᵀ's (closed form)."""
+    X = torch.randn(5, 30, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    X[0] *= 3.0
+    net = nn.Linear(5, 3, bias=False).double()
+    top, bottom = arch.hessian_extreme_eigenvalues(net, lambda f: 0.5 * (f(X.T) ** 2).sum(), tol=1e-10)
+    exact = torch.linalg.eigvalsh(X @ X.T)
+    assert (top, bottom) == (pytest.approx(exact[-1].item(), rel=1e-8), pytest.approx(exact[0].item(), rel=1e-8))
+
+
+def test_hessian_extreme_eigenvalues_say_when_they_cannot_reach_their_tolerance():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    x, labels = torch.randn(40, 6, dtype=torch.float64), torch.randint(3, (40,))
+    with pytest.raises(RuntimeError, match="did not reach tol=1e-14 in n_iter=1 restarts"):
+        arch.hessian_extreme_eigenvalues(net, lambda f: nn.functional.cross_entropy(f(x), labels), n_iter=1,
+                                         tol=1e-14)
 
 
 def test_ista_as_a_recurrent_network_is_ista():

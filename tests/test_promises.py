@@ -350,7 +350,7 @@ ITERATIVE = {
 #: Public functions with an ``n_iter`` that are not iterative routines returning a history, and why.
 N_ITER_BUT_NOT_A_ROUTINE = {
     "operators.LinearOperator.norm": "a number (power iteration): the norm is the result, cached per operator",
-    "architectures.hessian_extreme_eigenvalues": "two numbers (power iteration on Hessian-vector products)",
+    "architectures.hessian_extreme_eigenvalues": "two numbers (Lanczos on Hessian-vector products)",
     "pnp.penalty_schedule": "the schedule of n_iter (mu, sigma) pairs that hqs and admm then run",
     "training.adam_with_cosine": "an optimizer and the learning-rate schedule over n_iter steps",
     "training.cosine_schedule": "the learning-rate schedule over n_iter steps",
