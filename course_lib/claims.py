@@ -78,12 +78,13 @@ def _text(values: list[float], fmt: str) -> str:
 @dataclass
 class Claim:
     """One row of the table: the statement as shown, the measured values as text, for how many of ``n``
-    seeds it held, and how many it needed."""
+    seeds (or other ``unit``) it held, and how many it needed."""
     statement: str
     measured: str
     held: int
     n: int
     needed: int
+    unit: str = "seeds"
 
     @property
     def holds(self) -> bool:
@@ -92,17 +93,19 @@ class Claim:
     @property
     def verdict(self) -> str:
         mark = "✔" if self.holds else "✘"
-        return mark if self.n == 1 else f"{mark} {self.held} of {self.n} seeds"
+        return mark if self.n == 1 else f"{mark} {self.held} of {self.n} {self.unit}"
 
 
 @dataclass
 class Claims:
     """A table of checked statements (see the module's docstring). ``title`` heads the table; ``strict``
     (default: :func:`strict_by_default`) makes :meth:`show` and :meth:`check` raise :class:`ClaimFailed`
-    for a statement that does not hold, instead of warning; ``fmt`` formats the measured values."""
+    for a statement that does not hold, instead of warning; ``fmt`` formats the measured values; ``unit`` names what
+    the per-seed values run over ("seeds", "noise draws", ...)."""
     title: str = ""
     strict: bool | None = None
     fmt: str = ".3g"
+    unit: str = "seeds"
     rows: list = field(default_factory=list)
 
     # ----------------------------------------------------------------- statements
@@ -209,8 +212,8 @@ class Claims:
         elif isinstance(at_least, bool) or not isinstance(at_least, int) or not 1 <= at_least <= n:
             raise ValueError(f"Claims: at_least must be an int from 1 to the number of seeds ({n}), got {at_least!r}")
         if n > 1:
-            statement += f" in at least {at_least} of {n} seeds" if at_least < n else f" in {n} of {n} seeds"
-        row = Claim(statement, measured, held, n, at_least)
+            statement += f" in {'at least ' if at_least < n else ''}{at_least} of {n} {self.unit}"
+        row = Claim(statement, measured, held, n, at_least, self.unit)
         self.rows.append(row)
         return row
 

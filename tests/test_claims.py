@@ -63,6 +63,8 @@ def test_values_per_seed_pair_up_and_the_statement_says_how_many(capsys):
     every = claims.greater("accuracy", torch.tensor([0.9, 0.8, 0.7]), "chance", 0.1)   # one number against each
     assert every.statement == "accuracy > chance in 3 of 3 seeds" and every.holds
     assert every.measured == "0.8 ± 0.1 vs 0.1"                                       # shown once, as given
+    draws = cl.Claims(unit="noise draws").greater("a", [2.0, 3.0], "b", [1.0, 1.0])
+    assert draws.statement == "a > b in 2 of 2 noise draws" and draws.verdict == "✔ 2 of 2 noise draws"
     short = claims.less("a", [1.0, 5.0, 1.0], "b", [2.0, 2.0, 2.0])                    # all of them unless said
     assert (short.held, short.needed, short.holds) == (2, 3, False)
     with pytest.raises(ClaimFailed, match=r"'a < b in 3 of 3 seeds' \(.*held in 2 of 3\)"):
