@@ -35,7 +35,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .utils import as_generator, check_int, check_tensor
+from .utils import as_generator, check_int, check_number, check_tensor
 
 __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "hankel_svd", "framelet_coefficients",
            "framelet_reconstruct",
@@ -338,20 +338,22 @@ class Residual(nn.Module):
 
 
 def relu_network(inputs: int, width: int, depth: int, outputs: int = 1, skip: bool = False, seed=0,
-                 dtype=torch.float64) -> nn.Sequential:
+                 dtype=torch.float64, bias_std: float = 0.1) -> nn.Sequential:
     """A fully connected ReLU network ``inputs -> width (x depth) -> outputs`` with He initialisation (Kaiming normal
-    weights, biases of standard deviation 0.1), seeded (an int or a ``torch.Generator``; torch's global random
-    stream is left as it was): ``depth`` hidden layers ``ReLU(W h + b)``; with ``skip`` every hidden layer after the
-    first is a :class:`Residual`, ``h + ReLU(W h + b)``."""
+    weights, normal biases of standard deviation ``bias_std``), seeded (an int or a ``torch.Generator``; torch's global
+    random stream is left as it was): ``depth`` hidden layers ``ReLU(W h + b)``; with ``skip`` every hidden layer after
+    the first is a :class:`Residual`, ``h + ReLU(W h + b)``. Biases on the inputs' scale (``bias_std=1.0`` for inputs
+    in [-3, 3]) spread the ReLU boundaries over the input space; small ones put them all near the origin."""
     inputs, width, depth, outputs = (check_int(v, name, "relu_network") for v, name in
                                      ((inputs, "inputs"), (width, "width"), (depth, "depth"), (outputs, "outputs")))
     _check_dtype(dtype, "relu_network")
+    bias_std = check_number(bias_std, "bias_std", "relu_network")
     g = as_generator(seed)
 
     def linear(a, b):
         layer = nn.Linear(a, b)
         nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=g)
-        nn.init.normal_(layer.bias, std=0.1, generator=g)
+        nn.init.normal_(layer.bias, std=bias_std, generator=g)
         return layer
 
     with torch.random.fork_rng(devices=[]):             # nn.Linear's own initialisation draws from the global stream

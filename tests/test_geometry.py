@@ -146,6 +146,12 @@ def test_relu_network_is_seeded_and_he_initialised():
     assert math.isclose(a[2].weight.std().item(), math.sqrt(2 / 256), rel_tol=0.02)   # He: variance 2 / fan_in
     with pytest.raises(ValueError, match="width is 0"):
         geo.relu_network(2, 0, 1)
+    assert math.isclose(a[0].bias.std().item(), 0.1, rel_tol=0.15)                       # biases: std bias_std
+    wide = geo.relu_network(4, 256, 2, seed=1, bias_std=1.0)
+    assert math.isclose(wide[0].bias.std().item(), 1.0, rel_tol=0.15)
+    assert torch.equal(wide[0].weight, a[0].weight)                                     # the weights are the same draw
+    with pytest.raises(ValueError, match="bias_std"):
+        geo.relu_network(2, 4, 1, bias_std=-1.0)
 
 
 def test_regions_along_a_line_count_the_hyperplanes_crossed():
