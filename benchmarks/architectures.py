@@ -8,7 +8,7 @@ r"""Lecture 02's claims, measured: architectural priors (course_lib.architecture
    on scikit-learn's digits for ``--steps-56`` / ``--steps-20`` steps, ``--seeds`` seeds. The training loss is
    the minibatch loss averaged over 20 steps; "steps to match" is the first step at which the residual network's
    loss is at or below the plain network's final loss, over the plain network's steps. The extreme Hessian
-   eigenvalues at the end (power iteration on Hessian-vector products, 256 training images, eval mode), test
+   eigenvalues at the end (Lanczos on Hessian-vector products, 256 training images, eval mode), test
    accuracy; and the plain 20-layer network without batch normalisation (it does not train).
 3. Rotation equivariance buys samples: ``P4CNN`` against ``PlainCNN`` (about as many weights) without and with
    rotation augmentation, on ``rotated_patterns`` (8 glyphs, noise 0.3, 12x12), trained by Adam for
