@@ -532,13 +532,13 @@ def hessian_extreme_eigenvalues(model: nn.Module, loss_fn, n_iter: int = 100, to
 
     Lanczos (``scipy.sparse.linalg.eigsh``) on Hessian-vector products (reverse over reverse: the gradient of
     :math:`\langle \nabla L(\theta), v\rangle`, its graph built once): first the largest eigenvalue
-    :math:`\lambda_1`, then the largest in magnitude of :math:`H - \lambda_1 I`, which is
-    :math:`\lambda_{\min} - \lambda_1`. Both to ARPACK's relative accuracy ``tol``: the residual
-    :math:`\|Hv - \lambda v\|` is at most ``tol`` times :math:`|\lambda_1|` (for the smallest, times
-    :math:`|\lambda_{\min} - \lambda_1|`, so that a smallest eigenvalue near 0 is found to the scale of the
-    spectrum). ``n_iter`` bounds Lanczos's restarts (each up to 20 products); when they do not reach ``tol`` a
-    :class:`RuntimeError` says so. ``loss_fn(f)`` returns the loss (a tensor) of the network ``f`` (a callable
-    ``x -> output``); the model is evaluated in eval mode; ``seed`` draws the start vector."""
+    :math:`\lambda_1`, then the smallest of :math:`H - \lambda_1 I` (its eigenvalues are all at most 0, so it is
+    also the largest in magnitude), which is :math:`\lambda_{\min} - \lambda_1`. Both to ARPACK's relative
+    accuracy ``tol``: the residual :math:`\|Hv - \lambda v\|` is at most ``tol`` times :math:`|\lambda_1|`
+    (for the smallest, times :math:`|\lambda_{\min} - \lambda_1|`, so that a smallest eigenvalue near 0 is
+    found to the scale of the spectrum). ``n_iter`` bounds Lanczos's restarts (each up to 20 products); when they
+    do not reach ``tol`` a :class:`RuntimeError` says so. ``loss_fn(f)`` returns the loss (a tensor) of the
+    network ``f`` (a callable ``x -> output``); the model is evaluated in eval mode; ``seed`` draws the start vector."""
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     _check_module(model, "model", "hessian_extreme_eigenvalues")

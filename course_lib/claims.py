@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import warnings
 from dataclasses import dataclass, field
 
@@ -68,11 +69,10 @@ def _values(value, what: str) -> list[float]:
 
 
 def _text(values: list[float], fmt: str) -> str:
+    """One value as it is; several as mean ± sample standard deviation."""
     if len(values) == 1:
         return format(values[0], fmt)
-    mean = sum(values) / len(values)
-    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return f"{format(mean, fmt)} ± {format(spread, fmt)}"
+    return f"{format(statistics.fmean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
 
 
 @dataclass
