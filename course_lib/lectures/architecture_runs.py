@@ -118,7 +118,7 @@ def _arms(c: dict, progress: bool) -> dict:
                 try:
                     top, bottom = hessian_extreme_eigenvalues(net, loss_fn, n_iter=c["hessian_restarts"],
                                                               tol=c["hessian_tol"], seed=seed)
-                except RuntimeError:            # Lanczos did not reach the tolerance: recorded as NaN, said so
+                except RuntimeError:            # Lanczos did not reach the tolerance: recorded as NaN
                     pass
             runs["top"].append(top)
             runs["bottom"].append(bottom)
