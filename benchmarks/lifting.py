@@ -4,9 +4,10 @@ r"""Lecture 04's claims, measured: the learned lifting network against the fixed
    in training): scikit-image's ``denoise_wavelet`` (BayesShrink, the practitioner's default), LeGall 5/3
    soft-thresholding at its best threshold (a grid, with the truth: an oracle), TV denoising
    (``denoise_tv_chambolle``) at its best weight (a grid, oracle), and the shipped ``LiftingNetwork``
-   (``course_lib/pretrained/lifting_sigma25.pt``, made by ``python scripts/train_lifting.py``): PSNR, its
-   inverse error in float32, its parameters and training seconds (of the one training run that made the shipped
-   weights, recorded in its manifest; not repeated here).
+   (``course_lib/pretrained/lifting_sigma25.pt``, made by ``python scripts/train_lifting.py``; trained over noise
+   levels 2/255 to 50/255 and told sigma): PSNR, its inverse error in float32, its parameters and the seconds of the
+   recorded run that made it (both networks and lecture 04's plug-and-play tuning, from its manifest; not repeated
+   here). Lecture 04 compares it with every baseline tuned on a validation image instead of this oracle grid.
 2. Plug-and-play deblurring (camera, ``--deblur-size`` squared, circular Gaussian blur of width 1.6 px, noise
    0.01): Tikhonov at its best alpha (closed form in the Fourier domain), TV deblurring at its best lambda
    (FISTA with ``TotalVariation``, whose prox is an inner dual solver), and plug-and-play with the learned
@@ -18,8 +19,9 @@ r"""Lecture 04's claims, measured: the learned lifting network against the fixed
    the same for all three): PSNR of the front and of the back.
 
 Targets (issue 13): learned >= BayesShrink + 1.5 dB, >= best-threshold wavelet + 1.5 dB and >= best TV on every
-held-out image; inverse error <= 1e-5 in float32; <= 100 k parameters; trained in <= 120 s; PnP >= best
-Tikhonov + 1.5 dB and >= best TV; the exclusion term improves both sides' PSNR over the variant without it.
+held-out image; inverse error <= 1e-5 in float32; <= 300 k parameters; recorded in <= 900 s (issue 27's limit on a
+recorded run: both networks and the plug-and-play tuning); PnP >= best Tikhonov + 1.5 dB and >= best TV; the
+exclusion term improves both sides' PSNR over the variant without it.
 
 Run::
 
@@ -45,14 +47,13 @@ from skimage.restoration import denoise_tv_chambolle, denoise_wavelet
 
 import course_lib as cl
 from course_lib import data, pnp, xray
-from course_lib.lectures.lifting_network import RECIPE as LIFTING_RECIPE
 from course_lib.lectures.lifting_network import pretrained_lifting_network
 from course_lib.lectures.recorded import manifest as recorded_manifest
 from course_lib.lifting import WaveletTransform, wavelet_denoise
 from course_lib.metrics import psnr
 
-SIGMA = LIFTING_RECIPE["sigma"]
-GAIN, PARAMETERS, SECONDS, INVERSE = 1.5, 100_000, 120.0, 1e-5
+SIGMA = 25 / 255
+GAIN, PARAMETERS, SECONDS, INVERSE = 1.5, 300_000, 900.0, 1e-5
 TV_WEIGHTS = (0.04, 0.06, 0.08, 0.1, 0.12, 0.15)
 TV_LAMBDAS = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 3e-3)
 ALPHAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
@@ -131,7 +132,8 @@ def main(argv=None) -> int:
     args = BenchmarkParser(__doc__, COUNTS).parse(argv)
     net = pretrained_lifting_network()
     manifest = recorded_manifest("lifting_sigma25")
-    print(f"Lifting network ({net.n_parameters:,} parameters, trained in {manifest['seconds']} s: one run, recorded), "
+    print(f"Lifting network ({net.n_parameters:,} parameters, recorded in {manifest['seconds']} s with its ablation "
+          "and the PnP tuning), "
           "sigma = 25/255, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}" + (" [--quick]" if args.quick else ""))
     rows = denoising(args, net)
@@ -162,7 +164,7 @@ def main(argv=None) -> int:
         target("learned >= TV at its best weight", margin("tv_best"), ">=", 0.0, "{:+.2f} dB (worst image)"),
         target("inverse error <= 1e-5 in float32", max(r["inverse_error"] for r in rows), "<=", INVERSE, "{:.1e}"),
         target(f"<= {PARAMETERS:,} parameters", net.n_parameters, "<=", PARAMETERS, "{:,}"),
-        target(f"trained in <= {SECONDS:g} s", manifest["seconds"], "<=", SECONDS, "{:.0f} s (one recorded run)"),
+        target(f"recorded in <= {SECONDS:g} s", manifest["seconds"], "<=", SECONDS, "{:.0f} s (one recorded run)"),
         target(f"PnP (HQS/ADMM) learned >= Tikhonov* + {GAIN:g} dB", deblur["pnp_learned"] - deblur["tikhonov_best"],
                ">=", GAIN, "{:+.2f} dB"),
         target("PnP (HQS/ADMM) learned >= TV*", deblur["pnp_learned"] - deblur["tv_best"], ">=", 0.0, "{:+.2f} dB"),

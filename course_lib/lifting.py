@@ -36,7 +36,7 @@ from .utils import check_int, check_number, check_tensor
 
 __all__ = ["Stencil", "LiftingStep", "Wavelet", "HAAR", "LEGALL_53", "WAVELETS", "split", "merge", "lift", "unlift",
            "max_levels", "WaveletTransform", "detail_mask", "universal_threshold", "keep_largest", "wavelet_denoise",
-           "LiftingNetwork"]
+           "subbands", "subband_noise_levels", "subband_thresholds", "subband_denoise", "LiftingNetwork"]
 
 
 class Stencil:
@@ -328,6 +328,103 @@ def wavelet_denoise(y: torch.Tensor, W: WaveletTransform, threshold: float) -> t
     return W.inverse(torch.where(mask, soft_threshold(c, threshold), c))
 
 
+def subbands(W: WaveletTransform) -> list:
+    """The subbands of ``W``'s coefficients, finest level first, the coarsest approximation last: a list of
+    ``(name, index)`` with ``c[(..., *index)]`` the subband (a tuple of slices). Names: "level 2, detail" for a signal;
+    "level 2, HL" for an image (H: details along the rows' axis, i.e. across the width; then the columns'), and
+    "approximation"."""
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; subbands expects a WaveletTransform")
+    found = []
+    for level, region in enumerate(W._regions(), start=1):
+        halves = [(s + 1) // 2 for s in region]
+        if len(region) == 1:
+            found.append((f"level {level}, detail", (slice(halves[0], region[0]),)))
+            continue
+        for name, rows, cols in (("HL", (0, halves[0]), (halves[1], region[1])),
+                                 ("LH", (halves[0], region[0]), (0, halves[1])),
+                                 ("HH", (halves[0], region[0]), (halves[1], region[1]))):
+            found.append((f"level {level}, {name}", (slice(*rows), slice(*cols))))
+    coarse = [s for s in W.in_shape]
+    for _ in range(W.levels):
+        coarse = [(s + 1) // 2 for s in coarse]
+    found.append(("approximation", tuple(slice(0, s) for s in coarse)))
+    return found
+
+
+def subband_noise_levels(W: WaveletTransform, dtype=torch.float64) -> torch.Tensor:
+    r"""The noise level of each subband of ``W`` for white noise of level 1, as a tensor of the coefficients' shape.
+
+    A coefficient :math:`c_i = \langle w_i, x\rangle` of white noise of level :math:`\sigma` has level
+    :math:`\sigma\|w_i\|`, and :math:`w_i = W^* e_i`. Each subband is filled with the value at its central coefficient
+    (the same at every coefficient away from the boundary). 1 everywhere for an orthonormal wavelet (Haar on even
+    sizes); for LeGall 5/3, which is biorthogonal, it differs per level (in 1-D, 0.87 at level 1 to 1.47 at level
+    5), so one threshold for all details is too small on some and too large on others."""
+    found = subbands(W)
+    levels = torch.ones(W.in_shape, dtype=dtype)
+    for _, index in found:
+        delta = torch.zeros(W.in_shape, dtype=dtype)
+        delta[tuple((s.start + s.stop - 1) // 2 for s in index)] = 1.0
+        levels[index] = W.A_adjoint(delta).norm()
+    return levels
+
+
+def subband_thresholds(c: torch.Tensor, W: WaveletTransform, sigma: float, rule="sure") -> torch.Tensor:
+    r"""One soft threshold per detail subband of the coefficients ``c = W(y)`` (``(..., *W.in_shape)``, one set per
+    item), chosen by ``rule`` from the subband's noise level :math:`\sigma_b` (:func:`subband_noise_levels` times
+    ``sigma``), as a tensor of ``c``'s shape (0 on the approximation):
+
+    - ``"sure"``: SureShrink (Donoho & Johnstone, JASA 1995, without its sparsity test), the threshold that minimises
+      Stein's unbiased estimate of the risk, :math:`m\sigma_b^2 - 2\sigma_b^2\#\{|c_i| \le \tau\} + \sum_i
+      \min(c_i^2, \tau^2)` over the subband's :math:`m` coefficients;
+    - ``"bayes"``: BayesShrink (Chang, Yu & Vetterli, IEEE TIP 2000), :math:`\tau = \sigma_b^2 / \hat\sigma_x` with
+      :math:`\hat\sigma_x^2 = \max(\overline{c^2} - \sigma_b^2, 0)` (every coefficient when :math:`\hat\sigma_x = 0`);
+    - a number ``k``: :math:`\tau = k\,\sigma_b` (one factor for all subbands, each at its own noise level)."""
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; subband_thresholds expects a WaveletTransform")
+    check_tensor(c, "c", f"subband_thresholds with {W!r}", W.in_shape, allow_complex=False)
+    sigma = check_number(sigma, "sigma", "subband_thresholds", strict=True)
+    if isinstance(rule, str):
+        if rule not in ("sure", "bayes"):
+            raise ValueError(f"rule is {rule!r}; subband_thresholds expects 'sure', 'bayes' or a factor (a number "
+                             ">= 0)")
+    else:
+        rule = check_number(rule, "rule", "subband_thresholds")
+    noise = subband_noise_levels(W, c.dtype).to(c.device) * sigma
+    tau = torch.zeros_like(c)
+    for _, index in subbands(W)[:-1]:
+        block = c[(..., *index)]
+        flat = block.reshape(*block.shape[: block.ndim - len(index)], -1)   # (..., m)
+        s = noise[index].reshape(-1)[0]
+        if rule == "sure":
+            a = flat.abs().sort(dim=-1).values
+            m = a.shape[-1]
+            k = torch.arange(1, m + 1, dtype=c.dtype, device=c.device)
+            risk = m * s**2 - 2 * s**2 * k + a.square().cumsum(-1) + (m - k) * a.square()
+            risk = torch.cat([torch.full_like(a[..., :1], m * s.item() ** 2), risk], dim=-1)   # tau = 0 too
+            candidates = torch.cat([torch.zeros_like(a[..., :1]), a], dim=-1)
+            best = candidates.gather(-1, risk.argmin(dim=-1, keepdim=True))[..., 0]
+        elif rule == "bayes":
+            signal = (flat.square().mean(-1) - s**2).clamp_min(0).sqrt()
+            best = torch.where(signal > 0, s**2 / signal.clamp_min(torch.finfo(c.dtype).tiny), flat.abs().amax(-1))
+        else:
+            best = torch.full(flat.shape[:-1], rule * s.item(), dtype=c.dtype, device=c.device)
+        tau[(..., *index)] = best[(..., *[None] * len(index))].expand_as(block)
+    return tau
+
+
+def subband_denoise(y: torch.Tensor, W: WaveletTransform, sigma: float, rule="sure") -> torch.Tensor:
+    r"""Soft-threshold each detail subband of ``W(y)`` at its own threshold (:func:`subband_thresholds` with ``rule``:
+    "sure", "bayes" or a factor of the subband's noise level) and transform back; ``y`` is ``(..., *W.in_shape)``."""
+    from .prox import soft_threshold
+
+    if not isinstance(W, WaveletTransform):
+        raise TypeError(f"W is a {type(W).__name__}; subband_denoise expects a WaveletTransform")
+    check_tensor(y, "y", f"subband_denoise with {W!r}", W.in_shape, allow_complex=False)
+    c = W(y)
+    return W.inverse(soft_threshold(c, subband_thresholds(c, W, sigma, rule)))
+
+
 # --------------------------------------------------------------------------- a lifting network
 
 
@@ -351,29 +448,45 @@ class _LearnedStep(nn.Module):
 
     def __init__(self, step: LiftingStep, channels: int, hidden: int, axis: int):
         super().__init__()
-        self.step, self.axis, self.cnn = step, axis, _Residual(channels, hidden)
+        self.step, self.axis = step, axis
+        self.cnn = _Residual(channels, hidden) if hidden else None      # hidden = 0: the wavelet's stencil alone
 
     def forward(self, v: torch.Tensor, n_out: int) -> torch.Tensor:
         along = v.transpose(self.axis, -1)
-        fixed = self.step.stencil.apply(along, n_out).transpose(self.axis, -1)
-        return self.step.weight * fixed + self.cnn(v)          # n_out = the other phase's length (even sizes: equal)
+        fixed = self.step.weight * self.step.stencil.apply(along, n_out).transpose(self.axis, -1)
+        return fixed if self.cnn is None else fixed + self.cnn(v)    # n_out = the other phase's length (even: equal)
 
 
 class _Shrinkage(nn.Module):
-    """A learned per-coefficient shrinkage of a level's details: gains in (0, 1) from the details (in units of
-    sigma), the level's approximation and sigma itself. Its last layer starts at zero (a gain of sigmoid(4) ~ 0.98)."""
+    r"""A learned denoiser of a level's details, by ``depth`` 3x3 convolutions of ``hidden`` channels that see the
+    details (in units of sigma), the level's approximation and sigma itself: each coefficient is shrunk by a gain in
+    (0, 1) and corrected by an estimate in units of sigma, :math:`\hat d = g \odot d + \sigma r`. Its last layer
+    starts at zero (a gain of sigmoid(4) ~ 0.98, no correction)."""
 
-    def __init__(self, hidden: int):
+    def __init__(self, hidden: int, depth: int = 3):
         super().__init__()
-        self.net = _Residual(5, hidden).net
-        self.net[-1] = nn.Conv2d(hidden, 3, 3, padding=1, padding_mode="reflect")
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        layers, channels = [], 5
+        for _ in range(depth - 1):
+            layers += [nn.Conv2d(channels, hidden, 3, padding=1, padding_mode="reflect"), nn.LeakyReLU(0.1)]
+            channels = hidden
+        layers.append(nn.Conv2d(channels, 6, 3, padding=1, padding_mode="reflect"))
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
+        self.net = nn.Sequential(*layers)
 
     def forward(self, details, approximation, sigma):
-        sigma_map = torch.full_like(approximation, float(sigma))
-        gain = torch.sigmoid(self.net(torch.cat([details / sigma, approximation, sigma_map], dim=1)) + 4.0)
-        return details * gain
+        sigma = _per_image(sigma, approximation)                     # (N, 1, 1, 1)
+        features = torch.cat([details / sigma, approximation, sigma.expand_as(approximation)], dim=1)
+        gain, correction = self.net(features).split(3, dim=1)
+        return details * torch.sigmoid(gain + 4.0) + sigma * correction
+
+
+def _per_image(sigma, like: torch.Tensor) -> torch.Tensor:
+    """``sigma`` (a number, or a tensor of one value or one per image) as a tensor ``(N, 1, 1, 1)`` like ``like``."""
+    sigma = torch.as_tensor(sigma, dtype=like.dtype, device=like.device)
+    if sigma.numel() == 1:
+        return sigma.reshape(1, 1, 1, 1).expand(like.shape[0], 1, 1, 1)
+    return sigma.reshape(-1, 1, 1, 1)
 
 
 class LiftingNetwork(nn.Module):
@@ -382,8 +495,9 @@ class LiftingNetwork(nn.Module):
     Every level lifts the image along its width, then along its height (the approximation and the
     details of the first pass together), with predictors and updaters :math:`P = P_0 + \mathrm{CNN}_P`,
     :math:`U = U_0 + \mathrm{CNN}_U`: a classical wavelet's stencil (``wavelet``, LeGall 5/3 by default)
-    plus a small CNN whose last layer starts at zero, so the untrained network *is* that wavelet.
-    Whatever the weights, each step is a shear, :math:`d = o - P(e)`, :math:`s = e + U(d)`, and
+    plus a small CNN of ``hidden`` channels whose last layer starts at zero, so the untrained network *is* that
+    wavelet (``hidden=0``: no CNN, the wavelet itself, fixed; only the denoiser below learns). Whatever the
+    weights, each step is a shear, :math:`d = o - P(e)`, :math:`s = e + U(d)`, and
     :meth:`inverse` undoes it exactly (:math:`e = s - U(d)`, :math:`o = d + P(e)`): invertible by
     construction, to rounding error. A level turns ``(N, 1, H, W)`` into an approximation
     ``(N, 1, H/2, W/2)`` and three detail channels ``(N, 3, H/2, W/2)``; the next level lifts the
@@ -391,16 +505,17 @@ class LiftingNetwork(nn.Module):
 
     :meth:`denoise` soft-thresholds the detail channels with a learned threshold per level and
     channel, in units of the noise level :math:`\sigma`, and inverts: sparsity imposed on the details.
-    With ``shrinkage_hidden`` > 0 a small CNN per level then shrinks each detail coefficient by a
-    learned gain in (0, 1), seeing the details, the level's approximation and :math:`\sigma` (the
-    role of WINNet's detail denoiser); 0 keeps the thresholds alone.
+    With ``shrinkage_hidden`` > 0 a CNN per level (``shrinkage_depth`` convolutions) then shrinks each detail
+    coefficient by a learned gain in (0, 1), seeing the details, the level's approximation and :math:`\sigma` (the
+    role of WINNet's detail denoiser); 0 keeps the thresholds alone. :math:`\sigma` is one noise level or one per
+    image, so one network can learn a range of noise levels.
     """
 
     def __init__(self, levels: int = 2, hidden: int = 16, wavelet: Wavelet | str = "legall53",
-                 shrinkage_hidden: int = 0):
+                 shrinkage_hidden: int = 0, shrinkage_depth: int = 3):
         super().__init__()
         self.levels = check_int(levels, "levels", "LiftingNetwork")
-        check_int(hidden, "hidden", "LiftingNetwork")
+        check_int(hidden, "hidden", "LiftingNetwork", minimum=0)
         self.wavelet = as_wavelet(wavelet, "LiftingNetwork")
         self.steps = nn.ModuleList()
         for _ in range(self.levels):
@@ -408,7 +523,8 @@ class LiftingNetwork(nn.Module):
                 self.steps.append(nn.ModuleList([_LearnedStep(s, channels, hidden, axis) for s in self.wavelet.steps]))
         self.log_threshold = nn.Parameter(torch.full((self.levels, 3), math.log(1.5)))
         check_int(shrinkage_hidden, "shrinkage_hidden", "LiftingNetwork", minimum=0)
-        self.shrinkage = nn.ModuleList([_Shrinkage(shrinkage_hidden) for _ in range(self.levels)
+        check_int(shrinkage_depth, "shrinkage_depth", "LiftingNetwork", minimum=1)
+        self.shrinkage = nn.ModuleList([_Shrinkage(shrinkage_hidden, shrinkage_depth) for _ in range(self.levels)
                                         ]) if shrinkage_hidden else None
 
     @property
@@ -485,21 +601,33 @@ class LiftingNetwork(nn.Module):
         return x
 
     def thresholds(self, sigma) -> torch.Tensor:
-        """The soft thresholds ``(levels, 3)``, one per level and detail channel, in units of ``sigma`` (> 0)."""
+        """The soft thresholds, one per level and detail channel, in units of ``sigma`` (> 0): ``(levels, 3)`` for one
+        noise level, ``(N, levels, 3)`` for a tensor of ``N`` noise levels, one per image."""
         if not isinstance(sigma, torch.Tensor):
             sigma = check_number(sigma, "sigma", "LiftingNetwork", strict=True)
-        elif not bool((sigma > 0).all()):
-            raise ValueError("sigma holds a value <= 0; LiftingNetwork expects noise levels > 0 (its thresholds and "
-                             "shrinkage are in units of sigma)")
+        else:
+            if sigma.ndim > 1 or sigma.is_complex() or not sigma.is_floating_point():
+                raise ValueError(f"sigma is a tensor of shape {tuple(sigma.shape)} and dtype {sigma.dtype}; "
+                                 "LiftingNetwork expects one noise level or a 1-D float tensor of one per image")
+            if not bool((sigma > 0).all()):
+                raise ValueError("sigma holds a value <= 0; LiftingNetwork expects noise levels > 0 (its thresholds "
+                                 "and shrinkage are in units of sigma)")
+            if sigma.ndim == 1:
+                return sigma[:, None, None] * self.log_threshold.exp()
         return sigma * self.log_threshold.exp()
 
     def denoise(self, y: torch.Tensor, sigma) -> torch.Tensor:
-        r"""Transform, soft-threshold every detail channel at its learned threshold (:math:`\propto\sigma`), invert."""
+        r"""Transform, soft-threshold every detail channel at its learned threshold (:math:`\propto\sigma`), shrink
+        (with ``shrinkage_hidden``), invert. ``sigma`` is one noise level or a 1-D tensor of one per image."""
         from .prox import soft_threshold
 
         theta = self.thresholds(sigma)
+        if theta.ndim == 3 and theta.shape[0] != y.shape[0]:
+            raise ValueError(f"sigma holds {theta.shape[0]} noise levels and y {y.shape[0]} images; LiftingNetwork "
+                             "expects one noise level, or one per image")
+        theta = theta.reshape(-1, self.levels, 3)
         approximations, details = self._decompose(y)
-        details = [soft_threshold(d, theta[level].reshape(1, 3, 1, 1)) for level, d in enumerate(details)]
+        details = [soft_threshold(d, theta[:, level, :, None, None]) for level, d in enumerate(details)]
         if self.shrinkage is not None:
             details = [shrink(d, a, sigma) for shrink, d, a in zip(self.shrinkage, details, approximations)]
         return self.inverse(approximations[-1], details)

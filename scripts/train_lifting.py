@@ -1,5 +1,5 @@
-"""Train lecture 04's lifting network and record it: python scripts/train_lifting.py   (about two minutes on 2 CPU
-cores)
+"""Train lecture 04's lifting network and its ablation, tune plug-and-play on the validation image, and record it:
+python scripts/train_lifting.py   (about 10 minutes on 2 CPU cores)
 
 What it runs and writes: course_lib/lectures/lifting_network.py (RECORD).
 """

@@ -20,6 +20,10 @@ from course_lib.lifting import (
     max_levels,
     merge,
     split,
+    subband_denoise,
+    subband_noise_levels,
+    subband_thresholds,
+    subbands,
     universal_threshold,
     unlift,
     wavelet_denoise,
@@ -175,9 +179,13 @@ def test_lifting_network_is_invertible_for_any_weights(seed, levels):
     assert (net32.inverse(*net32(x32)) - x32).abs().max() <= 1e-5
 
 
-def test_untrained_lifting_network_is_the_legall_wavelet():
+@pytest.mark.parametrize("hidden", [16, 0])
+def test_untrained_lifting_network_is_the_legall_wavelet(hidden):
+    """Untrained (its CNNs' last layers at zero), or without CNNs (hidden=0: nothing in P and U to learn)."""
     x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    approximation, (level1, level2) = LiftingNetwork(levels=2).double()(x)
+    net = LiftingNetwork(levels=2, hidden=hidden).double()
+    assert (sum(p.numel() for p in net.steps.parameters()) == 0) == (hidden == 0)
+    approximation, (level1, level2) = net(x)
     c = WaveletTransform((16, 16), "legall53", levels=2)(x[:, 0])
     assert torch.allclose(approximation[:, 0], c[:, :4, :4], atol=1e-14)
     assert torch.allclose(level1[:, 0], c[:, :8, 8:], atol=1e-14)          # rows' details, smoothed down the columns
@@ -227,3 +235,106 @@ def test_lifting_network_bad_inputs():
     assert LiftingNetwork(levels=1, hidden=4, wavelet=LEGALL_53).wavelet is LEGALL_53
     with pytest.raises(TypeError, match="details is a Tensor"):
         net.inverse(torch.zeros(1, 1, 4, 4), torch.zeros(1, 3, 4, 4))
+
+
+def dense_matrix(W):
+    n = math.prod(W.in_shape)
+    return W(torch.eye(n, dtype=torch.float64).reshape(n, *W.in_shape)).reshape(n, n).T   # row i: c_i = <w_i, x>
+
+
+@pytest.mark.parametrize("shape, levels", [((64,), 3), ((32, 32), 3), ((30, 22), 2)])
+def test_subband_noise_levels_are_the_rows_norms_of_the_dense_transform(shape, levels):
+    W = WaveletTransform(shape, "legall53", levels=levels)
+    norms = dense_matrix(W).norm(dim=1).reshape(shape)
+    found = subbands(W)
+    levels_ = subband_noise_levels(W)
+    covered = torch.zeros(shape, dtype=torch.int64)
+    for name, index in found:
+        covered[index] += 1
+        centre = tuple((s.start + s.stop - 1) // 2 for s in index)
+        assert levels_[centre] == pytest.approx(norms[centre].item(), rel=1e-12), name
+        assert torch.all(levels_[index] == levels_[centre])
+    assert torch.all(covered == 1)                     # the subbands tile the coefficients
+    assert [name for name, _ in found][-1] == "approximation"
+    haar = WaveletTransform((32, 32), "haar", levels=3)
+    assert torch.allclose(subband_noise_levels(haar), torch.ones(32, 32, dtype=torch.float64))
+
+
+def test_legall_noise_levels_differ_per_level_as_white_noise_shows():
+    W = WaveletTransform((1024,), "legall53", levels=5)
+    levels = subband_noise_levels(W)
+    noise = torch.randn(4000, 1024, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    c = W(noise)
+    for _, index in subbands(W):
+        inner = c[:, index[0]][:, 2:-2]                  # away from the boundary
+        assert inner.std().item() == pytest.approx(levels[index][0].item(), rel=0.02)
+    assert levels[600].item() == pytest.approx(math.sqrt(3) / 2, rel=1e-12)   # level 1: sqrt(1/4 + 1/4 + 1/4)
+    assert levels[:64].min() > 1.4                      # level 5 and the approximation
+
+
+def sure_by_brute_force(block, s):
+    a = np.abs(block.ravel())
+    candidates = np.concatenate([[0.0], a])
+    risks = [a.size * s**2 - 2 * s**2 * np.sum(a <= t) + np.sum(np.minimum(a**2, t**2)) for t in candidates]
+    return candidates[int(np.argmin(risks))]
+
+
+@given(seed=st.integers(0, 10**6), sparse=st.booleans())
+def test_sure_bayes_and_factor_thresholds_match_their_formulas(seed, sparse):
+    gen = torch.Generator().manual_seed(seed)
+    W = WaveletTransform((16, 16), "legall53", levels=2)
+    x = torch.randn(16, 16, generator=gen, dtype=torch.float64) * (torch.rand(16, 16, generator=gen) < 0.1 if sparse
+                                                                    else 1.0)
+    c = W(x + 0.3 * torch.randn(16, 16, generator=gen, dtype=torch.float64))
+    noise = subband_noise_levels(W) * 0.3
+    sure, bayes, factor = (subband_thresholds(c, W, 0.3, rule) for rule in ("sure", "bayes", 2.5))
+    for name, index in subbands(W):
+        if name == "approximation":
+            assert torch.all(sure[index] == 0) and torch.all(bayes[index] == 0) and torch.all(factor[index] == 0)
+            continue
+        block, s = c[index].numpy(), noise[index][0, 0].item()
+        assert sure[index][0, 0].item() == pytest.approx(sure_by_brute_force(block, s), rel=1e-9, abs=1e-12)
+        signal = math.sqrt(max(np.mean(block**2) - s**2, 0.0))
+        expected = s**2 / signal if signal > 0 else np.abs(block).max()
+        assert bayes[index][0, 0].item() == pytest.approx(expected, rel=1e-9)
+        assert factor[index][0, 0].item() == pytest.approx(2.5 * s, rel=1e-12)
+        assert torch.all(sure[index] == sure[index][0, 0])
+
+
+def test_subband_denoise_is_per_item_and_denoises():
+    sigma = 25 / 255
+    x = torch.stack([data.test_image(name, 64, dtype=torch.float64) for name in ("camera", "coins")])
+    y = data.add_noise(x, sigma=sigma, seed=4)
+    W = WaveletTransform((64, 64), "legall53", levels=3)
+    for rule in ("sure", "bayes", 1.0):
+        together = subband_denoise(y, W, sigma, rule)
+        assert torch.allclose(together[1], subband_denoise(y[1], W, sigma, rule), atol=1e-12)
+    for rule in ("sure", "bayes", 1.0):
+        assert psnr(subband_denoise(y, W, sigma, rule), x) > psnr(y, x) + 3, rule
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: subbands("haar"), TypeError, "W is a str"),
+    (lambda: subband_thresholds(torch.zeros(8), WaveletTransform((8,)), 0.1, "median"), ValueError, "rule is 'median'"),
+    (lambda: subband_thresholds(torch.zeros(8), WaveletTransform((8,)), 0.0), ValueError, "sigma"),
+    (lambda: subband_thresholds(torch.zeros(8), WaveletTransform((8,)), 0.1, -1.0), ValueError, "rule is -1.0"),
+    (lambda: subband_denoise(torch.zeros(9), WaveletTransform((8,)), 0.1), ValueError, r"expects \(\.\.\., 8\)"),
+])
+def test_subband_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_lifting_network_takes_one_noise_level_per_image():
+    net = randomise(LiftingNetwork(levels=2, hidden=4, shrinkage_hidden=4, shrinkage_depth=4), seed=3)
+    y = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    sigmas = torch.tensor([0.05, 0.1, 0.2])
+    with torch.no_grad():
+        together = net.denoise(y, sigmas)
+        for i in range(3):
+            assert torch.allclose(together[i], net.denoise(y[i:i + 1], sigmas[i].item())[0], atol=1e-6)
+    assert net.thresholds(sigmas).shape == (3, 2, 3)
+    with pytest.raises(ValueError, match="2 noise levels and y 3 images"):
+        net.denoise(y, sigmas[:2])
+    with pytest.raises(ValueError, match="1-D float tensor"):
+        net.thresholds(torch.ones(2, 2))
