@@ -337,6 +337,7 @@ ITERATIVE = {
     "pnp.hqs": lambda: cl.pnp.hqs(_MASK, _MASK(_IMAGE), lambda x, sigma: x, _schedule()),
     "pnp.admm": lambda: cl.pnp.admm(_MASK, _MASK(_IMAGE), lambda x, sigma: x, _schedule()),
     "pnp.conjugate_gradient": lambda: cl.pnp.conjugate_gradient(lambda x: 2 * x, X6, n_iter=3),
+    "pnp.tv_deblur": lambda: cl.pnp.tv_deblur(_MASK, _MASK(_IMAGE), 0.1, n_iter=30),
     "train": lambda: cl.training.train(*SEEDED["training.train"]()[0], **SEEDED["training.train"]()[1]),
     "architectures.train_classifier": lambda: cl.architectures.train_classifier(
         *SEEDED["architectures.train_classifier"]()[0], **SEEDED["architectures.train_classifier"]()[1]),
