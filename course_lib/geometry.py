@@ -28,7 +28,9 @@ but the redundant pair :math:`[\mathrm{ReLU}(x), \mathrm{ReLU}(-x)]` keeps every
 the same a network of linear layers and ReLUs is one affine map :math:`x \mapsto W(x)x + b(x)`
 (:func:`local_linear_map`). The input space is partitioned into such regions
 (:func:`activation_pattern`, :func:`regions_on_grid`, :func:`regions_along_line`); the largest
-:math:`\|W(x)\|_2` over the regions bounds the network's Lipschitz constant (:func:`local_lipschitz`).
+:math:`\|W(x)\|_2` over the regions bounds the network's Lipschitz constant (:func:`local_lipschitz`). For any
+network, a convolutional one included, :func:`jacobian` gives :math:`W(x)` as a matrix; without biases
+:math:`b(x) = 0` and :math:`f(x) = W(x)x`, Ye's expansion :math:`\tilde B(x)B(x)^\top x` exactly.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ __all__ = ["hankel", "hankel_adjoint", "unhankel", "hankel_2d", "unhankel_2d", "
            "low_rank_denoise", "haar_frame", "frame_bounds", "encoder_decoder", "haar_encoder_decoder", "crelu",
            "crelu_inverse", "Residual", "relu_network", "relu_layers", "activation_pattern", "local_linear_map",
            "local_lipschitz",
-           "regions_along_line", "regions_on_grid"]
+           "regions_along_line", "regions_on_grid", "jacobian"]
 
 
 # --------------------------------------------------------------------------- input checks
@@ -530,3 +532,22 @@ def regions_on_grid(net: nn.Module, xs: torch.Tensor, ys: torch.Tensor, origin=N
     numbers: dict = {}
     labels = torch.tensor([numbers.setdefault(code, len(numbers)) for code in _codes(net, points)])
     return labels.reshape(len(ys), len(xs)), len(numbers)
+
+
+def jacobian(f, x: torch.Tensor) -> torch.Tensor:
+    r"""The Jacobian of ``f`` at ``x`` as a matrix ``(f(x).numel(), x.numel())``, by forward mode (one column per entry
+    of ``x``): for a network of convolutions, linear layers, pooling and ReLUs, the linear map :math:`W(x)` of the
+    region of ``x``; without biases :math:`f(z) = W(x)z` on that region. A tuple of outputs (an encoder's features,
+    say) is concatenated."""
+    check_tensor(x, "x", "jacobian", allow_complex=False, finite=True)
+    if not callable(f):
+        raise TypeError(f"f is a {type(f).__name__}; jacobian expects a function of one tensor")
+
+    def flat(z):
+        out = f(z.reshape(x.shape))
+        out = out if isinstance(out, torch.Tensor) else torch.cat([o.reshape(-1) for o in out])
+        return out.reshape(-1)
+
+    eye = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
+    push = torch.func.vmap(lambda v: torch.func.jvp(flat, (x.reshape(-1),), (v,))[1])
+    return torch.cat([push(eye[start:start + 256]) for start in range(0, x.numel(), 256)]).T

@@ -203,6 +203,7 @@ SEEDED = {
                               0.1),
                              dict(n_iter=2, batch=2, phantoms="ellipses", progress=False)),
     "dip.settling_path": lambda: ((), dict(n=10, best=4, shape=(4, 4))),
+    "domains.variable_density_mask": lambda: (((8, 8), 2.0, 1.0), {}),
     "geometry.relu_network": lambda: ((2, 3, 2), {}),
     "operators.LinearOperator.adjointness_test": lambda: ((A6,), {}),
     "operators.LinearOperator.norm": lambda: ((A6,), dict(n_iter=3)),
@@ -325,6 +326,7 @@ def _schedule():
 _IMAGE = torch.rand(8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
 _MASK = cl.Inpainting((torch.rand(8, 8, generator=torch.Generator().manual_seed(2)) < 0.7).double())
 _M = torch.randn(4, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+_FOURIER = cl.SubsampledFourier(cl.domains.variable_density_mask((8, 8), 2.0, 1.0, seed=0))
 
 #: Every iterative routine, called with tiny valid arguments.
 ITERATIVE = {
@@ -338,6 +340,7 @@ ITERATIVE = {
     "pnp.admm": lambda: cl.pnp.admm(_MASK, _MASK(_IMAGE), lambda x, sigma: x, _schedule()),
     "pnp.conjugate_gradient": lambda: cl.pnp.conjugate_gradient(lambda x: 2 * x, X6, n_iter=3),
     "pnp.tv_deblur": lambda: cl.pnp.tv_deblur(_MASK, _MASK(_IMAGE), 0.1, n_iter=30),
+    "domains.tv_reconstruct": lambda: cl.domains.tv_reconstruct(_FOURIER, _FOURIER(_IMAGE), n_iter=30),
     "train": lambda: cl.training.train(*SEEDED["training.train"]()[0], **SEEDED["training.train"]()[1]),
     "architectures.train_classifier": lambda: cl.architectures.train_classifier(
         *SEEDED["architectures.train_classifier"]()[0], **SEEDED["architectures.train_classifier"]()[1]),

@@ -8,7 +8,18 @@ import pytest
 import torch
 
 from course_lib import dip, unfolding
-from course_lib.lectures import adp_runs, all_records, architecture_runs, dip_runs, edip_runs, recorded, unfolding_runs
+from course_lib.domains import DOMAINS
+from course_lib.lectures import (
+    adp_runs,
+    all_records,
+    architecture_runs,
+    dip_runs,
+    domain_runs,
+    edip_runs,
+    recorded,
+    unfolding_runs,
+)
+from course_lib.metrics import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = "course_lib.lectures.recorded"       # a module whose code "makes" the toy records of these tests
@@ -17,7 +28,7 @@ TOY = "course_lib.lectures.recorded"       # a module whose code "makes" the toy
 #: Records not yet in ``course_lib.lectures.RECORDS``: every record's hash covers the package's ``__init__.py`` (a
 #: relative import reaches it), so registering one there makes the others stale until they are re-recorded; the next
 #: re-recording of all of them registers these too.
-UNREGISTERED = {"architecture_runs": architecture_runs.RECORD}
+UNREGISTERED = {"architecture_runs": architecture_runs.RECORD, "domain_runs": domain_runs.RECORD}
 
 
 def every_record() -> dict:
@@ -170,3 +181,27 @@ def test_the_architecture_record_holds_what_lecture_02_reads():
         assert scape["surface"].shape == (recipe["landscapes"]["grid"],) * 2 and scape["depth"] == 56
     x = torch.arange(10.0)[:, None]
     assert [len(part) for part in architecture_runs.validation_split(x, x, 0.2)] == [8, 8, 2, 2]
+
+
+def test_the_domain_record_holds_what_lecture_05_reads_and_its_networks_give_its_figures():
+    runs, recipe = domain_runs.results(), domain_runs.RECIPE
+    A = domain_runs.problem()
+    tests = torch.stack(list(domain_runs.held_out_images().values()))
+    n_evaluations = recipe["n_iter"] // recipe["eval_every"]
+    for domain in DOMAINS:
+        scores = runs["lr_psnr"][domain]
+        assert scores.shape == (len(recipe["lrs"]),)
+        assert runs["lr"][domain] == recipe["lrs"][int(scores.argmax())], "each domain's rate is its tuned one"
+        assert runs["held_out"][domain].shape == (len(recipe["seeds"]), len(tests))
+        assert runs["curves"][domain].shape == (len(recipe["seeds"]), n_evaluations)
+        model = domain_runs.pretrained_reconstructor(domain)
+        with torch.no_grad():
+            live = torch.tensor([psnr(model(A(x)), x) for x in tests])
+        assert torch.allclose(live, runs["held_out"][domain][0].to(live.dtype), atol=0.02), \
+            "the shipped weights are the first seed's"
+    assert runs["tv_held_out"].shape == (len(tests), recipe["size"], recipe["size"])
+    assert runs["tv_iterations"].shape == runs["tv_converged"].shape == (5 + len(tests),)
+    assert torch.allclose(A(runs["tv_held_out"]), A(tests), atol=1e-4), "TV's reconstructions fit the data"
+    assert domain_runs.validation_images().shape == (5, recipe["size"], recipe["size"])
+    with pytest.raises(ValueError, match="expects one of image, k-space, wavelet"):
+        domain_runs.pretrained_reconstructor("sinogram")
