@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from course_lib import adp as cl_adp
 from course_lib import dip, unfolding
 from course_lib.domains import DOMAINS
 from course_lib.lectures import (
@@ -20,6 +21,7 @@ from course_lib.lectures import (
     unfolding_runs,
 )
 from course_lib.metrics import psnr
+from course_lib.solvers import tikhonov
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = "course_lib.lectures.recorded"       # a module whose code "makes" the toy records of these tests
@@ -96,6 +98,13 @@ def test_the_adp_record_holds_what_lecture_07_reads():
         layers = runs["convergence"][str(alpha)]["layers"]
         assert len(layers["error"]) == adp_runs.RECIPE["convergence"]["n_iter"] and len(layers["gap"]) == 600
     assert runs["convergence"]["0.02"]["layers"]["gap"][-1] < 1e-10      # B settles: the layers reach x(B)
+    c = adp_runs.RECIPE["convergence"]
+    A, _, y, _ = cl_adp.integration_example(n=c["n"], index=c["index"], noise=c["noise"], seed=c["seed"])
+    for alpha in c["alphas"]:
+        run = runs["convergence"][str(alpha)]
+        assert run["B_change_snapshot"].shape == A.shape and run["x_snapshot"].shape == (c["n"],)
+        B = A + run["B_change_snapshot"].double()
+        assert torch.allclose(tikhonov(B, y, alpha), run["x_snapshot"], atol=1e-4), "the snapshot's x is x(B)"
     for alpha in adp_runs.RECIPE["sparse"]["alphas"]:
         assert set(runs["sparse"][str(alpha)]) >= {"gd", "adam", "lasso_error", "lasso_residual"}
 

@@ -1,8 +1,9 @@
-"""Lecture 07's long runs, recorded: ``python scripts/record_adp.py`` (about two minutes on 2 CPU cores).
+"""Lecture 07's long runs, recorded: ``python scripts/record_adp.py`` (about four minutes on 2 CPU cores).
 
 Per α of ``RECIPE["convergence"]``, the analytic deep prior on Dittmer et al.'s integration example for 6000 steps
-(the exact x(B) and 10 warm-started layers); per α of ``RECIPE["sparse"]`` and per optimiser, ADP with ℓ1 from the
-LASSO's solution. :data:`RECORD` loads it, checked against the recipe and the code.
+(the exact x(B) and 10 warm-started layers), and where the exact x(B) stands after ``snapshot`` steps; per α of
+``RECIPE["sparse"]`` and per optimiser, ADP with ℓ1 from the LASSO's solution. :data:`RECORD` loads it, checked
+against the recipe and the code.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ __all__ = ["RECIPE", "OPTIMIZERS", "run", "RECORD", "recorded"]
 #: The long runs of lecture 07, too slow for the lecture itself.
 RECIPE = {
     "convergence": {"n": 200, "index": 5, "noise": 0.1, "seed": 0, "alphas": [0.02, 0.0015, 0.0011],
-                    "n_iter": 6000, "lr": 0.3, "n_layers": 10, "track_every": 10},
+                    "n_iter": 6000, "lr": 0.3, "n_layers": 10, "track_every": 10, "snapshot": 1500},
     "sparse": {"n": 200, "n_spikes": 6, "seed": 0, "alphas": [0.005, 0.001], "lasso_iter": 20000, "n_iter": 400,
                "n_layers": 10, "optimizers": {"gd": 3e-4, "adam": 1e-4}},
 }
@@ -39,7 +40,8 @@ def _curves(history: History, keys) -> dict:
 def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     """Run what lecture 07 shows from a record (minutes): per α of ``recipe["convergence"]``, ADP on Dittmer et al.'s
     example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers
-    (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖); per α of
+    (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖), and the exact x(B)'s
+    reconstruction and B - A after ``snapshot`` steps (section 3 shows them); per α of
     ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual, and the
     length of B's path over ‖A‖_F), with the LASSO's error and residual and the least-squares error on the true
     support."""
@@ -51,9 +53,13 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
                              progress=progress)
         _, layers = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
                               track_every=c["track_every"], progress=progress)
+        (x_snapshot, B_snapshot), _ = train_adp(A, y, alpha, n_iter=c["snapshot"], lr=c["lr"], track_every=None,
+                                                progress=progress)
         convergence[str(alpha)] = {"exact": _curves(exact, ("error", "residual", "step_norm")),
                                    "layers": _curves(layers, ("error", "residual", "step_norm", "gap",
-                                                              "gap_iteration"))}
+                                                              "gap_iteration")),
+                                   "x_snapshot": x_snapshot.detach().clone(),
+                                   "B_change_snapshot": (B_snapshot - A).to(torch.float32)}
     A3, x3, y3, delta3 = sparse_integration_example(n=sp["n"], n_spikes=sp["n_spikes"], seed=sp["seed"])
     support = (x3 != 0).nonzero().flatten()
     oracle = torch.zeros_like(x3)
