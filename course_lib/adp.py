@@ -273,7 +273,7 @@ def _network_gap(B, y, alpha, x, regulariser, reference_iters) -> float:
 
 def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Functional | None = None,
               n_iter: int = 1000, lr: float = 0.3, n_layers: int | None = None, x0=None, x_true=None, delta=None,
-              tau: float = 1.0, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
+              tau: float = 1.1, adaptive_alpha: bool = False, alpha_lr: float = 0.05, track_every: int | None = 1,
               progress: bool = False, optimizer=torch.optim.SGD):
     r"""Train the analytic deep prior on one datum: :func:`adp_step` s on :math:`F(B) = \tfrac12\|Ax(B) - y\|^2` from
     :math:`B = A`.
@@ -302,7 +302,8 @@ def train_adp(A: torch.Tensor, y: torch.Tensor, alpha: float, regulariser: Funct
     delta, tau : float, optional
         With the noise level ``delta``, training stops at the first step whose residual
         :math:`\|Ax_k - y\|` is at most ``tau * delta`` (the discrepancy principle: early stopping
-        without the ground truth). Without it, all ``n_iter`` steps run.
+        without the ground truth; ``tau`` > 1 as in :func:`~course_lib.solvers.discrepancy_principle`, default 1.1).
+        Without it, all ``n_iter`` steps run.
     adaptive_alpha, alpha_lr : bool, float
         Also train :math:`\log\alpha`, by gradient descent (step ``alpha_lr``) on :math:`\log F`
         (scale-free: F is tiny on this problem).

@@ -286,9 +286,9 @@ def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0, device=
 class DiscrepancyDetector:
     r"""Morozov's discrepancy principle as a stopping rule: stop at the first iterate with
     :math:`\|Ax - y\| \le \tau\sqrt{m}\,\sigma` (the residual at the noise level; ``tau`` as in
-    :func:`~course_lib.solvers.discrepancy_principle`)."""
+    :func:`~course_lib.solvers.discrepancy_principle`, default 1.1)."""
 
-    def __init__(self, A: LinearOperator, y: torch.Tensor, sigma: float, tau: float = 1.0):
+    def __init__(self, A: LinearOperator, y: torch.Tensor, sigma: float, tau: float = 1.1):
         if not isinstance(A, LinearOperator):
             raise TypeError(f"A is a {type(A).__name__}; DiscrepancyDetector expects a course_lib LinearOperator")
         check_number(sigma, "sigma", "DiscrepancyDetector", strict=True)

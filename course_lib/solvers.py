@@ -283,10 +283,13 @@ def _norm(t: torch.Tensor) -> float:
 
 
 def discrepancy_principle(A: LinearOperator, y: torch.Tensor, noise_norm: float, alphas,
-                          tau: float = 1.0):
+                          tau: float = 1.1):
     r"""Morozov's discrepancy principle: the largest :math:`\alpha` with :math:`\|Ax_\alpha - y\| \le \tau\delta`.
 
-    ``noise_norm`` is :math:`\delta = \|n\|` (for white noise of level σ, about σ√m).
+    ``noise_norm`` is :math:`\delta = \|n\|` (for white noise of level σ, about σ√m). ``tau`` is Morozov's safety
+    factor: the theory asks for :math:`\tau > 1` (then :math:`x_\alpha \to x^\dagger` as :math:`\delta \to 0`); the
+    course's default 1.1 is used by every discrepancy rule of the library (:class:`~course_lib.dip.DiscrepancyDetector`,
+    :func:`~course_lib.adp.train_adp`).
     Tikhonov solutions are computed in closed form for every α in ``alphas``.
 
     Returns
@@ -298,6 +301,7 @@ def discrepancy_principle(A: LinearOperator, y: torch.Tensor, noise_norm: float,
     """
     if not noise_norm > 0:
         raise ValueError(f"noise_norm is {noise_norm}; the discrepancy principle needs the noise level delta > 0")
+    check_number(tau, "tau", "discrepancy_principle", strict=True)
     alphas = [float(a) for a in alphas]
     residuals = torch.tensor([_norm(A(tikhonov(A, y, a)) - y) for a in alphas], dtype=torch.float64)
     admissible = [a for a, r in zip(alphas, residuals.tolist()) if r <= tau * noise_norm]
@@ -390,6 +394,15 @@ def robust_pca(D: torch.Tensor, lam_low_rank: float, lam_sparse: float, n_iter: 
     return (L, S), history
 
 
+def _lasso_gaps(M: torch.Tensor, y: torch.Tensor, lams: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+    """The duality gaps of :func:`lasso_duality_gap` for rows ``Z`` (K, n) and weights ``lams`` (K,) at once."""
+    R = Z @ M.T - y                                                   # (K, m) residuals
+    primal = 0.5 * (R * R).sum(1) + lams * Z.abs().sum(1)
+    scale = torch.clamp(lams / torch.clamp((R @ M).abs().amax(1), min=1e-300), max=1.0)
+    theta = R * scale[:, None]
+    return primal + 0.5 * (theta * theta).sum(1) + theta @ y
+
+
 def lasso_duality_gap(M: torch.Tensor, y: torch.Tensor, lam: float, z: torch.Tensor) -> float:
     r"""A certificate for the LASSO :math:`P(z) = \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1`: the duality gap
     :math:`P(z) - D(\theta) \ge P(z) - P^*` with the dual point :math:`\theta = r\min(1, \lambda/\|M^\top r\|_\infty)`,
@@ -400,44 +413,59 @@ def lasso_duality_gap(M: torch.Tensor, y: torch.Tensor, lam: float, z: torch.Ten
         raise ValueError(f"M is {tuple(M.shape)}, y {tuple(y.shape)}, z {tuple(z.shape)}; lasso_duality_gap expects "
                          "M (m, n), y (m,) and z (n,)")
     lam = check_number(lam, "lam", "lasso_duality_gap", strict=True)
-    r = M @ z - y
-    primal = 0.5 * _sq(r) + lam * z.abs().sum().item()
-    theta = r * min(1.0, lam / max((M.T @ r).abs().max().item(), 1e-300))
-    dual = -0.5 * _sq(theta) - (theta @ y).item()
-    return primal - dual
+    return _lasso_gaps(M, y, torch.tensor([lam], dtype=M.dtype, device=M.device), z[None]).item()
 
 
-def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam: float, n_iter: int = 1000, rho: float | None = None,
-               tol: float = 0.0) -> tuple:
+def lasso_admm(M: torch.Tensor, y: torch.Tensor, lam, n_iter: int = 1000, rho=None, tol: float = 0.0):
     r"""The LASSO :math:`\min_z \tfrac12\|Mz - y\|^2 + \lambda\|z\|_1` for a small dense ``M`` by ADMM (Boyd et al.
-    2011),
-    splitting :math:`z = w`: a linear solve with :math:`M^\top M + \rho I` (a Cholesky factor), a soft-threshold, a dual
-    step.
+    2011), splitting :math:`z = w`: a linear solve with :math:`M^\top M + \rho I`, a soft-threshold, a dual step.
 
     Unlike ISTA/FISTA, whose speed depends on the conditioning of :math:`M`, the linear solve absorbs it: an
     ill-conditioned problem converges in thousands of steps, not hundreds of thousands. The penalty :math:`\rho`
     defaults to :math:`10\lambda` (on lecture 01's TV problems, condition number 5e4, it reached a gap of 1e-12 in
     5000-18000 steps for λ from 5e-5 to 2e-3; 2λ and 20λ were slower). Returns ``(w, history)``: the sparse iterate,
     and :func:`lasso_duality_gap` every 10 steps (``history.gap``, at ``history.iteration``); stops early once the
-    gap is at most ``tol`` (``history.converged``)."""
+    gap is at most ``tol`` (``history.converged``).
+
+    ``lam`` may also be a list (or 1-D tensor) of K weights, a whole regularisation path: then ``rho`` is a number or a
+    list of K, and the result is a list of K pairs ``(w, history)``, each the one a call with that λ returns (up to
+    rounding). The K problems share one eigendecomposition of :math:`M^\top M` and are iterated together, each until
+    its own gap reaches ``tol``, so a path costs little more than its slowest λ."""
     M = check_tensor(M, "M", "lasso_admm", allow_complex=False, finite=True)
     check_tensor(y, "y", "lasso_admm", allow_complex=False, finite=True)
     if M.ndim != 2 or y.shape != (M.shape[0],):
         raise ValueError(f"M is {tuple(M.shape)} and y {tuple(y.shape)}; lasso_admm expects M (m, n) and y (m,)")
     check_int(n_iter, "n_iter", "lasso_admm")
-    lam = check_number(lam, "lam", "lasso_admm", strict=True)
-    rho = check_number(10 * lam if rho is None else rho, "rho", "lasso_admm", strict=True)
-    G, Mty = M.T @ M, M.T @ y
-    factor = torch.linalg.cholesky(G + rho * torch.eye(G.shape[0], dtype=G.dtype, device=G.device))
-    w = u = torch.zeros_like(Mty)
-    history = History(converged=False)
+    path = not isinstance(lam, (int, float))
+    as_list = lambda values: torch.as_tensor(values, dtype=torch.float64).reshape(-1).tolist()  # noqa: E731
+    lams = [check_number(v, "lam", "lasso_admm", strict=True) for v in (as_list(lam) if path else [lam])]
+    if not lams:
+        raise ValueError("lam is an empty list; lasso_admm expects a weight λ > 0 or a list of them")
+    rhos = [10 * v for v in lams] if rho is None else (as_list(rho) if path else [rho])
+    if len(rhos) != len(lams):
+        raise ValueError(f"rho has {len(rhos)} values for {len(lams)} weights lam; lasso_admm expects one per λ")
+    rhos = [check_number(v, "rho", "lasso_admm", strict=True) for v in rhos]
+    as_tensor = lambda values: torch.tensor(values, dtype=M.dtype, device=M.device)  # noqa: E731
+    lam_t, rho_t = as_tensor(lams), as_tensor(rhos)
+    eigenvalues, Q = torch.linalg.eigh(M.T @ M)                      # (M^T M + rho I)^-1 = Q diag(1/(e + rho)) Q^T
+    inverse = 1 / (eigenvalues + rho_t[:, None])
+    Mty = M.T @ y
+    W = U = torch.zeros(len(lams), M.shape[1], dtype=M.dtype, device=M.device)
+    histories = [History(converged=False) for _ in lams]
+    active = torch.ones(len(lams), dtype=torch.bool, device=M.device)
     for k in range(n_iter):
-        z = torch.cholesky_solve((Mty + rho * (w - u))[:, None], factor)[:, 0]
-        w = soft_threshold(z + u, lam / rho)
-        u = u + z - w                                    # the scaled dual variable
+        Z = (((Mty + rho_t[:, None] * (W - U)) @ Q) * inverse) @ Q.T
+        W_next = soft_threshold(Z + U, (lam_t / rho_t)[:, None])
+        U_next = U + Z - W_next                                      # the scaled dual variable
+        W, U = torch.where(active[:, None], W_next, W), torch.where(active[:, None], U_next, U)
         if k % 10 == 9:
-            history.log(gap=lasso_duality_gap(M, y, lam, w), iteration=k + 1)
-            if history.gap[-1] <= tol:
-                history.converged = True
+            gaps = _lasso_gaps(M, y, lam_t, W).tolist()
+            for i in active.nonzero()[:, 0].tolist():
+                histories[i].log(gap=gaps[i], iteration=k + 1)
+                if gaps[i] <= tol:
+                    histories[i].converged = True
+                    active[i] = False
+            if not active.any():
                 break
-    return w, history
+    results = list(zip(W.unbind(0), histories))
+    return results if path else results[0]

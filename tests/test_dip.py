@@ -93,7 +93,7 @@ def test_discrepancy_detector_stops_at_the_noise_level():
     # a path from 0 to y: the residual ||x_k - y|| shrinks linearly, the first below sqrt(m) sigma is known
     path = [y * k / 100 for k in range(1, 101)]
     stop = next(k for k, xk in enumerate(path, 1) if detector.update(k, xk))
-    level = 32 * 0.1
+    level = 1.1 * 32 * 0.1                                         # tau sqrt(m) sigma, Morozov's tau 1.1 by default
     expected = next(k for k in range(1, 101) if (1 - k / 100) * y.norm().item() <= level)
     assert stop == expected == detector.best_iteration
     with pytest.raises(ValueError, match="sigma is 0"):

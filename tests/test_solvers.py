@@ -293,3 +293,43 @@ def test_tikhonov_in_float32_is_accurate_to_float32():
     assert ((single.double() - reference).norm() / reference.norm()).item() < 1e-5
     matrix = solvers.tikhonov(A.to_matrix().float(), y64.float(), 1e-6)
     assert matrix.dtype == torch.float32 and ((matrix.double() - reference).norm() / reference.norm()).item() < 1e-5
+
+
+def test_lasso_admm_on_a_path_of_weights_equals_one_solve_per_weight():
+    g = torch.Generator().manual_seed(1)
+    scales = torch.diag(torch.logspace(0, -2, 30, dtype=torch.float64))
+    M = torch.randn(20, 30, generator=g, dtype=torch.float64) @ scales
+    y = torch.randn(20, generator=g, dtype=torch.float64)
+    lams = [0.01, 0.05, 0.2]
+    path = cl.lasso_admm(M, y, lams, n_iter=4000, tol=1e-9)
+    assert isinstance(path, list) and len(path) == 3
+    for lam, (w, history) in zip(lams, path):
+        w_alone, history_alone = cl.lasso_admm(M, y, lam, n_iter=4000, tol=1e-9)
+        assert w.shape == (30,) and torch.allclose(w, w_alone, atol=1e-8)
+        assert history.converged == history_alone.converged
+        assert history.gap[-1] <= 1e-9
+        assert cl.lasso_duality_gap(M, y, lam, w) == pytest.approx(history.gap[-1], abs=1e-12)
+    assert (path[0][0] != 0).sum() >= (path[2][0] != 0).sum()           # a larger weight, a sparser solution
+    assert torch.allclose(cl.lasso_admm(M, y, torch.tensor(lams), n_iter=50, rho=[1.0, 1.0, 1.0])[1][0],
+                          cl.lasso_admm(M, y, 0.05, n_iter=50, rho=1.0)[0], atol=1e-10)
+    with pytest.raises(ValueError, match="one per λ"):
+        cl.lasso_admm(M, y, lams, rho=[1.0])
+    with pytest.raises(ValueError, match="empty"):
+        cl.lasso_admm(M, y, [])
+    with pytest.raises(ValueError, match="lam"):
+        cl.lasso_admm(M, y, [0.1, -1.0])
+
+
+def test_every_discrepancy_rule_of_the_library_defaults_to_tau_1_1():
+    import inspect
+    for rule in (cl.solvers.discrepancy_principle, cl.dip.DiscrepancyDetector, cl.adp.train_adp):
+        assert inspect.signature(rule).parameters["tau"].default == 1.1, rule
+    A = IntegrationOperator(50)
+    y = A(torch.sin(2 * math.pi * A.grid)) + 1e-3 * torch.randn(50, generator=torch.Generator().manual_seed(0),
+                                                                  dtype=torch.float64)
+    alphas = torch.logspace(-8, 0, 33).tolist()
+    default, explicit = discrepancy_principle(A, y, 0.007, alphas), discrepancy_principle(A, y, 0.007, alphas, tau=1.1)
+    assert default[0] == explicit[0] and torch.equal(default[1], explicit[1])
+    assert discrepancy_principle(A, y, 0.007, alphas)[0] >= discrepancy_principle(A, y, 0.007, alphas, tau=1.0)[0]
+    with pytest.raises(ValueError, match="tau"):
+        discrepancy_principle(A, y, 0.007, alphas, tau=0.0)
