@@ -78,8 +78,11 @@ def integration_example(n: int = 200, index=5, noise: float = 0.1, seed=0, devic
     r"""The academic example of Dittmer, Kluth, Maass & Otero Baguer (JMIV 2020): ``(A, x_true, y, delta)``.
 
     ``A`` is the integration operator's ``n x n`` matrix, ``x_true`` its ``index``-th right
-    singular vector :math:`u_{index}` (1-based, unit norm, sign fixed by its largest entry); with
-    ``index`` a dict ``{i: c_i}``, the unit vector along :math:`\sum_i c_i u_i`. ``y = A x_true + e``
+    singular vector :math:`v_{index}` (1-based, unit norm, sign fixed by its largest entry); with
+    ``index`` a dict ``{i: c_i}``, the unit vector along :math:`\sum_i c_i v_i`. The course's convention
+    (lecture 01): :math:`A = \sum_i \sigma_i u_i v_i^\top`, :math:`u_i` in the data space (the columns of
+    ``torch.linalg.svd``'s ``U``), :math:`v_i` in the signal space (the rows of ``Vh``); Dittmer et al. write
+    :math:`u_i` for the latter. ``y = A x_true + e``
     with :math:`\|e\| = ` ``noise`` :math:`\cdot\|Ax^\dagger\|` (seeded), and ``delta`` :math:`= \|e\|`.
     """
     A = IntegrationOperator(n).to_matrix(dtype=DTYPE)

@@ -34,7 +34,8 @@ from .utils import as_generator, check_int, check_number, check_positive_int, ch
 
 __all__ = ["SkipNet", "DeepDecoder", "ConvGenerator", "generator_jacobian", "linear_generator",
            "linear_generator_bound", "generator_input", "tv_loss", "WindowedVarianceDetector", "DiscrepancyDetector",
-           "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit", "educated_input", "pretrain"]
+           "variance_stop", "settling_path", "dip_step", "Metrics", "Snapshots", "EarlyStopping", "fit",
+           "educated_input", "pretrain"]
 
 
 def generator_input(channels: int, shape, seed=0, scale: float = 0.1, device=None) -> torch.Tensor:
@@ -267,6 +268,21 @@ class WindowedVarianceDetector:
         if variance < self.best_variance:
             self.best_variance, self.best_iteration, self.best_output = variance, iteration, x.detach().clone()
         return iteration - self.best_iteration >= self.patience
+
+
+def variance_stop(variances, patience: int) -> tuple:
+    """ES-WMV's rule replayed on a recorded variance curve (``variances[k - 1]`` at iteration k, NaN while the window
+    fills, as :attr:`WindowedVarianceDetector.variances` holds it): ``(best_iteration, stop_iteration)``, where the
+    detector with this ``patience`` would take its iterate and when it would stop (None: not within the curve). How
+    ES-WMV's choice depends on its patience can so be read off one long run."""
+    check_positive_int(patience, "patience", "variance_stop")
+    best_value, best = math.inf, None
+    for k, value in enumerate(torch.as_tensor(variances).tolist(), 1):
+        if value < best_value:
+            best_value, best = value, k
+        if best is not None and k - best >= patience:
+            return best, k
+    return best, None
 
 
 def settling_path(n: int = 600, best: int = 250, shape=(16, 16), seed=0, device=None) -> tuple:

@@ -258,6 +258,9 @@ def fista(A: LinearOperator, y: torch.Tensor, regulariser, n_iter: int = 100, st
         t_{k+1} = \tfrac{1 + \sqrt{1 + 4t_k^2}}{2},\quad
         z_{k+1} = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k)
 
+    for :math:`k = 0, 1, 2, \dots` from :math:`x_0` (``x0``, default 0) with :math:`z_0 = x_0` and :math:`t_0 = 1` (the
+    first step is an ISTA step); ``history.objective[k]`` is :math:`F(x_k)`, and Beck & Teboulle's bound reads
+    :math:`F(x_k) - F^* \le 2L\|x_0 - x^*\|^2/(k+1)^2`, the indices of lecture 01 and exercise 01.
     ``regulariser`` as in :func:`ista`. Two operator products per iteration: :math:`Az_{k+1}`
     follows from :math:`Ax_{k+1}` and :math:`Ax_k` by linearity.
     """

@@ -1,4 +1,4 @@
-"""Record lecture 07's long runs: python scripts/record_adp.py   (about four minutes on 2 CPU cores)
+"""Record lecture 07's long runs: python scripts/record_adp.py   (about six minutes on 2 CPU cores)
 
 What it runs and writes: course_lib/lectures/adp_runs.py (RECORD).
 """

@@ -279,3 +279,20 @@ def test_the_linear_generator_has_the_cosine_basis_and_the_decay_it_says():
     assert torch.equal(J, dip.linear_generator(32, 80, decay=4.0, seed=3))
     with pytest.raises(ValueError, match="at least n = 32 weights"):
         dip.linear_generator(32, 20)
+
+
+@pytest.mark.parametrize("patience", [1, 20, 60, 150])
+def test_variance_stop_replays_the_detector_on_a_recorded_curve(patience):
+    truth, outputs = dip.settling_path(n=400, best=150, shape=(8, 8), seed=3)
+    everywhere = dip.WindowedVarianceDetector(window=20, patience=10 ** 9)      # the variance over the whole path
+    live = dip.WindowedVarianceDetector(window=20, patience=patience)
+    stop = None
+    for k, x in enumerate(outputs, 1):
+        everywhere.update(k, x)
+        if stop is None and live.update(k, x):
+            stop = k
+    assert dip.variance_stop(everywhere.variances, patience) == (live.best_iteration, stop)
+    best, never = dip.variance_stop(everywhere.variances, 10 ** 6)
+    assert never is None and everywhere.variances[best - 1] == min(v for v in everywhere.variances if v == v)
+    with pytest.raises(ValueError, match="patience"):
+        dip.variance_stop(everywhere.variances, 0)

@@ -1,9 +1,9 @@
-"""Lecture 07's long runs, recorded: ``python scripts/record_adp.py`` (about four minutes on 2 CPU cores).
+"""Lecture 07's long runs, recorded: ``python scripts/record_adp.py`` (about six minutes on 2 CPU cores).
 
 Per α of ``RECIPE["convergence"]``, the analytic deep prior on Dittmer et al.'s integration example for 6000 steps
-(the exact x(B) and 10 warm-started layers), and where the exact x(B) stands after ``snapshot`` steps; per α of
-``RECIPE["sparse"]`` and per optimiser, ADP with ℓ1 from the LASSO's solution. :data:`RECORD` loads it, checked
-against the recipe and the code.
+(the exact x(B), and 10 warm-started layers started at 0 and at Tikhonov's x(A)), and where the exact x(B) stands
+after ``snapshot`` steps; per α of ``RECIPE["sparse"]`` and per optimiser, ADP with ℓ1 from the LASSO's solution.
+:data:`RECORD` loads it, checked against the recipe and the code.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..functionals import L1
 from ..history import History
 from ..metrics import relative_error
 from ..operators import MatrixOperator
-from ..solvers import fista
+from ..solvers import fista, tikhonov
 from .recorded import Record
 
 __all__ = ["RECIPE", "OPTIMIZERS", "run", "RECORD", "recorded"]
@@ -39,8 +39,9 @@ def _curves(history: History, keys) -> dict:
 
 def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     """Run what lecture 07 shows from a record (minutes): per α of ``recipe["convergence"]``, ADP on Dittmer et al.'s
-    example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers
-    (curves of error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖), and the exact x(B)'s
+    example for ``n_iter`` steps without stopping, with the exact x(B) and with ``n_layers`` warm-started layers, their
+    first input 0 (``"layers"``) or Tikhonov's x(A), the exact x(B) at B = A (``"layers_from_x_A"``) (curves of
+    error, residual, ‖B_k - B_{k-1}‖ and, for the layers, the gap ‖x(B_k) - x_k‖), and the exact x(B)'s
     reconstruction and B - A after ``snapshot`` steps (section 3 shows them); per α of
     ``recipe["sparse"]`` and per optimiser, ADP with R = ‖·‖₁ from the LASSO solution (error, residual, and the
     length of B's path over ‖A‖_F), with the LASSO's error and residual and the least-squares error on the true
@@ -53,11 +54,15 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
                              progress=progress)
         _, layers = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
                               track_every=c["track_every"], progress=progress)
+        _, warm = train_adp(A, y, alpha, n_iter=c["n_iter"], lr=c["lr"], n_layers=c["n_layers"], x_true=x_true,
+                            x0=tikhonov(A, y, alpha), track_every=c["track_every"], progress=progress)
         (x_snapshot, B_snapshot), _ = train_adp(A, y, alpha, n_iter=c["snapshot"], lr=c["lr"], track_every=None,
                                                 progress=progress)
         convergence[str(alpha)] = {"exact": _curves(exact, ("error", "residual", "step_norm")),
                                    "layers": _curves(layers, ("error", "residual", "step_norm", "gap",
                                                               "gap_iteration")),
+                                   "layers_from_x_A": _curves(warm, ("error", "residual", "step_norm", "gap",
+                                                                     "gap_iteration")),
                                    "x_snapshot": x_snapshot.detach().clone(),
                                    "B_change_snapshot": (B_snapshot - A).to(torch.float32)}
     A3, x3, y3, delta3 = sparse_integration_example(n=sp["n"], n_spikes=sp["n_spikes"], seed=sp["seed"])

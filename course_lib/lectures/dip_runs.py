@@ -23,7 +23,7 @@ from ..functionals import TotalVariation
 from ..operators import Identity, Inpainting
 from .recorded import Record
 
-__all__ = ["RECIPE", "run", "RECORD", "recorded"]
+__all__ = ["RECIPE", "fitting_targets", "run", "RECORD", "recorded"]
 
 #: The long runs of lecture 06 (minutes on a CPU).
 RECIPE = {
@@ -37,7 +37,7 @@ RECIPE = {
 }
 
 
-def _fitting_targets(x: torch.Tensor, sigma: float, seed: int) -> dict:
+def fitting_targets(x: torch.Tensor, sigma: float, seed: int) -> dict:
     """Ulyanov et al.'s four targets: an image, the image plus noise, its pixels shuffled, and uniform noise."""
     g = torch.Generator().manual_seed(seed)
     return {"image": x, "image + noise": (x + sigma * torch.randn(x.shape, generator=g)).clamp(0, 1),
@@ -48,15 +48,16 @@ def _fitting_targets(x: torch.Tensor, sigma: float, seed: int) -> dict:
 def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     """Run what lecture 06 shows from a record: DIP denoising for ``n_iter`` iterations (PSNR, loss, the windowed
     variance over the whole run, ES-WMV's choice and stop, snapshots), the same with TV, and the loss of fitting
-    Ulyanov et al.'s four targets (image, image + noise, shuffled pixels, uniform noise) for ``fitting_iter``."""
+    Ulyanov et al.'s four targets (image, image + noise, shuffled pixels, uniform noise) for ``fitting_iter``, with the
+    SkipNet (``"fitting"``) and with the same hourglass without its skip connections (``"fitting_no_skip"``)."""
     r = recipe
     x = data.test_image(r["image"], r["size"])
     y = data.add_noise(x, sigma=r["sigma"], seed=r["seed"])
     A = Identity(x.shape)
 
-    def skipnet(in_channels=32):
+    def skipnet(in_channels=32, skip=4):
         torch.manual_seed(r["seed"])
-        return SkipNet(in_channels=in_channels, channels=r["channels"], depth=r["depth"])
+        return SkipNet(in_channels=in_channels, channels=r["channels"], depth=r["depth"], skip=skip)
 
     watched = EarlyStopping(WindowedVarianceDetector(r["window"], r["patience"]), stop=False)
     everywhere = WindowedVarianceDetector(r["window"], 10 ** 9)              # the variance over the whole run
@@ -71,11 +72,12 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     _, tv = fit(skipnet(), A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"],
                 regulariser=TotalVariation(r["tv_weight"], ndim=2), seed=r["seed"],
                 progress=progress, observers=[Metrics(x)])
-    fitting = {}
-    for name, target in _fitting_targets(x, r["sigma"], r["seed"]).items():
-        _, h = fit(skipnet(), A, target, n_iter=r["fitting_iter"], lr=r["lr"], input_noise=0, seed=r["seed"],
-                   progress=progress)
-        fitting[name] = f32(h.loss)
+    fitting, fitting_no_skip = {}, {}
+    for name, target in fitting_targets(x, r["sigma"], r["seed"]).items():
+        for skip, curves in ((4, fitting), (0, fitting_no_skip)):       # the SkipNet, and the hourglass without skips
+            _, h = fit(skipnet(skip=skip), A, target, n_iter=r["fitting_iter"], lr=r["lr"], input_noise=0,
+                       seed=r["seed"], progress=progress)
+            curves[name] = f32(h.loss)
     x2 = data.test_image(r["inpaint_image"], r["size"])
     mask = (torch.rand(x2.shape, generator=torch.Generator().manual_seed(r["inpaint_seed"]))
             < r["inpaint_keep"]).float()
@@ -89,7 +91,8 @@ def run(recipe: dict = RECIPE, progress: bool = False) -> dict:
     z = generator_input(decoder.channels, decoder.input_shape(x.shape), seed=r["seed"])
     x_dd, dd = fit(decoder, A, y, n_iter=r["n_iter"], lr=r["lr"], ema=r["ema"], input_noise=0, z=z, seed=r["seed"],
                    progress=progress, observers=[Metrics(x)])
-    return {"denoise": denoise, "tv": {"psnr": f32(tv.psnr)}, "fitting": fitting, "inpainting": inpainting,
+    return {"denoise": denoise, "tv": {"psnr": f32(tv.psnr)}, "fitting": fitting, "fitting_no_skip": fitting_no_skip,
+            "inpainting": inpainting,
             "deep_decoder": {"psnr": f32(dd.psnr), "output": x_dd,
                              "weights": sum(p.numel() for p in decoder.parameters())}}
 
