@@ -115,8 +115,10 @@ MUTANTS = [
     ("07_analytic_deep_prior", "alpha_threshold", "(sigma_k ** 2 / 4)", "(sigma_k / 4)", "σ_k / 4"),
     ("07_analytic_deep_prior", "alpha_threshold", "(sigma_k ** 2 / 4)", "(sigma_k ** 2 / 2)", "σ_k² / 2"),
     ("07_analytic_deep_prior", "alpha_threshold", "svdvals(A)[k - 1]", "svdvals(A)[k]", "counted from 1"),
-    ("07_analytic_deep_prior", "train", "if (A @ x - y).norm() <= delta:", "if (A @ x - y).norm() <= 0.5 * delta:",
-     "expected the discrepancy principle to stop it"),
+    ("07_analytic_deep_prior", "train", "if (A @ x - y).norm() <= tau * delta:",
+     "if (A @ x - y).norm() <= 0.5 * tau * delta:", "expected the discrepancy principle to stop it"),
+    ("07_analytic_deep_prior", "train", "if (A @ x - y).norm() <= tau * delta:", "if (A @ x - y).norm() <= delta:",
+     "tau scales the level"),
     ("07_analytic_deep_prior", "train", "            return x, B, k\n", "            return x, B, k + 1\n",
      "no step is taken"),
 ]
