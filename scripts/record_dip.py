@@ -1,4 +1,4 @@
-"""Record lecture 06's long DIP runs: python scripts/record_dip.py   (about ten minutes on 2 CPU cores)
+"""Record lecture 06's long DIP runs: python scripts/record_dip.py   (about 15-30 minutes on 2 CPU cores)
 
 What it runs and writes: course_lib/lectures/dip_runs.py (RECORD).
 """

@@ -12,7 +12,8 @@ from .own_work import check_own_work
 __all__ = ["check_variance_detector", "check_dip_step", "check_gd_limit", "check_bound_factors"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
-OWN_WORK = ("dip.WindowedVarianceDetector", "dip.variance_stop", "dip.dip_step", "dip.fit", "dip.linear_generator_bound")
+OWN_WORK = ("dip.WindowedVarianceDetector", "dip.variance_stop", "dip.dip_step", "dip.fit",
+            "dip.linear_generator_bound")
 
 
 def check_variance_detector(Detector) -> None:
