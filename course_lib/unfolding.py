@@ -12,7 +12,8 @@ dtype of its weights; an input of another dtype is an error, not a silent cast.
 Sparse coding, :math:`y = Ax + n` with sparse :math:`x` and ISTA
 :math:`x_{k+1} = S_{\lambda/L}\big(x_k + \tfrac1L A^\top(y - Ax_k)\big)`:
 
-* :class:`LISTA` (Gregor & LeCun 2010): :math:`x_{k+1} = S_{\theta_k}(W_e^k y + S^k x_k)`, tied or untied.
+* :class:`LISTA` (Gregor & LeCun 2010): :math:`x_{k+1} = S_{\theta_k}(W_e^k y + S^k x_k)`, tied or untied,
+  optionally with support selection.
 * :class:`LISTA_CP` (Chen, Liu, Wang, Yin 2018): coupled weights,
   :math:`x_{k+1} = \eta_{\theta_k}\big(x_k + W_k^\top(y - Ax_k)\big)`, optionally with support
   selection (LISTA-CPSS).
@@ -173,9 +174,13 @@ class LISTA(_Unfolded):
     ``lam``, as for :func:`~course_lib.solvers.ista`): :math:`W_e = A^\top/L`,
     :math:`S = I - A^\top A/L`, :math:`\theta_k = \lambda/L`. ``tied=True`` shares
     :math:`W_e, S` across layers (thresholds stay per layer); untied has its own per layer.
+    ``support_selection=True`` thresholds with :func:`support_selection_threshold` and the schedule of
+    :class:`LISTA_CP` (an ablation: support selection without the coupling of LISTA-CPSS); the untrained
+    network then differs from ISTA.
     """
 
-    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1, tied: bool = False):
+    def __init__(self, A: torch.Tensor, n_layers: int = 16, regulariser: L1 | float = 0.1, tied: bool = False,
+                 support_selection: bool = False):
         lam = _l1_weight(regulariser, "LISTA")
         super().__init__(A, n_layers, "LISTA")
         L = _lipschitz(self.A)
@@ -186,10 +191,13 @@ class LISTA(_Unfolded):
         self.S = nn.ParameterList([nn.Parameter(S.clone()) for _ in range(copies)])
         self.theta = nn.Parameter(torch.full((n_layers,), lam / L, dtype=self.A.dtype, device=self.A.device))
         self.tied = tied
+        self.fractions = support_fractions(n_layers) if support_selection else [0.0] * n_layers
 
     def layer(self, k, x, y):
         i = 0 if self.tied else k
-        return lista_layer(x, y, self.W_e[i], self.S[i], self.theta[k])
+        if self.fractions[k] == 0:
+            return lista_layer(x, y, self.W_e[i], self.S[i], self.theta[k])
+        return support_selection_threshold(y @ self.W_e[i].T + x @ self.S[i].T, self.theta[k], self.fractions[k])
 
 
 class LISTA_CP(_Unfolded):

@@ -1,4 +1,4 @@
-"""Record lecture 03's trainings: python scripts/record_unfolding.py   (10-16 minutes on 2 CPU cores)
+"""Record lecture 03's trainings: python scripts/record_unfolding.py   (about 45 minutes on 2 CPU cores)
 
 What it runs and writes: course_lib/lectures/unfolding_runs.py (RECORD).
 """

@@ -145,18 +145,40 @@ def test_the_unfolding_record_holds_what_lecture_03_reads_and_its_weights_load()
     for name, run in runs["sparse"].items():
         layers = 1 if name in recipe["sparse"]["mlp_hidden"] else T          # a black box has one output
         assert len(run["untrained"]) == len(run["trained"]) == layers and run["trained"][-1] < run["untrained"][-1]
+        assert len(run["val_loss"]) == len(run["val_iteration"]) and run["val_iteration"][-1] == run["steps"]
     assert set(runs["fista"]) == {str(lam) for lam in recipe["sparse"]["lams"]}
+    lams = {str(lam) for lam in recipe["baselines"]["lams"]}
+    for problem in ("conv", "light_field"):
+        assert set(runs["baselines"][problem]["ISTA"]) == set(runs["baselines"][problem]["FISTA"]) == lams
+        first = str(recipe["baselines"]["lams"][0])
+        assert len(runs["baselines"][problem]["ISTA"][first]) == recipe["baselines"]["ista_iter"]
+    grid = recipe["rpca"]["grid"]
+    assert len(runs["baselines"]["rpca"]) == len(grid["lam_low_rank"]) * len(grid["lam_sparse"])
     A, x_test, _ = unfolding_runs.sparse_problem()
     alista = unfolding.ALISTA(A, T, recipe["sparse"]["lam"])
     alista.load_state_dict(runs["sparse"]["ALISTA"]["state"], strict=False)
     with torch.no_grad():                                   # the recorded numbers give the recorded curve
         curve = unfolding.layer_nmse_db(alista(x_test @ A.T, all_layers=True), x_test)
     assert abs(curve[-1] - runs["sparse"]["ALISTA"]["trained"][-1].item()) < 0.05
-    for key in ("light_field", "light_field_semi", "light_field_self"):
+    for key in ("light_field", "light_field_long", "light_field_semi", "light_field_self"):
         unfolding.NonnegativeUnfoldedISTA(unfolding_runs.light_field_operator(),
                                           n_layers=recipe["light_field"]["layers"],
                                           regulariser=recipe["light_field"]["lam"]).load_state_dict(runs[key]["state"])
     unfolding.UnfoldedRPCA(n_layers=recipe["rpca"]["layers"]).load_state_dict(runs["rpca"]["state"])
+
+
+def test_plateau_change_is_the_relative_gain_of_the_kept_checkpoint_over_the_last_tenth():
+    steps = torch.arange(100, 1100, 100)                    # checks at 100, ..., 1000: the last tenth is 900 -> 1000
+    mse = torch.tensor([1.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.2, 0.16, 0.1, 0.099], dtype=torch.float64)
+    assert unfolding_runs.plateau_change(steps, mse.log()) == pytest.approx(1 - 0.099 / 0.1)
+    noisy = mse.clone()
+    noisy[-1] = 0.5                                          # a worse last check: the kept checkpoint did not move
+    assert unfolding_runs.plateau_change(steps, noisy.log()) == pytest.approx(0.0)
+    assert unfolding_runs.plateau_change(steps, mse.log(), tenth=0.3) == pytest.approx(1 - 0.099 / 0.2)
+    with pytest.raises(ValueError, match="fraction"):
+        unfolding_runs.plateau_change(steps, mse.log(), tenth=1.5)
+    with pytest.raises(ValueError, match="equal length"):
+        unfolding_runs.plateau_change(steps[:3], mse.log())
 
 
 def test_record_runs_times_and_saves(tmp_path, monkeypatch, capsys):

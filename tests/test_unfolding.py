@@ -86,9 +86,27 @@ def test_support_fraction_schedule():
     assert support_fractions(16)[-1] == pytest.approx(0.13)
 
 
+def test_lista_with_support_selection_is_lista_up_to_the_threshold(problem):
+    """LISTA(support_selection=True) applies support_selection_threshold with LISTA-CPSS's schedule to LISTA's
+    pre-activation W_e y + S x: layer by layer against a hand-written loop, and it differs from plain LISTA."""
+    A, _, y, L, _ = problem
+    net = LISTA(A, T, LAM, support_selection=True)
+    assert net.fractions == support_fractions(T)
+    W_e, S, theta = A.T / L, torch.eye(N, dtype=A.dtype) - A.T @ A / L, torch.tensor(LAM / L, dtype=A.dtype)
+    with torch.no_grad():
+        outputs = net(y, all_layers=True)
+        x = torch.zeros_like(outputs[0])
+        for k in range(T):
+            x = support_selection_threshold(y @ W_e.T + x @ S.T, theta, support_fractions(T)[k])
+            assert torch.allclose(outputs[k + 1], x, atol=1e-12), f"layer {k + 1}"
+        assert not torch.allclose(outputs[-1], LISTA(A, T, LAM)(y))
+    assert LISTA(A, T, LAM).fractions == [0.0] * T
+
+
 def test_gradients_reach_every_parameter(problem):
     A, x, y, _, _ = problem
-    for net in (LISTA(A, 3, LAM), LISTA_CP(A, 3, LAM, support_selection=True), ALISTA(A, 3, LAM)):
+    for net in (LISTA(A, 3, LAM), LISTA(A, 3, LAM, support_selection=True),
+                LISTA_CP(A, 3, LAM, support_selection=True), ALISTA(A, 3, LAM)):
         ((net(y) - x) ** 2).mean().backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
 
