@@ -54,8 +54,8 @@ __all__ = ["RECIPE", "sparse_problem", "sparse_networks", "plateau_change", "sr_
 #: non-negative ISTA/FISTA of sections 2 and 3.
 RECIPE = {
     "sparse": {"m": 125, "n": 250, "T": 16, "lam": 0.1, "p": 0.1, "n_test": 1000, "n_val": 500, "batch": 128,
-               "seed": 1, "networks": {"LISTA": [10000, 3e-3], "LISTA, tied": [5000, 3e-3], "LISTA-SS": [10000, 3e-3],
-                                       "LISTA-CP": [5000, 3e-3], "LISTA-CPSS": [5000, 3e-3], "ALISTA": [3000, 1e-2],
+               "seed": 1, "networks": {"LISTA": [8000, 1e-3], "LISTA, tied": [5000, 1e-3], "LISTA-SS": [8000, 1e-3],
+                                       "LISTA-CP": [5000, 1e-3], "LISTA-CPSS": [5000, 1e-3], "ALISTA": [3000, 1e-2],
                                        "MLP, 0.1 M": [12000, 1e-3], "MLP, 1.4 M": [6000, 1e-3]},
                "mlp_hidden": {"MLP, 0.1 M": [200, 200], "MLP, 1.4 M": [1000, 1000]},
                "lams": [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2], "fista_iter": 2000},
