@@ -1,9 +1,9 @@
 """Lecture 03's trainings, recorded: ``python scripts/record_unfolding.py`` (about 45 minutes on 2 CPU cores).
 
 Sparse coding (:func:`sparse_runs`): LISTA (untied and tied), the ablation arms LISTA with support selection and
-LISTA-CP without it, LISTA-CPSS, ALISTA and two black-box MLPs, each trained until its validation loss has
-plateaued (:func:`plateau_change`), their per-layer NMSE before and after training and their validation curves, and
-FISTA at every λ of a grid. Imaging: the
+LISTA-CP without it, LISTA-CPSS, ALISTA and two black-box MLPs, each with its own budget of steps towards a plateau
+(:func:`plateau_change` says whether it got there: untied and tied LISTA and LISTA-SS do not), their per-layer NMSE
+before and after training and their validation curves, and FISTA at every λ of a grid. Imaging: the
 convolutional LISTA (:func:`conv_run`), the light-field networks, supervised, semi-supervised and self-supervised
 (:func:`light_field_runs`), the unfolded RPCA (:func:`rpca_run`) and the neural proximal gradient (:func:`npg_run`),
 whose weights the lecture loads. :func:`run` is all of them; :data:`RECORD` loads the record, checked against the
@@ -48,10 +48,10 @@ __all__ = ["RECIPE", "sparse_problem", "sparse_networks", "plateau_change", "sr_
            "baseline_runs", "light_field_operator", "rpca_videos", "sparse_runs",
            "conv_run", "light_field_runs", "rpca_run", "npg_run", "run", "RECORD", "recorded"]
 
-#: The trainings of lecture 03 (minutes on a CPU). Sparse coding: each network gets the budget it needs to plateau
-#: (Adam steps of ``batch`` fresh signals, cosine-annealed, best validation checkpoint); FISTA runs ``fista_iter``
-#: iterations at each λ of ``lams`` (the best λ differs with the iteration count). ``baselines``: the λ grid of the
-#: non-negative ISTA/FISTA of sections 2 and 3.
+#: The trainings of lecture 03 (about 45 minutes on 2 CPU cores). Sparse coding: each network gets its own budget
+#: towards a plateau, one learning rate for every network that learns matrices (Adam steps of ``batch`` fresh signals,
+#: cosine-annealed, best validation checkpoint); FISTA runs ``fista_iter`` iterations at each λ of ``lams`` (the best λ
+#: differs with the iteration count). ``baselines``: the λ grid of the non-negative ISTA/FISTA of sections 2 and 3.
 RECIPE = {
     "sparse": {"m": 125, "n": 250, "T": 16, "lam": 0.1, "p": 0.1, "n_test": 1000, "n_val": 500, "batch": 128,
                "seed": 1, "networks": {"LISTA": [8000, 1e-3], "LISTA, tied": [5000, 1e-3], "LISTA-SS": [8000, 1e-3],
