@@ -18,6 +18,7 @@ from course_lib.lectures import (
     domain_runs,
     edip_runs,
     recorded,
+    unfolding_long_runs,
     unfolding_runs,
 )
 from course_lib.metrics import psnr
@@ -30,7 +31,8 @@ TOY = "course_lib.lectures.recorded"       # a module whose code "makes" the toy
 #: Records not yet in ``course_lib.lectures.RECORDS``: every record's hash covers the package's ``__init__.py`` (a
 #: relative import reaches it), so registering one there makes the others stale until they are re-recorded; the next
 #: re-recording of all of them registers these too.
-UNREGISTERED = {"architecture_runs": architecture_runs.RECORD, "domain_runs": domain_runs.RECORD}
+UNREGISTERED = {"architecture_runs": architecture_runs.RECORD, "domain_runs": domain_runs.RECORD,
+                "unfolding_long_runs": unfolding_long_runs.RECORD}
 
 
 def every_record() -> dict:
@@ -165,6 +167,21 @@ def test_the_unfolding_record_holds_what_lecture_03_reads_and_its_weights_load()
                                           n_layers=recipe["light_field"]["layers"],
                                           regulariser=recipe["light_field"]["lam"]).load_state_dict(runs[key]["state"])
     unfolding.UnfoldedRPCA(n_layers=recipe["rpca"]["layers"]).load_state_dict(runs["rpca"]["state"])
+
+
+def test_the_long_unfolding_record_is_the_same_training_with_longer_budgets():
+    """Lecture 03 puts the long runs in the place of the short ones: same problem, learning rate and fields."""
+    short, long = unfolding_runs.RECIPE["sparse"], unfolding_long_runs.RECIPE["sparse"]
+    assert {k: v for k, v in long.items() if k not in ("networks", "lams")} == \
+        {k: v for k, v in short.items() if k not in ("networks", "lams")}
+    for name, (steps, lr) in long["networks"].items():
+        assert lr == short["networks"][name][1] and steps > short["networks"][name][0]
+    runs, before = unfolding_long_runs.recorded(), unfolding_runs.recorded()["sparse"]
+    assert list(runs) == list(long["networks"])
+    for name, run in runs.items():
+        assert set(run) == set(before[name]) and run["steps"] == long["networks"][name][0]
+        assert run["val_iteration"][-1] == run["steps"] and len(run["trained"]) == short["T"]
+        assert torch.equal(run["untrained"], before[name]["untrained"])       # the same network, the same test set
 
 
 def test_plateau_change_is_the_relative_gain_of_the_kept_checkpoint_over_the_last_tenth():

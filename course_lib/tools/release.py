@@ -4,7 +4,8 @@
 the empty or new folder ``DIR``:
 
 * ``lectures/`` and ``exercises/`` (the exercises exactly as generated, ready for the students' work);
-* ``course_lib/`` without ``tools/grading`` and this module (the checks the exercises call are public and stay);
+* ``course_lib/`` without ``tools/grading``, ``tools/giveaway.py`` and this module (the checks the exercises call
+  are public and stay);
 * ``index.ipynb`` without its section for instructors;
 * ``course.py``, ``pyproject.toml`` (its tests: the lecture notebooks), the lock file and ``environment.yml``,
   so that ``python3 course.py open`` sets up and opens the course as it does here;
@@ -28,7 +29,7 @@ from .cli import add_release_arguments
 __all__ = ["release", "student_readme", "main"]
 
 TOP_FILES = ("course.py", "requirements-lock.txt", "requirements.in", "environment.yml")
-LEFT_OUT = ("tools/grading", "tools/release.py")   # inside course_lib: the instructor's tools
+LEFT_OUT = ("tools/grading", "tools/release.py", "tools/giveaway.py")   # inside course_lib: the instructor's tools
 BEGIN, END = "<!-- student edition -->", "<!-- /student edition -->"
 
 
