@@ -129,8 +129,18 @@ def test_dip_checks_accept_the_reference_and_explain_mistakes(capsys):
         loss.backward()
         optimizer.step()
         return loss.item(), out.detach()
-    with pytest.raises(CheckFailed, match="zero the gradients"):
+    with pytest.raises(CheckFailed, match="were they zeroed"):
         check_dip_step(no_zero_grad)
+
+    def summed(net, optimizer, A, y, z, input_noise, generator):
+        out = net(z + input_noise * torch.randn(z.shape, generator=generator))[0, 0]
+        loss = ((A(out) - y) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item(), out.detach()
+    with pytest.raises(CheckFailed, match="averages the squared misfit over the entries of y, it does not add them up"):
+        check_dip_step(summed)
 
     def no_noise(net, optimizer, A, y, z, input_noise, generator):
         return _dip_step_reference(net, optimizer, A, y, z, 0.0, generator)
@@ -236,7 +246,7 @@ def unlift_legall(s, d):
 def test_lecture_04_checks_accept_the_library_and_name_the_mistakes(capsys):
     from course_lib import pnp
     from course_lib.checks import check_hqs, check_lifting_step, check_wavelet_denoiser
-    from course_lib.lifting import wavelet_denoise
+    from course_lib.lifting import detail_mask, wavelet_denoise
 
     check_lifting_step(legall, unlift_legall)
     check_wavelet_denoiser(wavelet_denoise)
@@ -259,7 +269,10 @@ def test_lecture_04_checks_accept_the_library_and_name_the_mistakes(capsys):
 
     with pytest.raises(CheckFailed, match="approximation"):
         check_wavelet_denoiser(everything)
-    with pytest.raises(CheckFailed, match="W.inverse"):
+    with pytest.raises(CheckFailed, match="its adjoint does not undo it"):
+        check_wavelet_denoiser(lambda y, W, t: W.A_adjoint(torch.where(detail_mask(W), cl.soft_threshold(W(y), t),
+                                                                      W(y))))
+    with pytest.raises(CheckFailed, match="the details .only. shrunk"):
         check_wavelet_denoiser(lambda y, W, t: W.A_adjoint(W(y)))
 
     def denoise_first(A, y, denoiser, schedule):
@@ -268,7 +281,7 @@ def test_lecture_04_checks_accept_the_library_and_name_the_mistakes(capsys):
             z = pnp.data_step(A, y, denoiser(z, sigma), mu)
         return z
 
-    with pytest.raises(CheckFailed, match="data step comes first"):
+    with pytest.raises(CheckFailed, match="you denoise before the data step"):
         check_hqs(denoise_first)
 
 
@@ -345,3 +358,28 @@ def test_checks_that_build_networks_leave_the_notebooks_global_rng_alone(capsys)
         run()
         assert torch.equal(torch.get_rng_state(), state), f"{name} changed the global RNG state"
     assert capsys.readouterr().out.count("✔") == len(runs)
+
+
+def test_a_wrong_value_of_the_right_shape_is_not_called_a_shape_error_and_a_crash_names_its_input():
+    from course_lib.checks import call_student, check_close
+
+    expected = torch.zeros(3, 5)
+    wrong = expected.clone()
+    wrong[1, 4] = 0.5
+    with pytest.raises(CheckFailed) as failure:
+        check_close(wrong, expected, "f(x of shape (3, 5))", "d_i = o_i - (e_i + e_{i+1}) / 2")
+    said = str(failure.value)
+    assert "has the right shape (3, 5) but other values: 1 of its 15 entries differ, most at index (1, 4)" in said
+    assert "0.5 instead of 0" in said and "d_i = o_i" in said, "a rule that starts with a symbol keeps its case"
+
+    def crashes(x):
+        raise IndexError("out of range")
+
+    with pytest.raises(CheckFailed, match=r"f\(x of length 11\) raised IndexError: out of range. Odd lengths"):
+        call_student(crashes, "f(x of length 11)", torch.zeros(11), hint="Odd lengths have one more even sample")
+
+    def stub(x):
+        raise NotImplementedError("write f")
+
+    with pytest.raises(NotImplementedError, match="write f"):                  # a stub still in place, untouched
+        call_student(stub, "f(x)", torch.zeros(2))

@@ -81,6 +81,39 @@ MUTANTS = [
      "return iteration - self.best_iteration > self.patience", "returned False; expected True"),
     ("06_deep_image_prior", "variance_detector", "if len(self.buffer) > self.window:",
      "if len(self.buffer) > self.window + 1:", "the variance after update"),
+    ("04_wavelets_lifting", "lifting_step", """    right = torch.clamp(torch.arange(no) + 1, max=ne - 1)
+    d = o - 0.5 * (e[..., :no] + e[..., right])
+    left = torch.clamp(torch.arange(ne) - 1, min=0, max=no - 1)
+    here = torch.clamp(torch.arange(ne), max=no - 1)
+""", """    right = (torch.arange(no) + 1) % ne
+    d = o - 0.5 * (e[..., :no] + e[..., right])
+    left = (torch.arange(ne) - 1) % no
+    here = torch.arange(ne) % no
+""", "wraps around to the other end (periodic)"),
+    ("04_wavelets_lifting", "lifting_step", """    right = torch.clamp(torch.arange(no) + 1, max=ne - 1)
+    d = o - 0.5 * (e[..., :no] + e[..., right])
+    left = torch.clamp(torch.arange(ne) - 1, min=0, max=no - 1)
+    here = torch.clamp(torch.arange(ne), max=no - 1)
+    s = e + 0.25 * (d[..., left] + d[..., here])
+""", """    padded = torch.cat([e, torch.zeros_like(e[..., :1])], -1)
+    d = o - 0.5 * (e[..., :no] + padded[..., 1:no + 1])
+    zero = torch.zeros_like(d[..., :1])
+    d_padded = torch.cat([zero, d, zero], -1)
+    s = e + 0.25 * (d_padded[..., :ne] + d_padded[..., 1:ne + 1])
+""", "counts as 0 (zero padding)"),
+    ("04_wavelets_lifting", "lifting_step", "    return s, d\n", "    return s * 2 ** 0.5, d / 2 ** 0.5\n",
+     "scaled by √2 and 1/√2"),
+    ("04_wavelets_lifting", "lifting_step", "e[..., right])\n    left", "e[..., 1:])\n    left",
+     "must work for every length; this is an even length"),
+    ("04_wavelets_lifting", "wavelet_denoise", "torch.where(detail_mask(W), cl.soft_threshold(c, threshold), c)",
+     "cl.soft_threshold(c, threshold)", "also shrank the coarse approximation"),
+    ("04_wavelets_lifting", "hqs", "        z = denoiser(x, sigma)\n    return z",
+     "        z = denoiser(x, sigma)\n    return x", "you return the data step's image"),
+    ("04_wavelets_lifting", "hqs", "x = pnp.data_step(A, y, z, mu)\n        z = denoiser(x, sigma)",
+     "x = pnp.data_step(A, y, z, sigma)\n        z = denoiser(x, mu)", "mu and sigma are swapped"),
+    ("04_wavelets_lifting", "hqs", "z = A.A_adjoint(y)", "z = y", "its start included, has 8 entries"),
+    ("04_wavelets_lifting", "hqs", "z = A.A_adjoint(y)", "z = torch.zeros_like(A.A_adjoint(y))",
+     "start from the back-projection"),
     ("06_deep_image_prior", "dip_step", "((A(out) - y) ** 2).mean()", "((A(out) - y) ** 2).sum()", "loss"),
     ("06_deep_image_prior", "dip_step", "torch.randn(z.shape, generator=generator)", "torch.randn(z.shape)",
      "generator"),

@@ -12,7 +12,7 @@ test cells write ``from course_lib.checks import check_ista``. Hidden tests reac
 through :data:`student` and plain data (:mod:`.boundary`), with :mod:`.drivers` for stateful units.
 """
 from .boundary import Build, StudentError, student
-from .core import CheckFailed, check_adjoint, check_close, check_tensor_result, describe, passed
+from .core import CheckFailed, call_student, check_adjoint, check_close, check_tensor_result, describe, passed
 from .lecture01 import check_discrepancy_alpha, check_fista, check_ista, check_soft_threshold, check_tikhonov_svd
 from .lecture02 import check_p4_lift, check_residual_block, check_unroll
 from .lecture03 import (
@@ -31,7 +31,7 @@ from .lecture07 import check_adp_step, check_alpha_threshold, check_gradient_F, 
 from .own_work import ForbiddenError, check_own_work
 
 __all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe",
-           "check_tensor_result", "check_close", "check_adjoint",
+           "call_student", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha",
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",

@@ -10,7 +10,7 @@ import contextvars
 
 import torch
 
-__all__ = ["CheckFailed", "passed", "describe", "check_tensor_result", "check_close", "check_adjoint"]
+__all__ = ["CheckFailed", "passed", "describe", "call_student", "check_tensor_result", "check_close", "check_adjoint"]
 
 
 class CheckFailed(AssertionError):
@@ -40,6 +40,25 @@ def describe(t) -> str:
     return repr(t)
 
 
+def call_student(function, call: str, *args, hint: str = ""):
+    """``function(*args)``; an exception raised in the student's code becomes a :class:`CheckFailed` that names the
+    call (``call``: the input in words), the exception and ``hint`` (what about that input is special). A
+    ``NotImplementedError`` (a stub not yet written) passes through untouched."""
+    try:
+        return function(*args)
+    except (CheckFailed, NotImplementedError):          # a stub still in place is the student's to see, untouched
+        raise
+    except Exception as error:
+        said = "" if GRADING.get() else f": {str(error)[:200]}"
+        raise CheckFailed(f"{call} raised {type(error).__name__}{said}" + (f". {hint}" if hint else "")) from error
+
+
+def _sentence(rule: str) -> str:
+    """``rule`` as a sentence: its first word capitalised unless it is a symbol (d_i, x, A*y)."""
+    first = rule.split(" ", 1)[0]
+    return rule[:1].upper() + rule[1:] if first.isalpha() and len(first) > 1 else rule
+
+
 def check_tensor_result(result, call: str, shape=None, dtype=None) -> torch.Tensor:
     """``result`` must be a tensor (of ``shape`` and ``dtype`` when given)."""
     if not isinstance(result, torch.Tensor):
@@ -58,9 +77,18 @@ def check_close(actual, expected, call: str, rule: str = "", atol: float = 1e-6,
     """``actual`` must equal ``expected`` to tolerance; the message shows both and the ``rule``."""
     actual = check_tensor_result(actual, call, shape=expected.shape)
     if not torch.allclose(actual.to(expected), expected, atol=atol, rtol=rtol):
-        worst = (actual.to(expected) - expected).abs().max().item()
-        raise CheckFailed(f"{call} returned {describe(actual)}; expected {describe(expected)} "
-                          f"(largest difference {worst:.3g})" + (f". {rule[:1].upper()}{rule[1:]}" if rule else ""))
+        gap = (actual.to(expected) - expected).abs()
+        worst = gap.max().item()
+        if expected.numel() <= 8:
+            said = f"{call} returned {describe(actual)}; expected {describe(expected)} (largest difference {worst:.3g})"
+        else:                                      # the shape is right: say where the values differ, not the shape
+            flat = int(gap.reshape(-1).argmax())
+            where = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), gap.shape))
+            differ = int((~torch.isclose(actual.to(expected), expected, atol=atol, rtol=rtol)).sum())
+            said = (f"{call} has the right shape {tuple(expected.shape)} but other values: {differ} of its "
+                    f"{expected.numel()} entries differ, most at index {where[0] if len(where) == 1 else where} "
+                    f"({actual.reshape(-1)[flat].item():.4g} instead of {expected.reshape(-1)[flat].item():.4g})")
+        raise CheckFailed(said + (f". {_sentence(rule)}" if rule else ""))
 
 
 def check_adjoint(forward, adjoint, in_shape, what: str = "adjoint", trials: int = 3, tol: float = 1e-10) -> None:

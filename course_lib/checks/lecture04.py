@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import CheckFailed, check_close, check_tensor_result, passed
+from .core import CheckFailed, call_student, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
 __all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs"]
@@ -25,6 +25,24 @@ def _legall(x: torch.Tensor, even_first: bool = True, predict_first: bool = True
         return even + update.apply(d, even.shape[-1]), d
     s = even + update.apply(odd, even.shape[-1])
     return s, odd + sign * predict.apply(s, odd.shape[-1])
+
+
+def _neighbours(v: torch.Tensor, count: int, offset: int, ends: str) -> torch.Tensor:
+    """``v`` at the positions ``i + offset`` for ``i < count``, a position outside ``v`` replaced by the nearest one
+    inside (``ends="clamp"``, the exercise's rule), wrapped around (``"periodic"``) or by 0 (``"zero"``)."""
+    n = v.shape[-1]
+    index = torch.arange(count) + offset
+    if ends == "periodic":
+        return v[..., index % n]
+    inside = v[..., index.clamp(0, n - 1)]
+    return inside if ends == "clamp" else torch.where((index >= 0) & (index < n), inside, torch.zeros_like(inside))
+
+
+def _with_ends(x: torch.Tensor, ends: str):
+    """The unscaled LeGall 5/3 step with the ends handled as ``ends`` says (see :func:`_neighbours`), as (s, d)."""
+    even, odd = x[..., 0::2], x[..., 1::2]
+    d = odd - 0.5 * (_neighbours(even, odd.shape[-1], 0, ends) + _neighbours(even, odd.shape[-1], 1, ends))
+    return even + 0.25 * (_neighbours(d, even.shape[-1], -1, ends) + _neighbours(d, even.shape[-1], 0, ends)), d
 
 
 def _library_step(x: torch.Tensor):
@@ -59,8 +77,22 @@ def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
         x = torch.randn(3, n, generator=g, dtype=torch.float64)
         shapes = ((3, (n + 1) // 2), (3, n // 2))
         call = f"lifting_step(x of shape (3, {n}))"
-        s, d = _pair(lifting_step(x.clone()), call, shapes)
+        parity = ("an odd length: one more even sample than odd ones, and the last even sample has no odd neighbour "
+                  "on its right" if n % 2 else "an even length: the last odd sample has no even neighbour on its right")
+        s, d = _pair(call_student(lifting_step, call, x.clone(), hint=f"It must work for every length; this is "
+                                  f"{parity}"), call, shapes)
         s_ref, d_ref = _library_step(x)
+        root2 = 2 ** 0.5
+        for a, b in ((root2, 1 / root2), (1 / root2, root2)):
+            if torch.allclose(s, a * s_ref, atol=1e-10) and torch.allclose(d, b * d_ref, atol=1e-10):
+                raise CheckFailed(f"{call}: s and d are scaled by √2 and 1/√2 (or the reverse), as the library's "
+                                  "transform scales them; the exercise asks for the two lifting steps alone, unscaled")
+        for ends, why in (("periodic", "a neighbour past an end wraps around to the other end (periodic)"),
+                          ("zero", "a neighbour past an end counts as 0 (zero padding)")):
+            s_bad, d_bad = _with_ends(x, ends)
+            if torch.allclose(s, s_bad, atol=1e-10) and torch.allclose(d, d_bad, atol=1e-10):
+                raise CheckFailed(f"{call}: inside, your s and d are right, but at the ends {why}; the exercise "
+                                  "replaces a missing neighbour by the nearest sample of the same kind that exists")
         mistakes = {"the even and odd samples are swapped: the even ones are x[..., 0::2]": dict(even_first=False),
                     "predict and update are in the wrong order: predict the odd samples first, then update the "
                     "even ones from the details": dict(predict_first=False),
@@ -76,8 +108,10 @@ def check_lifting_step(lifting_step, inverse_lifting_step) -> None:
                     atol=1e-10)
         check_close(s, s_ref, f"{call}[0] (s)", "s_i = e_i + (d_{i-1} + d_i) / 4, with d_{-1} = d_0 and d_i = d_{i-1} "
                     "past the end", atol=1e-10)
-        back = check_tensor_result(inverse_lifting_step(s_ref.clone(), d_ref.clone()),
-                                   f"inverse_lifting_step(s, d) for x of shape (3, {n})", shape=x.shape)
+        inverse_call = f"inverse_lifting_step(s, d) for x of shape (3, {n})"
+        back = check_tensor_result(call_student(inverse_lifting_step, inverse_call, s_ref.clone(), d_ref.clone(),
+                                                hint=f"It must work for every length; this is {parity}"),
+                                   inverse_call, shape=x.shape)
         if not torch.allclose(back, x, atol=1e-10):
             undone_in_order = merge(*_undo_in_forward_order(s_ref, d_ref))
             why = ("undo the steps in reverse order: first e = s - U(d), then o = d + P(e)"
@@ -118,9 +152,29 @@ def check_wavelet_denoiser(wavelet_denoise) -> None:
         if torch.allclose(out, hard, atol=1e-10):
             raise CheckFailed(f"{call} kept the large details unchanged (hard thresholding): soft-thresholding also "
                               "moves them towards 0 by the threshold")
-        check_close(out, expected, call, "transform with W, soft-threshold the details, transform back with "
-                    "W.inverse (not the adjoint: LeGall 5/3 is not orthonormal)", atol=1e-10)
+        shrunk = torch.where(detail_mask(W), torch.sign(c) * torch.clamp(c.abs() - 0.1, min=0), c)
+        if torch.allclose(out, W.A_adjoint(shrunk), atol=1e-10):
+            raise CheckFailed(f"{call} went back to an image with the adjoint of W: LeGall 5/3 is not orthonormal, so "
+                              "its adjoint does not undo it")
+        check_close(out, expected, call, "the image whose coefficients in W are y's, with the details (only) shrunk "
+                    "towards 0 by the threshold", atol=1e-10)
     passed("wavelet_denoise soft-thresholds the details only and transforms back")
+
+
+def _hqs_variant(A, y, denoiser, schedule, start, swap=False, denoise_first=False, return_x=False):
+    """Half-quadratic splitting from ``start``, or one of its usual mistakes: mu and sigma swapped, the denoiser
+    before the data step, the last data step's image returned."""
+    from .. import pnp
+
+    z = x = start
+    for mu, sigma in schedule:
+        mu, sigma = (sigma, mu) if swap else (mu, sigma)
+        if denoise_first:
+            z = pnp.data_step(A, y, denoiser(z, sigma), mu)
+            continue
+        x = pnp.data_step(A, y, z, mu)
+        z = denoiser(x, sigma)
+    return x if return_x else z
 
 
 def check_hqs(hqs) -> None:
@@ -135,15 +189,25 @@ def check_hqs(hqs) -> None:
     shrink = lambda v, sigma: v / (1 + sigma)                      # a toy denoiser: its sigma must be used
     schedule = [(2.0, 0.5), (1.0, 0.3), (0.5, 0.1)]
     call = "hqs(A, y, denoiser, schedule of 3 steps)"
-    out = check_tensor_result(hqs(A, y, shrink, schedule), call, shape=(8,))
+    out = check_tensor_result(call_student(hqs, call, A, y, shrink, schedule, hint="A maps an image of 8 entries to "
+                                           "data of 12: every image of the loop, its start included, has 8 entries"),
+                              call, shape=(8,))
     expected, _ = pnp.hqs(A, y, shrink, schedule)
     if not torch.allclose(out, expected, atol=1e-10):
-        z = A.A_adjoint(y)
-        for mu, sigma in schedule:                                  # the usual mistake: denoise first
-            z = pnp.data_step(A, y, shrink(z, sigma), mu)
-        if torch.allclose(out, z, atol=1e-10):
-            raise CheckFailed(f"{call}: the data step comes first, x = data_step(A, y, z, mu), "
-                              "then z = denoiser(x, sigma)")
-        check_close(out, expected, call, "start from z = A*y; at each (mu, sigma): x = argmin 1/2||Ax - y||^2 + "
-                    "mu/2 ||x - z||^2, then z = denoiser(x, sigma); return the last z", atol=1e-10)
+        start = A.A_adjoint(y)
+        variants = {"you denoise before the data step; the splitting starts each pair with the data step, which "
+                    "pulls the image towards the data, and the denoiser then cleans the result":
+                    _hqs_variant(A, y, shrink, schedule, start, denoise_first=True),
+                    "you return the data step's image of the last pair; the splitting ends with the denoiser's":
+                    _hqs_variant(A, y, shrink, schedule, start, return_x=True),
+                    "mu and sigma are swapped: mu weighs the coupling in the data step, sigma is the noise level the "
+                    "denoiser is told": _hqs_variant(A, y, shrink, schedule, start, swap=True),
+                    "the loop starts from 0; start from the back-projection of the data":
+                    _hqs_variant(A, y, shrink, schedule, torch.zeros_like(start))}
+        for why, wrong in variants.items():
+            if torch.allclose(out, wrong, atol=1e-10):
+                raise CheckFailed(f"{call}: {why}")
+        check_close(out, expected, call, "half-quadratic splitting alternates, for each (mu, sigma), the exact "
+                    "minimisation over x of the data term plus the coupling mu/2 ||x - z||^2, and the denoiser at "
+                    "noise level sigma in place of the minimisation over z", atol=1e-10)
     passed("hqs alternates the data step and the denoiser along the schedule")

@@ -78,20 +78,28 @@ def check_dip_step(dip_step) -> None:
                 raise CheckFailed(f"dip_step returned {type(result).__name__}; expected a pair (loss, output)")
             loss, out = result
             if not isinstance(loss, float):
-                raise CheckFailed(f"the loss is a {type(loss).__name__}; return it as a Python float (loss.item())")
+                raise CheckFailed(f"the loss is a {type(loss).__name__}; return a Python float (a tensor would keep "
+                                  "the step's computation graph alive in the caller)")
             if abs(loss - loss_ref) > 1e-6 * max(1.0, loss_ref):
-                raise CheckFailed(f"step {step}: the loss is {loss:.6g}; expected {loss_ref:.6g} = mean "
-                                  "|A G(z + e) - y|^2 with e = input_noise * torch.randn(z.shape, "
-                                  "generator=generator), drawn once per step")
+                if abs(loss - loss_ref * y.numel()) <= 1e-5 * loss_ref * y.numel():
+                    raise CheckFailed(f"step {step}: the loss is {loss:.6g}, {y.numel()} times the expected "
+                                      f"{loss_ref:.6g}: the objective averages the squared misfit over the entries of "
+                                      "y, it does not add them up")
+                raise CheckFailed(f"step {step}: the loss is {loss:.6g}; expected {loss_ref:.6g}, the mean squared "
+                                  "misfit to y of A applied to the image, for the input perturbed by noise of standard "
+                                  "deviation input_noise. The check replays the generator it passed: is all of the "
+                                  "noise drawn from that generator, once per step, with the shape of z?")
             out = check_tensor_result(out, "dip_step(...)[1] (the output)", shape=(16, 16))
             if out.requires_grad:
-                raise CheckFailed("the output still requires grad; return out.detach()")
+                raise CheckFailed("the image returned still requires grad: return it cut from the computation "
+                                  "graph, so that the caller can keep it")
             check_close(out, out_ref, f"step {step}: the output", "return the network's output before the update, "
                         "as an (H, W) image")
             for (name, p), p_ref in zip(net.named_parameters(), ref.parameters()):
                 if not torch.allclose(p, p_ref, atol=1e-6):
                     raise CheckFailed(f"step {step}: the weights {name} differ from one Adam step on the loss"
-                                      + (" (did you zero the gradients before backward()?)" if step == 2 else ""))
+                                      + (" (PyTorch adds each backward pass to the stored gradients: were they zeroed "
+                                         "before this one?)" if step == 2 else ""))
     passed("dip_step draws the input noise, takes one optimizer step on mean |A G(z + e) - y|^2, "
            "returns (loss, output)")
 
