@@ -67,13 +67,26 @@ def _check_solver(student, reference, name: str, rate_text: str) -> None:
         raise CheckFailed(f"{call} returned {len(objective)} objective values; expected n_iter + 1 = {n_iter + 1} "
                           "(the objective at x_0, x_1, ..., x_n_iter)")
     if abs(objective[0] - history.objective[0]) > 1e-8 * max(1.0, abs(history.objective[0])):
-        raise CheckFailed(f"{call}: objective[0] = {objective[0]:.6g}, expected {history.objective[0]:.6g}. "
-                          "Start from x_0 = 0 and use F(x) = 0.5 * ||A x - y||^2 + lam * ||x||_1.")
+        raise CheckFailed(f"{call}: objective[0] = {objective[0]:.6g}, expected {history.objective[0]:.6g}, F at the "
+                          "start x_0 = 0. F is the whole LASSO objective: half the squared norm of the residual plus "
+                          "lam times the l1 norm of x")
+    first_call = f"{name}(A, y, lam={lam}, n_iter=1, step={step:.4f})[0]"
     first = student(A, y, lam, 1, step)[0]
     x_1 = ista_step(torch.zeros_like(x_ref), A, y, lam, step)       # x_0 = z_0 = 0: ISTA and FISTA agree here
-    check_close(first, x_1, f"{name}(A, y, lam={lam}, n_iter=1, step={step:.4f})[0]",
-                "the first iterate from x_0 = 0 is one proximal-gradient step, "
-                "x_1 = soft_threshold(x_0 - step * A.A_adjoint(A(x_0) - y), step * lam)", atol=1e-10)
+    if not torch.allclose(first.to(x_1), x_1, atol=1e-10):
+        back = A.A_adjoint(y)                                      # from x_0 = 0 the gradient of the data term is -A*y
+        shrink = lambda v, t: torch.sign(v) * torch.clamp(v.abs() - t, min=0)
+        mistakes = {"the threshold is lam: the prox of a step of length step on lam ||x||_1 thresholds at step * lam":
+                    shrink(step * back, lam),
+                    "the gradient step goes uphill: the gradient of the data term at x is A*(A x - y), and a step "
+                    "moves against it": shrink(-step * back, step * lam),
+                    "the gradient step has length 1, not step": shrink(back, step * lam),
+                    "x_1 is the gradient step alone: it must then be soft-thresholded": step * back}
+        for why, wrong in mistakes.items():
+            if torch.allclose(first.to(wrong), wrong, atol=1e-10):
+                raise CheckFailed(f"{first_call}: {why}")
+    check_close(first, x_1, first_call, "the first iterate from x_0 = 0 is one proximal-gradient step: a gradient "
+                "step on the data term, then soft-thresholding", atol=1e-10)
     for k, (mine, ref) in enumerate(zip(objective, history.objective)):
         if abs(mine - ref) > 1e-6 * max(1.0, abs(ref)):
             raise CheckFailed(f"{call}: objective[{k}] = {mine:.8g}, expected {ref:.8g}; the iterates first differ at "
@@ -87,7 +100,8 @@ def check_ista(ista) -> None:
     check_own_work(ista, *OWN_WORK)
     from ..solvers import ista as reference
     _check_solver(ista, reference, "ista",
-                  "One ISTA step is x = soft_threshold(x - step * A.A_adjoint(A(x) - y), step * lam).")
+                  "Each iterate is one proximal-gradient step from the previous iterate (the first one is right), "
+                  "and each objective value is F at the iterate of that index.")
 
 
 def check_fista(fista) -> None:
@@ -95,8 +109,8 @@ def check_fista(fista) -> None:
     check_own_work(fista, *OWN_WORK)
     from ..solvers import fista as reference
     _check_solver(fista, reference, "fista",
-                  "FISTA takes the gradient step at the extrapolated point z, starts with t = 1 and "
-                  "z = x_0, and sets z = x_new + (t - 1) / t_new * (x_new - x).")
+                  "FISTA takes its gradient step at the extrapolated point z_k, not at x_k; compare your start "
+                  "(t_0, z_0) and the momentum weight with the markdown's, and record F at x_k, not at z_k.")
 
 
 def _integration_svd(n=40):

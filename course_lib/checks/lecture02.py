@@ -142,11 +142,11 @@ def check_p4_lift(p4_lift) -> None:
                f"output (equivariance error {error.item():.1e})")
         return
     if torch.allclose(out, turns(rotated, -1), atol=1e-10):
-        raise CheckFailed(f"{call}: the kernel is rotated the other way: use torch.rot90(weight, r, dims=(-2, -1)), "
-                          "the same sense as the rotation of the input, or the orientation axis runs backwards")
+        raise CheckFailed(f"{call}: the kernel is rotated the other way: at orientation r it must turn in the same "
+                          "sense as a rotation of the input by r quarter turns, or the orientation axis runs backwards")
     if torch.allclose(out, turns(transposed, 1), atol=1e-10) or torch.allclose(out[:, :, 1], F.conv2d(
             x, weight.transpose(-1, -2), padding=1), atol=1e-10):
-        raise CheckFailed(f"{call}: a transposed kernel is a reflection, not a rotation: rotate it with torch.rot90 "
-                          "(transposing twice gives the kernel back, rotating four times does)")
+        raise CheckFailed(f"{call}: a transposed kernel is a reflection, not a rotation (transposing twice gives the "
+                          "kernel back, rotating four times does)")
     check_close(out, right, call, "at orientation r, convolve x with the kernel rotated by r quarter turns "
                 "(padding k // 2 keeps the size)", atol=1e-10)

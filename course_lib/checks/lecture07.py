@@ -103,7 +103,7 @@ def check_adp_step(adp_step) -> None:
         raise CheckFailed(f"adp_step(...)[1] (loss) is {float(loss):.6g}; expected F(B) = ½‖A x(B) − y‖² = {F:.6g} "
                           "at the B you were given (before the step), with x(B) = (BᵀB + αI)⁻¹Bᵀy")
     check_close(B_new, B_ref, "adp_step(A, A, y, 0.01, lr=0.3)[0]",
-                "B_new = B − lr · ∇F(B): take the gradient of the loss with respect to B (torch.autograd.grad)",
+                "B_new = B − lr · ∇F(B), with the gradient of the loss with respect to B",
                 atol=1e-12, rtol=1e-8)
     passed("adp_step takes one gradient step on F(B) = ½‖A x(B) − y‖² and returns the loss before it")
 
