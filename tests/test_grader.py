@@ -227,20 +227,20 @@ CASES = {
                        "dim=-1), dims=(-1,))\n"}, {}, dict(soft=2, adj=2, ista=3, fista=3), {}),
 }
 CASES.update(HOSTILE)
-# exercises 5 and 6 (Tikhonov through the SVD, the discrepancy principle): 2 points each, untouched by the cases, so
-# they pass unless the kernel is gone by then or the case broke what their checks use
+# exercises 5, 6 and 7 (Tikhonov through the SVD, the discrepancy principle, its answers on a new operator): untouched
+# by the cases, so they pass unless the kernel is gone by then or the case broke what their checks use
 LATER = {"exits": (0, "kernel died"), "ignores_interrupts": (0, "not run")}
 for _name, (_, _, _expected, _statuses) in CASES.items():
     _points, _status = LATER.get(_name, (2, None))
-    _expected.update(tik=_points, dp=_points)
+    _expected.update(tik=_points, dp=_points, blur=_points, why=_points and 1)
     if _status:
-        _statuses.update(tik=_status, dp=_status)
+        _statuses.update(tik=_status, dp=_status, blur=_status, why=_status)
 # its redefined torch.allclose fools the check
 CASES["redefiner"][2]["tik"], CASES["redefiner"][3]["tik"] = 0, "failed"
 TESTS = dict(soft="test_soft_threshold", adj="test_integrate_adjoint", ista="test_ista", fista="test_fista",
-             tik="test_tikhonov_svd", dp="test_discrepancy_alpha")
+             tik="test_tikhonov_svd", dp="test_discrepancy_alpha", blur="test_alphas_blur", why="test_why_larger")
 MAX_POINTS = {"test_soft_threshold": "2", "test_integrate_adjoint": "2", "test_ista": "3", "test_fista": "3",
-              "test_tikhonov_svd": "2", "test_discrepancy_alpha": "2"}
+              "test_tikhonov_svd": "2", "test_discrepancy_alpha": "2", "test_alphas_blur": "2", "test_why_larger": "1"}
 TOTAL = sum(int(p) for p in MAX_POINTS.values())
 
 

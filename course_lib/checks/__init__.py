@@ -12,8 +12,25 @@ test cells write ``from course_lib.checks import check_ista``. Hidden tests reac
 through :data:`student` and plain data (:mod:`.boundary`), with :mod:`.drivers` for stateful units.
 """
 from .boundary import Build, StudentError, student
-from .core import CheckFailed, call_student, check_adjoint, check_close, check_tensor_result, describe, passed
-from .lecture01 import check_discrepancy_alpha, check_fista, check_ista, check_soft_threshold, check_tikhonov_svd
+from .core import (
+    CheckFailed,
+    call_student,
+    check_adjoint,
+    check_answer,
+    check_close,
+    check_tensor_result,
+    describe,
+    passed,
+)
+from .lecture01 import (
+    blur_answers,
+    blur_problem,
+    check_discrepancy_alpha,
+    check_fista,
+    check_ista,
+    check_soft_threshold,
+    check_tikhonov_svd,
+)
 from .lecture02 import check_p4_lift, check_residual_block, check_unroll
 from .lecture03 import (
     check_layers_match_ista,
@@ -31,8 +48,9 @@ from .lecture07 import check_adp_step, check_alpha_threshold, check_gradient_F, 
 from .own_work import ForbiddenError, check_own_work
 
 __all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work", "CheckFailed", "passed", "describe",
-           "call_student", "check_tensor_result", "check_close", "check_adjoint",
+           "call_student", "check_answer", "check_tensor_result", "check_close", "check_adjoint",
            "check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha",
+           "blur_problem", "blur_answers",
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",
            "check_lista_probe", "check_lista_cp_layer", "check_nmse_below",

@@ -10,7 +10,8 @@ import contextvars
 
 import torch
 
-__all__ = ["CheckFailed", "passed", "describe", "call_student", "check_tensor_result", "check_close", "check_adjoint"]
+__all__ = ["CheckFailed", "passed", "describe", "call_student", "check_answer", "check_tensor_result", "check_close",
+           "check_adjoint"]
 
 
 class CheckFailed(AssertionError):
@@ -51,6 +52,16 @@ def call_student(function, call: str, *args, hint: str = ""):
     except Exception as error:
         said = "" if GRADING.get() else f": {str(error)[:200]}"
         raise CheckFailed(f"{call} raised {type(error).__name__}{said}" + (f". {hint}" if hint else "")) from error
+
+
+def check_answer(name: str, value, among, what: str) -> None:
+    """A derived answer's form, not its value (the grader checks that): ``value``, the student's variable ``name``
+    (None while it is not set), must be one of ``among``, described to the student as ``what``."""
+    if value is None:
+        raise NotImplementedError(f"{name} is not set yet: write the cell above and run it")
+    if isinstance(value, bool) or value not in among:
+        raise CheckFailed(f"{name} is {describe(value)}; expected {what}")
+    passed(f"{name} is {what}; whether it is right is checked when your notebook is graded")
 
 
 def _sentence(rule: str) -> str:

@@ -12,8 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["construct_and_call", "parameter_probe", "inference_call", "block_probe", "detector_run", "dip_step_probe",
-           "scripted_stop_run"]
+__all__ = ["answer_of", "construct_and_call", "parameter_probe", "inference_call", "block_probe", "detector_run",
+           "dip_step_probe", "scripted_stop_run"]
+
+
+def answer_of(value):
+    """A derived answer as the student's notebook holds it (a number, a letter), for a hidden test to compare with the
+    answer it computes itself."""
+    return value
 
 
 def construct_and_call(cls, init_args=(), call_args=(), call_kwargs=None, method: str = "__call__"):

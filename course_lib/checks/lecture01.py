@@ -9,7 +9,8 @@ import torch
 from .core import CheckFailed, check_close, check_tensor_result, describe, passed
 from .own_work import check_own_work
 
-__all__ = ["check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha"]
+__all__ = ["check_soft_threshold", "check_ista", "check_fista", "check_tikhonov_svd", "check_discrepancy_alpha",
+           "blur_problem", "blur_answers"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
 OWN_WORK = ("soft_threshold", "ista", "fista", "IntegrationOperator", "tikhonov", "discrepancy_principle")
@@ -174,3 +175,28 @@ def check_discrepancy_alpha(discrepancy_alpha) -> None:
             raise CheckFailed(f"{call} is {got:g}; expected {expected:g}, the largest α of the grid with "
                               f"‖Ax_α − y‖ ≤ τδ = {tau * delta:.4f}")
     passed("discrepancy_alpha takes the largest α whose residual is at most τδ")
+
+
+def blur_problem(n: int = 100, width: float = 3.0, noise: float = 0.01, seed: int = 3) -> dict:
+    """Exercise 01's new operator: a Gaussian blur of ``width`` samples on ``n`` points (each row sums to 1), a
+    piecewise-smooth signal ``x``, its data ``y`` with white noise of standard deviation ``noise``, the noise level
+    ``delta`` = noise * sqrt(n) and the grid of α, ``alphas`` (41 values from 1e-8 to 1)."""
+    i = torch.arange(n, dtype=torch.float64)
+    K = torch.exp(-0.5 * ((i[:, None] - i[None, :]) / width) ** 2)
+    K = K / K.sum(1, keepdim=True)
+    t = (i + 0.5) / n
+    x = (t > 0.3).double() - 0.6 * (t > 0.7).double() + 0.3 * torch.sin(6 * t)
+    y = K @ x + noise * torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return {"A": K, "x": x, "y": y, "delta": noise * math.sqrt(n), "alphas": torch.logspace(-8, 0, 41).tolist()}
+
+
+def blur_answers(problem: dict, tau: float = 1.1) -> dict:
+    """The answers of exercise 01's derived questions on :func:`blur_problem`, computed from the normal equations:
+    the α the discrepancy principle picks (the largest of the grid whose residual is at most tau * delta) and the α of
+    the grid with the least error to the truth."""
+    A, x, y = problem["A"], problem["x"], problem["y"]
+    eye = torch.eye(A.shape[1], dtype=A.dtype)
+    solutions = {a: torch.linalg.solve(A.T @ A + a * eye, A.T @ y) for a in problem["alphas"]}
+    admissible = [a for a, x_a in solutions.items() if (A @ x_a - y).norm().item() <= tau * problem["delta"]]
+    return {"alpha_dp": max(admissible),
+            "alpha_best": min(solutions, key=lambda a: (solutions[a] - x).norm().item())}
