@@ -88,6 +88,10 @@ def test_hint_with_quotes_and_backslashes_is_a_valid_literal():
 def test_markdown_answer_block():
     source = "**Why?**\n\n### BEGIN SOLUTION\nBecause it is convex.\n### END SOLUTION\n\nDone."
     assert exercise_source(source, "markdown") == "**Why?**\n\nYOUR ANSWER HERE\n\nDone."
+    answer = v4.new_markdown_cell(source)
+    answer.metadata["nbgrader"] = {"solution": True, "grade": True, "grade_id": "why", "points": 1}
+    intro = notebooks.make_exercise(notebook(answer)).cells[0].source
+    assert "your answer wherever *YOUR ANSWER HERE* stands" in intro, "the intro says where written answers go"
 
 
 def test_exercise_is_clean():
@@ -106,6 +110,8 @@ def test_exercise_is_clean():
     intro = exercise.cells[0]
     assert intro.cell_type == "markdown" and intro.id == notebooks.INTRO_ID
     assert "solutions/01_doubling.ipynb" in intro.source and "YOUR CODE HERE" in intro.source
+    assert ("YOUR ANSWER HERE" in intro.source) == any("YOUR ANSWER HERE" in c.source for c in exercise.cells[1:]), \
+        "the intro mentions answer cells when the exercise has some, and only then"
     test = exercise.cells[3]
     assert test.source == "assert f(1) == 2"
     assert test.metadata == {"nbgrader": solution.cells[2].metadata.nbgrader, "tags": ["keep"]}

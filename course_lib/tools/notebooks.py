@@ -51,11 +51,12 @@ INTRO_ID = "exercise-intro"
 INTRO = (
     "**This is your exercise notebook**, generated from the solution notebook `{source}`.\n\n"
     "Write your code wherever `# YOUR CODE HERE` stands, replacing the "
-    "`raise NotImplementedError(...)` line below it (its message is a hint), and your "
-    "answer wherever *YOUR ANSWER HERE* stands. Run the notebook from top to bottom: the "
-    "test cells after each exercise give you feedback, and pass once your solution works.\n\n"
+    "`raise NotImplementedError(...)` line below it (its message is a hint){answers}. Run the notebook from top to "
+    "bottom: the test cells after each exercise give you feedback, and pass once your solution works.\n\n"
     "This copy is yours: regenerating the exercises never overwrites a notebook you have changed."
 )
+#: What the intro adds when the exercise has written answers (markdown answer cells).
+INTRO_ANSWERS = ", and your answer wherever *YOUR ANSWER HERE* stands"
 
 
 # --------------------------------------------------------------------------- reading cells (also used by the grader)
@@ -245,14 +246,17 @@ def make_exercise(solution_nb, name: str | None = None):
     for key in ("widgets", "course"):
         nb.metadata.pop(key, None)
     nb.nbformat_minor = max(nb.get("nbformat_minor", 0), 5)  # 4.5 is where cells have ids
+    answers = False
     for index, cell in enumerate(nb.cells):
         try:
+            answers |= cell.cell_type == "markdown" and any(
+                kind == "SOLUTION" for kind, _, _ in marker_blocks(cell_source(cell)))
             cell.source = strip_solution_blocks(cell_source(cell), cell.cell_type)
         except ValueError as error:
             raise ValueError(f"{source}, {_describe(index, cell)}: {error}") from None
         _clean_cell(cell)
         cell.setdefault("id", f"cell-{index}")  # deterministic ids for notebooks from nbformat 4.4
-    intro = nbformat.v4.new_markdown_cell(INTRO.format(source=source))
+    intro = nbformat.v4.new_markdown_cell(INTRO.format(source=source, answers=INTRO_ANSWERS if answers else ""))
     intro.id = INTRO_ID
     nb.cells.insert(0, intro)
     nb.metadata["course"] = {"generated_from": f"solutions/{name}" if name else None,
