@@ -41,7 +41,7 @@ from .lecture03 import (
     check_lista_probe,
     check_nmse_below,
 )
-from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser
+from .lecture04 import check_hqs, check_lifting_step, check_wavelet_denoiser, threshold_answers, threshold_problem
 from .lecture05 import check_encoder_decoder, check_local_linear_map, check_skip_decoder
 from .lecture06 import check_bound_factors, check_dip_step, check_gd_limit, check_variance_detector
 from .lecture07 import check_adp_step, check_alpha_threshold, check_gradient_F, check_pg_network
@@ -54,7 +54,7 @@ __all__ = ["Build", "student", "StudentError", "ForbiddenError", "check_own_work
            "check_residual_block", "check_unroll", "check_p4_lift",
            "check_lista_init", "check_lista_layer", "check_layers_match_ista", "check_lista_network",
            "check_lista_probe", "check_lista_cp_layer", "check_nmse_below",
-           "check_lifting_step", "check_wavelet_denoiser", "check_hqs",
+           "check_lifting_step", "check_wavelet_denoiser", "check_hqs", "threshold_problem", "threshold_answers",
            "check_encoder_decoder", "check_skip_decoder", "check_local_linear_map",
            "check_variance_detector", "check_dip_step", "check_gd_limit", "check_bound_factors",
            "check_pg_network", "check_gradient_F", "check_adp_step", "check_alpha_threshold"]

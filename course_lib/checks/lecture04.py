@@ -8,7 +8,7 @@ import torch
 from .core import CheckFailed, call_student, check_close, check_tensor_result, passed
 from .own_work import check_own_work
 
-__all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs"]
+__all__ = ["check_lifting_step", "check_wavelet_denoiser", "check_hqs", "threshold_problem", "threshold_answers"]
 
 # the library's references of what this lecture's exercise asks the student to write (metadata course.forbidden)
 OWN_WORK = ("lifting.lift", "lifting.unlift", "lifting.wavelet_denoise", "pnp.hqs")
@@ -211,3 +211,31 @@ def check_hqs(hqs) -> None:
                     "minimisation over x of the data term plus the coupling mu/2 ||x - z||^2, and the denoiser at "
                     "noise level sigma in place of the minimisation over z", atol=1e-10)
     passed("hqs alternates the data step and the denoiser along the schedule")
+
+
+def threshold_problem(size: int = 64, sigma: float = 0.1, seed: int = 4) -> dict:
+    """Exercise 04's tuning study: the "astronaut" test image ``x`` (``size`` x ``size``, float64), its noisy copy
+    ``y`` (white noise of standard deviation ``sigma``), the LeGall 5/3 transform ``W`` with 3 levels and a grid of
+    40 ``thresholds`` from 0.01 to 0.4."""
+    from .. import data
+    from ..lifting import WaveletTransform
+
+    x = data.test_image("astronaut", size, dtype=torch.float64)
+    return {"x": x, "y": data.add_noise(x, sigma=sigma, seed=seed), "sigma": sigma,
+            "W": WaveletTransform(x.shape, "legall53", levels=3),
+            "thresholds": torch.linspace(0.01, 0.4, 40, dtype=torch.float64).tolist()}
+
+
+def threshold_answers(problem: dict) -> dict:
+    """The answers of exercise 04's derived questions on :func:`threshold_problem`, with the library's denoiser: the
+    threshold of the grid with the highest PSNR, and how it compares with Donoho and Johnstone's universal threshold
+    sigma sqrt(2 ln N) ("a": less than half of it, "b": within a factor of two, "c": more than twice)."""
+    import math
+
+    from ..lifting import wavelet_denoise
+    from ..metrics import psnr
+
+    x, y, W = problem["x"], problem["y"], problem["W"]
+    best = max(problem["thresholds"], key=lambda t: psnr(wavelet_denoise(y, W, t), x))
+    ratio = best / (problem["sigma"] * math.sqrt(2 * math.log(x.numel())))
+    return {"best_threshold": best, "against_universal": "a" if ratio < 0.5 else "b" if ratio <= 2 else "c"}
