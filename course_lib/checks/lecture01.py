@@ -75,8 +75,9 @@ def _check_solver(student, reference, name: str, rate_text: str) -> None:
     first = student(A, y, lam, 1, step)[0]
     x_1 = ista_step(torch.zeros_like(x_ref), A, y, lam, step)       # x_0 = z_0 = 0: ISTA and FISTA agree here
     if not torch.allclose(first.to(x_1), x_1, atol=1e-10):
+        from ..prox import soft_threshold as shrink
+
         back = A.A_adjoint(y)                                      # from x_0 = 0 the gradient of the data term is -A*y
-        shrink = lambda v, t: torch.sign(v) * torch.clamp(v.abs() - t, min=0)
         mistakes = {"the threshold is lam: the prox of a step of length step on lam ||x||_1 thresholds at step * lam":
                     shrink(step * back, lam),
                     "the gradient step goes uphill: the gradient of the data term at x is A*(A x - y), and a step "

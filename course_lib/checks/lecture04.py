@@ -135,6 +135,7 @@ def check_wavelet_denoiser(wavelet_denoise) -> None:
     check_own_work(wavelet_denoise, *OWN_WORK)
     from ..lifting import WaveletTransform, detail_mask
     from ..lifting import wavelet_denoise as reference
+    from ..prox import soft_threshold
 
     g = torch.Generator().manual_seed(5)
     y = torch.rand(16, 16, generator=g, dtype=torch.float64)
@@ -144,7 +145,8 @@ def check_wavelet_denoiser(wavelet_denoise) -> None:
     expected = reference(y, W, 0.1)
     if not torch.allclose(out, expected, atol=1e-10):
         c = W(y)
-        everything = W.inverse(torch.sign(c) * torch.clamp(c.abs() - 0.1, min=0))
+        shrunk_all = soft_threshold(c, 0.1)
+        everything = W.inverse(shrunk_all)
         hard = W.inverse(torch.where(detail_mask(W) & (c.abs() <= 0.1), torch.zeros_like(c), c))
         if torch.allclose(out, everything, atol=1e-10):
             raise CheckFailed(f"{call} also shrank the coarse approximation: threshold only the details "
@@ -152,7 +154,7 @@ def check_wavelet_denoiser(wavelet_denoise) -> None:
         if torch.allclose(out, hard, atol=1e-10):
             raise CheckFailed(f"{call} kept the large details unchanged (hard thresholding): soft-thresholding also "
                               "moves them towards 0 by the threshold")
-        shrunk = torch.where(detail_mask(W), torch.sign(c) * torch.clamp(c.abs() - 0.1, min=0), c)
+        shrunk = torch.where(detail_mask(W), shrunk_all, c)
         if torch.allclose(out, W.A_adjoint(shrunk), atol=1e-10):
             raise CheckFailed(f"{call} went back to an image with the adjoint of W: LeGall 5/3 is not orthonormal, so "
                               "its adjoint does not undo it")
